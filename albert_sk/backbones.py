@@ -1,0 +1,217 @@
+"""Resolve ``preset`` / ``backbone`` into a keras-hub ``AlbertBackbone`` and a tokenizer.
+
+Three sources, one result ``(backbone, tokenizer)``:
+
+* ``preset=None``: a randomly initialised ALBERT of a named size (or a dict of
+  ``AlbertBackbone`` arguments) and a SentencePiece vocabulary trained on the
+  ``fit`` texts;
+* a keras-hub preset name or a local keras-hub preset directory;
+* a local Hugging Face ALBERT checkpoint directory (``config.json`` with
+  ``model_type: albert``, ``model.safetensors``, ``spiece.model``), converted
+  by keras-hub's transformers loader.
+"""
+
+import json
+import os
+
+from albert_sk.exceptions import InputError
+from albert_sk.text import Tokenizer, train_sentencepiece
+
+SIZES = {
+    # Two layers, 64 wide: whole fits in seconds, for tests and smoke runs.
+    "tiny": dict(
+        num_layers=2, num_heads=2, embedding_dim=32, hidden_dim=64, intermediate_dim=128
+    ),
+    # Four layers, 256 wide: the size that trains from scratch on a laptop.
+    "small": dict(
+        num_layers=4,
+        num_heads=4,
+        embedding_dim=128,
+        hidden_dim=256,
+        intermediate_dim=1024,
+    ),
+    # ALBERT-base shapes (12 shared layers, 768 wide, 128-d embeddings).
+    "base": dict(
+        num_layers=12,
+        num_heads=12,
+        embedding_dim=128,
+        hidden_dim=768,
+        intermediate_dim=3072,
+    ),
+}
+
+# Written into presets saved by albert_sk, read back when loading them.
+NORMALIZATION_FILE = "albert_sk.json"
+_BACKBONE_KEYS = {
+    "num_layers",
+    "num_heads",
+    "embedding_dim",
+    "hidden_dim",
+    "intermediate_dim",
+    "num_groups",
+    "num_inner_repetitions",
+    "dropout",
+    "max_sequence_length",
+    "num_segments",
+}
+
+
+def configure_devices():
+    """Let several processes share one GPU: grow GPU memory on demand (TensorFlow)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised: the setting is fixed by now
+            pass
+
+
+def has_accelerator():
+    """True when Keras' backend sees a GPU or TPU."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() in ("gpu", "tpu")
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+def backbone_config(backbone, *, vocab_size, max_length, dropout):
+    """``AlbertBackbone`` arguments for a named size or a dict of arguments."""
+    if isinstance(backbone, str):
+        config = dict(SIZES[backbone], dropout=dropout)
+    else:
+        unknown = sorted(set(backbone) - _BACKBONE_KEYS)
+        if unknown:
+            raise InputError(
+                f"backbone has unknown keys {unknown}. Expected keras_hub "
+                f"AlbertBackbone arguments among {sorted(_BACKBONE_KEYS)} "
+                "(vocabulary_size comes from the trained vocabulary)."
+            )
+        config = dict(SIZES["small"], dropout=dropout)
+        config.update(backbone)
+    config.setdefault("max_sequence_length", max_length)
+    if config["max_sequence_length"] < max_length:
+        raise InputError(
+            f"backbone max_sequence_length={config['max_sequence_length']} is "
+            f"shorter than max_length={max_length}. Lower max_length or raise "
+            "max_sequence_length."
+        )
+    config["vocabulary_size"] = vocab_size
+    return config
+
+
+def from_scratch(texts, *, backbone, vocab_size, max_length, dropout, dtype, seed):
+    """A random ALBERT and a vocabulary trained on ``texts``."""
+    import keras_hub
+
+    tokenizer = train_sentencepiece(texts, vocab_size, seed=seed)
+    config = backbone_config(
+        backbone,
+        vocab_size=tokenizer.vocab_size,
+        max_length=max_length,
+        dropout=dropout,
+    )
+    return keras_hub.models.AlbertBackbone(**config, dtype=dtype), tokenizer
+
+
+def is_hf_checkpoint(path):
+    """A directory whose ``config.json`` is a Hugging Face config."""
+    config = os.path.join(path, "config.json")
+    if not os.path.isfile(config):
+        return False
+    with open(config, encoding="utf-8") as fh:
+        return "model_type" in json.load(fh)
+
+
+def _normalization(preset):
+    """How the preset's vocabulary expects text: (lowercase, strip_accents)."""
+    if os.path.isdir(preset):
+        ours = os.path.join(preset, NORMALIZATION_FILE)
+        if os.path.isfile(ours):
+            with open(ours, encoding="utf-8") as fh:
+                saved = json.load(fh)
+            return saved["lowercase"], saved["strip_accents"]
+        hf = os.path.join(preset, "tokenizer_config.json")
+        if os.path.isfile(hf):
+            with open(hf, encoding="utf-8") as fh:
+                config = json.load(fh)
+            lower = config.get("do_lower_case", True)
+            return lower, not config.get("keep_accents", False)
+    name = os.path.basename(os.path.normpath(str(preset))).lower()
+    cased = "cased" in name and "uncased" not in name
+    return not cased, not cased
+
+
+def _check_preset_dir(preset):
+    if is_hf_checkpoint(preset):
+        with open(os.path.join(preset, "config.json"), encoding="utf-8") as fh:
+            model_type = json.load(fh)["model_type"]
+        if model_type != "albert":
+            raise InputError(
+                f"preset={preset!r} is a Hugging Face '{model_type}' checkpoint; "
+                "albert_sk needs model_type 'albert'."
+            )
+        needed = ["spiece.model"]
+        if not any(
+            os.path.isfile(os.path.join(preset, f))
+            for f in ("model.safetensors", "model.safetensors.index.json")
+        ):
+            needed.append("model.safetensors")
+    else:
+        needed = ["config.json", "tokenizer.json", "model.weights.h5"]
+    missing = [f for f in needed if not os.path.exists(os.path.join(preset, f))]
+    if missing:
+        raise InputError(
+            f"preset directory {preset!r} is missing {missing}. Expected a keras-hub "
+            "preset (config.json, tokenizer.json, model.weights.h5, "
+            "assets/tokenizer/vocabulary.spm; write one with save_to_preset) or a "
+            "Hugging Face ALBERT checkpoint (config.json, model.safetensors, "
+            "spiece.model)."
+        )
+
+
+def from_preset(preset, *, dtype, max_length):
+    """Backbone and tokenizer of a keras-hub preset or a Hugging Face checkpoint."""
+    import keras_hub
+
+    preset = os.fspath(preset)
+    known = keras_hub.models.AlbertBackbone.presets
+    if os.path.isdir(preset):
+        _check_preset_dir(preset)
+    elif preset not in known and "://" not in preset:
+        raise InputError(
+            f"preset={preset!r} is neither a local directory nor a keras-hub "
+            f"ALBERT preset name. Known names: {sorted(known)}; or pass a "
+            "directory written by save_to_preset / AlbertPretrainer, or a Hugging "
+            "Face ALBERT checkpoint directory."
+        )
+    backbone = keras_hub.models.AlbertBackbone.from_preset(preset, dtype=dtype)
+    hub_tokenizer = keras_hub.models.AlbertTokenizer.from_preset(preset)
+    proto = hub_tokenizer.proto
+    if isinstance(proto, str):
+        with open(proto, "rb") as fh:
+            proto = fh.read()
+    lowercase, strip_accents = _normalization(preset)
+    tokenizer = Tokenizer(proto, lowercase=lowercase, strip_accents=strip_accents)
+    if backbone.max_sequence_length < max_length:
+        raise InputError(
+            f"max_length={max_length} is longer than the preset's "
+            f"max_sequence_length={backbone.max_sequence_length}. Lower max_length."
+        )
+    return backbone, tokenizer

@@ -1,0 +1,661 @@
+"""``AlbertEstimator``: what every albert_sk estimator shares.
+
+``fit`` is a chain of small steps that task subclasses override::
+
+    fit -> _check_X / _check_y -> _initialize (backbone, tokenizer)
+        -> _encode -> _build_model (_build_head) -> _compile -> _fit_loop
+
+and prediction is ``_check_X -> _encode -> _run_model -> _decode``.
+"""
+
+import json
+import math
+import os
+import tempfile
+import zipfile
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from albert_sk import __version__, backbones
+from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
+from albert_sk.io import check_texts
+from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
+
+MODEL_FORMAT = "albert_sk"
+MODEL_FORMAT_VERSION = 1
+_ARCHIVE_FILES = ("albert_sk.json", "model.keras", "spiece.model")
+_NORM_LAYER_NAMES = ["bias", "gamma", "beta", "layer_norm", "layernorm"]
+
+
+@keras.saving.register_keras_serializable(package="albert_sk")
+class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0."""
+
+    def __init__(self, peak, warmup_steps, total_steps):
+        self.peak = float(peak)
+        self.warmup_steps = int(warmup_steps)
+        self.total_steps = int(total_steps)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warmup = keras.ops.cast(max(self.warmup_steps, 1), "float32")
+        decay = keras.ops.cast(max(self.total_steps - self.warmup_steps, 1), "float32")
+        rising = self.peak * (step + 1.0) / warmup
+        falling = self.peak * keras.ops.maximum(0.0, (self.total_steps - step) / decay)
+        return keras.ops.where(step < self.warmup_steps, rising, falling)
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+        }
+
+
+class _Batches(keras.utils.PyDataset):
+    """Length-bucketed, padded batches of an :class:`~albert_sk.text.Encoded`.
+
+    ``targets`` is an array indexed by row, or an object whose
+    ``batch(index, length)`` pads per-token targets to the batch length.
+    With ``seed`` set (training) the batch plan is reshuffled every epoch.
+    """
+
+    def __init__(self, encoded, targets, weights, *, batch_size, buckets, rng=None):
+        super().__init__()
+        self.encoded, self.targets, self.weights = encoded, targets, weights
+        self.batch_size, self.buckets, self.rng = batch_size, buckets, rng
+        self._plan()
+
+    def _plan(self):
+        self.index, self.padded = make_batches(
+            self.encoded.lengths, self.batch_size, self.buckets, self.rng
+        )
+        # Keras reads the tensor spec off the first two batches: give them
+        # different padded lengths (when there are any) so the sequence axis
+        # stays free instead of being fixed to the first bucket.
+        if len(set(self.padded)) > 1 and self.padded[0] == self.padded[1]:
+            j = next(k for k, p in enumerate(self.padded) if p != self.padded[0])
+            for plan in (self.index, self.padded):
+                plan[1], plan[j] = plan[j], plan[1]
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, i):
+        index, length = self.index[i], self.padded[i]
+        x = self.encoded.batch(index, length)
+        if hasattr(self.targets, "batch"):
+            y = self.targets.batch(index, length)
+        else:
+            y = self.targets[index]
+        if self.weights is None:
+            return x, y
+        return x, y, self.weights[index]
+
+    def on_epoch_end(self):
+        if self.rng is not None:
+            self._plan()
+
+
+def _to_json(value):
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(value):
+    if isinstance(value, dict) and "__ndarray__" in value:
+        return np.asarray(value["__ndarray__"], dtype=value["dtype"])
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+class AlbertEstimator(BaseEstimator):
+    """Shared machinery of the albert_sk estimators; not used directly.
+
+    Subclasses implement ``_check_y``, ``_build_head``, ``_get_loss`` and
+    ``_decode`` (and may override ``_encode`` and the other steps).
+    """
+
+    _parameter_constraints: dict = {
+        "preset": [str, os.PathLike, None],
+        "backbone": [StrOptions(set(backbones.SIZES)), dict],
+        "vocab_size": [Interval(Integral, MIN_VOCAB_SIZE, None, closed="left")],
+        "max_length": [Interval(Integral, 8, 512, closed="both")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup_ratio": [Interval(Real, 0, 1, closed="both")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "validation_split": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_data": [tuple, None],
+        "early_stopping": ["boolean"],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "mixed_precision": [StrOptions({"auto"}), "boolean"],
+        "jit_compile": [StrOptions({"auto"}), "boolean"],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+    }
+    # Fitted attributes written by ``save``; subclasses add their own.
+    _saved_attributes = ("history_", "n_features_in_", "feature_names_in_")
+    # Learning rate for learning_rate="auto": fine-tuning vs from scratch.
+    _auto_learning_rates = (3e-5, 1e-3)
+    _output_feature = "pooled_output"
+    _allow_pairs = True
+
+    def __init__(
+        self,
+        *,
+        preset=None,
+        backbone="small",
+        vocab_size=8000,
+        max_length=128,
+        epochs=3,
+        batch_size=32,
+        learning_rate="auto",
+        weight_decay=0.01,
+        warmup_ratio=0.1,
+        max_grad_norm=1.0,
+        dropout=0.1,
+        validation_split=None,
+        validation_data=None,
+        early_stopping=False,
+        patience=2,
+        mixed_precision="auto",
+        jit_compile="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        self.preset = preset
+        self.backbone = backbone
+        self.vocab_size = vocab_size
+        self.max_length = max_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.max_grad_norm = max_grad_norm
+        self.dropout = dropout
+        self.validation_split = validation_split
+        self.validation_data = validation_data
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.mixed_precision = mixed_precision
+        self.jit_compile = jit_compile
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    # === Checks ===
+
+    def _check_is_fitted(self):
+        if not hasattr(self, "model_"):
+            name = type(self).__name__
+            raise NotFittedError(
+                f"This {name} instance is not fitted yet. Call 'fit' with "
+                f"training texts first, or load a saved model with {name}.load(path)."
+            )
+
+    def _check_X(self, X, *, reset):
+        inputs = check_texts(X, type(self).__name__, allow_pairs=self._allow_pairs)
+        if reset:
+            if inputs.feature_names is not None:
+                self.feature_names_in_ = inputs.feature_names
+                self.n_features_in_ = len(inputs.feature_names)
+            else:
+                for attr in ("feature_names_in_", "n_features_in_"):
+                    self.__dict__.pop(attr, None)
+            self.pairs_ = inputs.pairs is not None
+        else:
+            is_pairs = inputs.pairs is not None
+            if is_pairs != self.pairs_:
+                fitted = "text pairs" if self.pairs_ else "single texts"
+                got = "text pairs" if is_pairs else "single texts"
+                raise InputError(
+                    f"{type(self).__name__} was fitted on {fitted} but got {got}. "
+                    f"Pass {fitted}, as in fit."
+                )
+            names = getattr(self, "feature_names_in_", None)
+            if (
+                names is not None
+                and inputs.feature_names is not None
+                and list(names) != list(inputs.feature_names)
+            ):
+                raise InputError(
+                    f"{type(self).__name__} was fitted on columns {list(names)} but "
+                    f"got columns {list(inputs.feature_names)}. Rename or select "
+                    "the columns used in fit."
+                )
+        return inputs
+
+    def _check_y(self, y, inputs):
+        """Validate targets and return them as an array ready for the loss."""
+        raise NotImplementedError
+
+    def _check_sample_weight(self, sample_weight, n):
+        if sample_weight is None:
+            return None
+        weights = np.asarray(sample_weight, dtype="float32")
+        if weights.ndim != 1 or len(weights) != n:
+            raise InputError(
+                f"sample_weight must be a 1-D array with one weight per text "
+                f"({n}), but got shape {weights.shape}."
+            )
+        bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+        if len(bad):
+            raise InputError(
+                f"sample_weight must be finite and >= 0, but row {bad[0]} is "
+                f"{weights[bad[0]]}. Fix or drop that weight."
+            )
+        return weights
+
+    def _check_lengths(self, inputs, y):
+        if len(y) != len(inputs):
+            raise InputError(
+                f"X and y must have the same number of rows, but X has "
+                f"{len(inputs)} and y has {len(y)}. Pass one target per text."
+            )
+
+    # === Initialisation ===
+
+    def _resolve_dtype(self):
+        mixed = self.mixed_precision
+        if mixed == "auto":
+            mixed = backbones.has_accelerator()
+        return "mixed_bfloat16" if mixed else None
+
+    def _initialize(self, inputs):
+        """Seed, then build the backbone and tokenizer from ``preset``/``backbone``."""
+        backbones.configure_devices()
+        if self.random_state is not None:
+            keras.utils.set_random_seed(self.random_state)
+        dtype = self._resolve_dtype()
+        if self.preset is None:
+            return backbones.from_scratch(
+                inputs.all_texts(),
+                backbone=self.backbone,
+                vocab_size=self.vocab_size,
+                max_length=self.max_length,
+                dropout=self.dropout,
+                dtype=dtype,
+                seed=self.random_state,
+            )
+        return backbones.from_preset(
+            self.preset, dtype=dtype, max_length=self.max_length
+        )
+
+    def _encode(self, inputs):
+        """Token rows for ``inputs``: ``[CLS] a [SEP] (b [SEP])``."""
+        tok = self.tokenizer_
+        pairs = None if inputs.pairs is None else tok.encode(inputs.pairs)
+        return tok.pack(
+            tok.encode(inputs.texts),
+            pairs,
+            max_length=self.max_length,
+            name="text pairs" if pairs is not None else "texts",
+        )
+
+    def _build_model(self, backbone):
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in ("token_ids", "segment_ids", "padding_mask")
+        }
+        features = backbone(inputs)[self._output_feature]
+        outputs = self._build_head(features)
+        return keras.Model(inputs, outputs, name=type(self).__name__.lower())
+
+    def _build_head(self, features):
+        """Keras layers on the backbone output; returns the model's outputs."""
+        raise NotImplementedError
+
+    # === Training ===
+
+    def _get_loss(self):
+        raise NotImplementedError
+
+    def _get_metrics(self):
+        return None
+
+    def _learning_rate(self):
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        fine_tune, scratch = self._auto_learning_rates
+        return fine_tune if self.preset is not None else scratch
+
+    def _compile(self, n_train):
+        steps = self.epochs * math.ceil(n_train / self.batch_size)
+        schedule = LinearWarmupDecay(
+            self._learning_rate(), int(self.warmup_ratio * steps), steps
+        )
+        optimizer = keras.optimizers.AdamW(
+            learning_rate=schedule,
+            weight_decay=self.weight_decay,
+            clipnorm=self.max_grad_norm,
+        )
+        optimizer.exclude_from_weight_decay(var_names=_NORM_LAYER_NAMES)
+        jit = self.jit_compile
+        if jit == "auto":
+            # XLA compiles once per padded shape: worth it on accelerators only.
+            jit = backbones.has_accelerator()
+        self.model_.compile(
+            optimizer=optimizer,
+            loss=self._get_loss(),
+            metrics=self._get_metrics(),
+            jit_compile=jit,
+        )
+
+    def _stratify(self, targets):
+        """Labels to stratify the validation split on, or None."""
+        return None
+
+    def _split(self, encoded, targets, weights):
+        """Train and validation parts: ``validation_data`` or ``validation_split``."""
+        if self.validation_data is not None:
+            if len(self.validation_data) != 2:
+                raise InputError(
+                    "validation_data must be a tuple (X_val, y_val), but got a "
+                    f"tuple of {len(self.validation_data)} items."
+                )
+            X_val, y_val = self.validation_data
+            inputs = self._check_X(X_val, reset=False)
+            y_val = self._check_y(y_val, inputs, fitting=False)
+            enc_val, y_val = self._encode_fit(inputs, y_val)
+            return (encoded, targets, weights), (enc_val, y_val, None)
+        if not self.validation_split:
+            return (encoded, targets, weights), None
+        rows = np.arange(len(encoded))
+        stratify = self._stratify(targets)
+        try:
+            train, val = train_test_split(
+                rows,
+                test_size=self.validation_split,
+                random_state=self.random_state,
+                stratify=stratify,
+            )
+        except ValueError:  # a class too rare to stratify on
+            train, val = train_test_split(
+                rows, test_size=self.validation_split, random_state=self.random_state
+            )
+
+        def take(part):
+            w = None if weights is None else weights[part]
+            return encoded.subset(part), self._take_targets(targets, part), w
+
+        return take(train), take(val)
+
+    def _take_targets(self, targets, rows):
+        return targets[rows]
+
+    def _encode_fit(self, inputs, targets):
+        """Encoded rows and their targets (tasks with windows override this)."""
+        return self._encode(inputs), targets
+
+    def _fit_callbacks(self, has_validation):
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss" if has_validation else "loss",
+                    patience=self.patience,
+                    restore_best_weights=True,
+                )
+            )
+        return callbacks
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Fine-tune on texts ``X`` and targets ``y``; returns ``self``."""
+        inputs = self._check_X(X, reset=True)
+        targets = self._check_y(y, inputs, fitting=True)
+        weights = self._check_sample_weight(sample_weight, len(inputs))
+        weights = self._class_weights(targets, weights)
+        warm = self.warm_start and hasattr(self, "model_")
+        if not warm:
+            backbone, self.tokenizer_ = self._initialize(inputs)
+        encoded, targets = self._encode_fit(inputs, targets)
+        if weights is not None and len(weights) != len(encoded):
+            weights = self._expand_weights(weights, encoded)
+        train, val = self._split(encoded, targets, weights)
+        if not warm:
+            self.model_ = self._build_model(backbone)
+        self._compile(len(train[0]))
+        self.history_ = self._fit_loop(train, val)
+        return self
+
+    def _class_weights(self, targets, weights):
+        return weights
+
+    def _expand_weights(self, weights, encoded):
+        return weights[encoded.source_rows]
+
+    def _batches(self, encoded, targets=None, weights=None, rng=None):
+        buckets = bucket_sizes(self.max_length)
+        return _Batches(
+            encoded,
+            targets,
+            weights,
+            batch_size=self.batch_size,
+            buckets=buckets,
+            rng=rng,
+        )
+
+    def _fit_loop(self, train, val):
+        rng = np.random.default_rng(self.random_state)
+        data = self._batches(*train, rng=rng)
+        val_data = None if val is None else self._batches(*val)
+        previous = getattr(self, "history_", None) if self.warm_start else None
+        history = self.model_.fit(
+            data,
+            validation_data=val_data,
+            epochs=self.epochs,
+            callbacks=self._fit_callbacks(val is not None),
+            verbose=1 if self.verbose else 0,
+        )
+        result = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        if previous:
+            result = {k: list(previous.get(k, [])) + result[k] for k in result}
+        return result
+
+    # === Prediction ===
+
+    def _run_model(self, encoded):
+        """Model outputs for every row, in row order.
+
+        Outputs with a token axis come back as a list of per-row arrays cut
+        to each row's length; the others as one array.
+        """
+        index, padded = make_batches(
+            encoded.lengths, self.batch_size, bucket_sizes(self.max_length)
+        )
+        progress = keras.utils.Progbar(len(encoded)) if self.verbose else None
+        result = None
+        for rows, length in zip(index, padded):
+            out = self.model_.predict_on_batch(encoded.batch(rows, length))
+            out = keras.tree.map_structure(np.asarray, out)
+            if result is None:
+                result = keras.tree.map_structure(
+                    lambda o: (
+                        [None] * len(encoded)
+                        if o.ndim >= 3
+                        else np.empty((len(encoded),) + o.shape[1:], dtype=o.dtype)
+                    ),
+                    out,
+                )
+            self._scatter(result, out, rows, encoded.lengths[rows])
+            if progress is not None:
+                progress.add(len(rows))
+        return result
+
+    @staticmethod
+    def _scatter(result, out, rows, lengths):
+        for target, values in zip(keras.tree.flatten(result), keras.tree.flatten(out)):
+            if isinstance(target, list):
+                for j, row in enumerate(rows):
+                    target[row] = values[j, : lengths[j]]
+            else:
+                target[rows] = values
+
+    def _predict_outputs(self, X):
+        self._check_is_fitted()
+        inputs = self._check_X(X, reset=False)
+        return self._run_model(self._encode(inputs))
+
+    # === Persistence ===
+
+    def _params_for_save(self):
+        params = self.get_params(deep=False)
+        params["callbacks"] = None  # live objects: not written
+        params["validation_data"] = None
+        if params.get("preset") is not None:
+            params["preset"] = os.fspath(params["preset"])
+        return params
+
+    def save(self, path):
+        """Write the fitted estimator to one file, atomically.
+
+        The file (a zip archive) holds the Keras model (``model.keras``), the
+        SentencePiece vocabulary and the estimator's parameters and fitted
+        attributes as JSON. It is written to a temporary file in the same
+        folder and moved into place, so a crash never leaves a broken file.
+        ``callbacks`` and ``validation_data`` are not saved.
+        """
+        self._check_is_fitted()
+        path = os.path.abspath(os.fspath(path))
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(
+                f"Cannot save to {path!r}: folder {folder!r} does not exist. "
+                "Create it first."
+            )
+        meta = {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "albert_sk_version": __version__,
+            "estimator": type(self).__name__,
+            "params": self._params_for_save(),
+            "fitted": {
+                name: _to_json(getattr(self, name))
+                for name in self._saved_attributes + ("pairs_",)
+                if hasattr(self, name)
+            },
+            "tokenizer": {
+                "lowercase": self.tokenizer_.lowercase,
+                "strip_accents": self.tokenizer_.strip_accents,
+            },
+        }
+        fd, partial = tempfile.mkstemp(dir=folder, prefix=".albert_sk-", suffix=".part")
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                model_file = os.path.join(scratch, "model.keras")
+                self.model_.save(model_file)
+                with os.fdopen(fd, "wb") as fh:
+                    with zipfile.ZipFile(fh, "w") as archive:
+                        archive.writestr("albert_sk.json", json.dumps(meta, indent=1))
+                        archive.write(model_file, "model.keras")
+                        archive.writestr("spiece.model", self.tokenizer_.proto)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            os.replace(partial, path)
+        except BaseException:
+            if os.path.exists(partial):
+                os.unlink(partial)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator written by :meth:`save` (Keras ``safe_mode``, no pickle)."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"No saved model at {path!r}.")
+        expected = "an albert_sk model file (a zip archive written by est.save(path))"
+        if not zipfile.is_zipfile(path):
+            raise ModelFileError(
+                f"{path!r} is not {expected}: it may be truncated or a different "
+                "kind of file. Save the model again."
+            )
+        try:
+            with zipfile.ZipFile(path) as archive:
+                missing = [f for f in _ARCHIVE_FILES if f not in archive.namelist()]
+                if missing:
+                    raise ModelFileError(
+                        f"{path!r} is not {expected}: it lacks {missing}."
+                    )
+                meta = json.loads(archive.read("albert_sk.json"))
+                proto = archive.read("spiece.model")
+                with tempfile.TemporaryDirectory() as scratch:
+                    archive.extract("model.keras", scratch)
+                    model = keras.saving.load_model(
+                        os.path.join(scratch, "model.keras"),
+                        compile=False,
+                        safe_mode=True,
+                    )
+        except (zipfile.BadZipFile, json.JSONDecodeError, EOFError, OSError) as err:
+            raise ModelFileError(
+                f"{path!r} is damaged ({err}). It is not a readable {expected}; "
+                "save the model again."
+            ) from None
+        if meta.get("format") != MODEL_FORMAT:
+            raise ModelFileError(f"{path!r} is not {expected}.")
+        estimator_cls = _estimator_class(meta["estimator"])
+        if cls is not AlbertEstimator and not issubclass(estimator_cls, cls):
+            raise ModelFileError(
+                f"{path!r} holds an {meta['estimator']}, not an {cls.__name__}. "
+                f"Load it with {meta['estimator']}.load(path) or albert_sk.load(path)."
+            )
+        estimator = estimator_cls(**meta["params"])
+        estimator.tokenizer_ = Tokenizer(proto, **meta["tokenizer"])
+        estimator.model_ = model
+        for name, value in meta["fitted"].items():
+            setattr(estimator, name, _from_json(value))
+        estimator._after_load()
+        return estimator
+
+    def _after_load(self):
+        """Rebuild derived fitted state after :meth:`load`."""
+
+
+def _estimator_class(name):
+    import albert_sk
+
+    if name not in albert_sk.__all__:
+        raise ModelFileError(f"Unknown estimator {name!r} in the model file.")
+    return getattr(albert_sk, name)
+
+
+def load(path):
+    """Load any albert_sk estimator saved with ``est.save(path)``."""
+    return AlbertEstimator.load(path)

@@ -1,0 +1,333 @@
+"""``AlbertClassifier``: binary, multiclass and multilabel text classification."""
+
+import warnings
+from numbers import Real
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import type_of_target
+
+from albert_sk.base import AlbertEstimator
+from albert_sk.exceptions import InputError, LabelWarning
+from albert_sk.heads import dense_head
+
+
+def _softmax(logits):
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def check_missing_targets(y, who):
+    """Raise naming the first row whose target is None/NaN."""
+    missing = pd.isna(pd.DataFrame(y) if np.ndim(y) > 1 else pd.Series(list(y)))
+    missing = np.asarray(missing).reshape(len(y), -1).any(axis=1)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise InputError(
+            f"{who} got a missing target (None/NaN) in row {row} of y. Drop the "
+            "rows without a target, or fill them, before fit."
+        )
+
+
+class AlbertClassifier(ClassifierMixin, AlbertEstimator):
+    """Fine-tune ALBERT to classify texts or text pairs.
+
+    Binary and multiclass targets take any label type (str, int, bool), kept
+    in ``classes_``. A 2-D 0/1 indicator matrix ``y`` trains a multilabel
+    model (sigmoid outputs, ``threshold``).
+
+    Parameters
+    ----------
+    preset : str or path, default=None
+        keras-hub preset name (``"albert_base_en_uncased"``, downloaded when
+        online), local keras-hub preset directory, local Hugging Face ALBERT
+        checkpoint directory, or None to train from scratch.
+    backbone : {"tiny", "small", "base"} or dict, default="small"
+        Size of a from-scratch model, or ``AlbertBackbone`` arguments.
+        Ignored when ``preset`` is set.
+    vocab_size : int, default=8000
+        Upper bound on the SentencePiece vocabulary trained on the ``fit``
+        texts when ``preset=None``.
+    max_length : int, default=128
+        Tokens per input, special tokens included. Longer inputs are
+        truncated with a :class:`~albert_sk.exceptions.TruncationWarning`.
+    epochs, batch_size : int, default=3, 32
+    learning_rate : float or "auto", default="auto"
+        Peak AdamW learning rate; "auto" is 3e-5 with a preset, 1e-3 from
+        scratch. Linear warmup over ``warmup_ratio`` of the steps, then
+        linear decay to 0.
+    weight_decay, warmup_ratio, max_grad_norm, dropout : float
+        AdamW weight decay (not on biases and norms), warmup fraction,
+        gradient clipping norm (None: no clipping), head and backbone dropout.
+    validation_split : float in (0, 1), default=None
+        Fraction of the training texts held out (stratified) for validation.
+    validation_data : tuple (X_val, y_val), default=None
+        Explicit validation set; takes precedence over ``validation_split``.
+    early_stopping : bool, default=False
+        Stop when the validation loss (training loss without validation) has
+        not improved for ``patience`` epochs; the best weights are restored.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into ``sample_weight``.
+    threshold : float, default=0.5
+        Probability above which a label is predicted (multilabel only).
+    mixed_precision, jit_compile : bool or "auto", default="auto"
+        bfloat16 mixed precision and XLA; "auto" turns them on when a GPU is
+        visible.
+    random_state : int, default=None
+        Seeds Keras, numpy and the batch order: two CPU fits with the same
+        seed predict identically.
+    verbose : int, default=0
+        1 shows Keras progress bars.
+    callbacks : list of keras.callbacks.Callback, default=None
+    warm_start : bool, default=False
+        Continue training the fitted model on the next ``fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (multilabel: column indices, or the column names of a
+        DataFrame ``y``).
+    model_ : keras.Model
+        Backbone and head, mapping ``token_ids``/``segment_ids``/
+        ``padding_mask`` to logits.
+    tokenizer_ : albert_sk.text.Tokenizer
+    history_ : dict of lists
+        Loss and metrics per epoch (accumulated across warm starts).
+    multilabel_ : bool
+    n_features_in_, feature_names_in_ :
+        Set only when ``X`` is a DataFrame.
+
+    Examples
+    --------
+    >>> from albert_sk import AlbertClassifier
+    >>> texts = ["great film", "loved it", "awful plot", "boring and bad"] * 8
+    >>> labels = ["pos", "pos", "neg", "neg"] * 8
+    >>> clf = AlbertClassifier(backbone="tiny", epochs=2, random_state=0)
+    >>> clf.fit(texts, labels).predict(["great plot"]).shape
+    (1,)
+    >>> clf.predict_proba(["great plot"]).sum().round(3)
+    np.float32(1.0)
+    """
+
+    _parameter_constraints = {
+        **AlbertEstimator._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "threshold": [Interval(Real, 0, 1, closed="neither")],
+    }
+    _saved_attributes = AlbertEstimator._saved_attributes + ("classes_", "multilabel_")
+
+    def __init__(
+        self,
+        *,
+        preset=None,
+        backbone="small",
+        vocab_size=8000,
+        max_length=128,
+        epochs=3,
+        batch_size=32,
+        learning_rate="auto",
+        weight_decay=0.01,
+        warmup_ratio=0.1,
+        max_grad_norm=1.0,
+        dropout=0.1,
+        validation_split=None,
+        validation_data=None,
+        early_stopping=False,
+        patience=2,
+        class_weight=None,
+        threshold=0.5,
+        mixed_precision="auto",
+        jit_compile="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        super().__init__(
+            preset=preset,
+            backbone=backbone,
+            vocab_size=vocab_size,
+            max_length=max_length,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            warmup_ratio=warmup_ratio,
+            max_grad_norm=max_grad_norm,
+            dropout=dropout,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            early_stopping=early_stopping,
+            patience=patience,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            warm_start=warm_start,
+        )
+        self.class_weight = class_weight
+        self.threshold = threshold
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    # === Targets ===
+
+    def _check_y(self, y, inputs, *, fitting):
+        who = type(self).__name__
+        if y is None:
+            raise InputError(
+                f"{who}.fit needs targets y (one label per text), but got y=None."
+            )
+        columns = list(y.columns) if isinstance(y, pd.DataFrame) else None
+        if isinstance(y, (str, bytes)):
+            raise InputError(f"{who} expects y as a list of labels, but got a string.")
+        y = np.asarray(
+            y.to_numpy() if hasattr(y, "to_numpy") else list(y), dtype=object
+        )
+        self._check_lengths(inputs, y)
+        check_missing_targets(y, who)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim == 2:
+            return self._check_multilabel(y, columns, fitting)
+        if y.ndim != 1:
+            raise InputError(
+                f"{who} expects y 1-D (labels) or 2-D (0/1), got {y.shape}."
+            )
+        try:
+            classes, encoded = np.unique(y, return_inverse=True)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in y})
+            raise InputError(
+                f"{who} expects labels of one type, but y mixes {kinds}. Convert "
+                "them first, e.g. y.astype(str)."
+            ) from None
+        classes = np.asarray(classes.tolist())  # object -> str/int/bool dtype
+        if fitting and not self._continuing():
+            if type_of_target(y.tolist()) == "continuous":
+                raise InputError(
+                    f"{who} expects class labels, but y holds continuous values "
+                    f"such as {y[0]!r}. Use AlbertRegressor for numeric targets."
+                )
+            if len(classes) < 2:
+                raise InputError(
+                    f"{who} needs at least two classes in y, but every row has "
+                    f"the label {classes[0]!r}. Add examples of another class."
+                )
+            self.classes_, self.multilabel_ = classes, False
+            return encoded.astype("int32")
+        if self.multilabel_:
+            raise InputError(f"{who} was fitted on multilabel y but got 1-D labels.")
+        known = {c: i for i, c in enumerate(self.classes_.tolist())}
+        unknown = [v for v in classes.tolist() if v not in known]
+        if unknown:
+            raise InputError(
+                f"y holds labels {unknown} that {who} was not fitted on "
+                f"(classes_ = {self.classes_.tolist()}). Refit without warm_start "
+                "to learn new classes."
+            )
+        return np.asarray([known[v] for v in y.tolist()], dtype="int32")
+
+    def _check_multilabel(self, y, columns, fitting):
+        who = type(self).__name__
+        try:
+            values = y.astype("float32")
+        except (TypeError, ValueError):
+            values = None
+        if values is None or not np.isin(values, (0, 1)).all():
+            raise InputError(
+                f"{who} reads a 2-D y as a multilabel indicator matrix of 0/1, "
+                f"but y holds other values. Pass 1-D labels, or binarize with "
+                "sklearn.preprocessing.MultiLabelBinarizer."
+            )
+        if fitting and not self._continuing():
+            self.classes_ = np.asarray(columns if columns else np.arange(y.shape[1]))
+            self.multilabel_ = True
+            never = values.sum(axis=0) == 0
+            if never.any():
+                warnings.warn(
+                    f"{int(never.sum())} of {y.shape[1]} labels never occur in y "
+                    f"(columns {np.flatnonzero(never).tolist()}): the model will "
+                    "learn to never predict them.",
+                    LabelWarning,
+                    stacklevel=4,
+                )
+        elif not self.multilabel_ or y.shape[1] != len(self.classes_):
+            raise InputError(
+                f"y has {y.shape[1]} label columns but {who} was fitted on "
+                f"{len(self.classes_)} {'multilabel columns' if self.multilabel_ else 'classes'}."
+            )
+        return values
+
+    def _continuing(self):
+        return self.warm_start and hasattr(self, "model_")
+
+    def _stratify(self, targets):
+        return None if self.multilabel_ else targets
+
+    def _class_weights(self, targets, weights):
+        if self.class_weight is None:
+            return weights
+        if self.multilabel_:
+            raise InputError(
+                "class_weight is not supported for multilabel y; pass sample_weight."
+            )
+        class_weight = self.class_weight
+        if isinstance(class_weight, dict):
+            index = {c: i for i, c in enumerate(self.classes_.tolist())}
+            unknown = [k for k in class_weight if k not in index]
+            if unknown:
+                raise InputError(
+                    f"class_weight names labels {unknown} that are not in y "
+                    f"(classes: {self.classes_.tolist()})."
+                )
+            class_weight = {index[k]: w for k, w in class_weight.items()}
+        per_row = compute_sample_weight(class_weight, targets).astype("float32")
+        return per_row if weights is None else weights * per_row
+
+    # === Model ===
+
+    def _build_head(self, features):
+        units = len(self.classes_)
+        return dense_head(features, units, dropout=self.dropout, name="logits")
+
+    def _get_loss(self):
+        if self.multilabel_:
+            return keras.losses.BinaryCrossentropy(from_logits=True)
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def _get_metrics(self):
+        if self.multilabel_:
+            return [keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
+        return ["accuracy"]
+
+    # === Prediction ===
+
+    def decision_function(self, X):
+        """Logits: shape (n,) for binary (positive minus negative), else (n, n_classes)."""
+        logits = self._predict_outputs(X)
+        if not self.multilabel_ and len(self.classes_) == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities (rows sum to 1), or per-label probabilities (multilabel)."""
+        logits = self._predict_outputs(X).astype("float64")
+        if self.multilabel_:
+            return 1.0 / (1.0 + np.exp(-logits))
+        return _softmax(logits)
+
+    def predict(self, X):
+        """Labels from ``classes_``; a 0/1 indicator matrix for multilabel."""
+        proba = self.predict_proba(X)
+        if self.multilabel_:
+            return (proba >= self.threshold).astype(int)
+        return self.classes_[proba.argmax(axis=1)]

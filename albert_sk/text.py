@@ -1,0 +1,360 @@
+"""SentencePiece tokenisation: normalisation, ids, character offsets, packing.
+
+No Keras here. Texts are tokenised once per ``fit``/``predict`` call with the
+C++ SentencePiece processor; the model only ever sees the integer arrays built
+here. Batches group similar lengths and are padded to a few bucket sizes.
+"""
+
+import io
+import unicodedata
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import sentencepiece as spm
+
+from albert_sk.exceptions import InputError, TruncationWarning, VocabularyWarning
+
+SPECIAL_PIECES = {"pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]"}
+MASK_PIECE = "[MASK]"
+# Smallest vocabulary that still leaves room for the special pieces and bytes.
+MIN_VOCAB_SIZE = 64
+
+
+def _fold_char(ch, lowercase, strip_accents):
+    if lowercase:
+        ch = ch.lower()
+    if strip_accents:
+        ch = "".join(
+            c
+            for c in unicodedata.normalize("NFD", ch)
+            if unicodedata.category(c) != "Mn"
+        )
+    return ch
+
+
+def normalize(text, *, lowercase=True, strip_accents=True):
+    """Lower-case and strip accents, and map each output char to its source.
+
+    Returns ``(normalized, source)`` where ``source[i]`` is the index in
+    ``text`` of the character that produced ``normalized[i]``; ``source`` has
+    one extra entry, ``len(text)``, so end offsets map too.
+    """
+    if not (lowercase or strip_accents):
+        return text, np.arange(len(text) + 1, dtype=np.int64)
+    if text.isascii():
+        out = text.lower() if lowercase else text
+        return out, np.arange(len(text) + 1, dtype=np.int64)
+    parts, source = [], []
+    for i, ch in enumerate(text):
+        folded = _fold_char(ch, lowercase, strip_accents)
+        parts.append(folded)
+        source.extend([i] * len(folded))
+    source.append(len(text))
+    return "".join(parts), np.asarray(source, dtype=np.int64)
+
+
+def _byte_to_char(text):
+    """Array mapping each UTF-8 byte offset of ``text`` (and its end) to a char offset."""
+    if text.isascii():
+        return np.arange(len(text) + 1, dtype=np.int64)
+    sizes = np.fromiter((len(c.encode("utf-8")) for c in text), np.int64, len(text))
+    return np.append(np.repeat(np.arange(len(text)), sizes), len(text))
+
+
+class Tokenizer:
+    """A SentencePiece model plus the normalisation its vocabulary expects.
+
+    Parameters
+    ----------
+    proto : bytes
+        A serialized SentencePiece model (the content of ``spiece.model``).
+    lowercase, strip_accents : bool
+        Normalisation applied before SentencePiece. Pretrained ALBERT
+        vocabularies are uncased and accent-free.
+
+    Pickles as its proto bytes; the C++ processor is rebuilt on load.
+    """
+
+    def __init__(self, proto, *, lowercase=True, strip_accents=True):
+        self.proto = bytes(proto)
+        self.lowercase = bool(lowercase)
+        self.strip_accents = bool(strip_accents)
+        self._sp = spm.SentencePieceProcessor(model_proto=self.proto)
+        ids = {
+            name: self._sp.piece_to_id(piece) for name, piece in SPECIAL_PIECES.items()
+        }
+        unk = self._sp.unk_id()
+        missing = [SPECIAL_PIECES[n] for n, i in ids.items() if i == unk and n != "unk"]
+        if missing:
+            raise InputError(
+                f"The SentencePiece model lacks the ALBERT special pieces {missing}. "
+                "Train the vocabulary with albert_sk (preset=None) or use an ALBERT "
+                "spiece.model, which defines <pad>, <unk>, [CLS], [SEP] and [MASK]."
+            )
+        self.pad_id, self.unk_id = ids["pad"], ids["unk"]
+        self.cls_id, self.sep_id = ids["cls"], ids["sep"]
+        mask_id = self._sp.piece_to_id(MASK_PIECE)
+        self.mask_id = None if mask_id == unk else mask_id
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_sp"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._sp = spm.SentencePieceProcessor(model_proto=self.proto)
+
+    @property
+    def vocab_size(self):
+        return self._sp.get_piece_size()
+
+    def id_to_piece(self, ids):
+        return [self._sp.id_to_piece(int(i)) for i in ids]
+
+    def normalize(self, text):
+        return normalize(
+            text, lowercase=self.lowercase, strip_accents=self.strip_accents
+        )
+
+    def encode(self, texts):
+        """Token ids (no special tokens) for each text, one C++ batch call."""
+        norm = [self.normalize(t)[0] for t in texts]
+        return self._sp.encode(norm, out_type=int)
+
+    def encode_with_offsets(self, texts):
+        """Ids plus ``[start, end)`` character offsets into the original texts.
+
+        Returns a list of ``(ids, starts, ends)`` int arrays; the span of a
+        piece never includes whitespace, so a piece that is only the word
+        boundary marker ``▁`` gets ``start == end``.
+        """
+        out = []
+        for text in texts:
+            norm, source = self.normalize(text)
+            proto = self._sp.encode(norm, out_type="proto")
+            to_char = _byte_to_char(norm)
+            pieces = proto.pieces
+            ids = np.fromiter((p.id for p in pieces), np.int32, len(pieces))
+            begin = np.fromiter((p.begin for p in pieces), np.int64, len(pieces))
+            end = np.fromiter((p.end for p in pieces), np.int64, len(pieces))
+            starts, ends = source[to_char[begin]], source[to_char[end]]
+            # A folded char (e.g. "ß" -> "ss") may end inside its source char.
+            ends = np.where(end > begin, np.maximum(ends, starts + 1), starts)
+            ends = np.minimum(ends, len(text))
+            for k in range(len(starts)):  # "▁word" covers the space before it
+                while starts[k] < ends[k] and text[starts[k]].isspace():
+                    starts[k] += 1
+            out.append((ids, starts, ends))
+        return out
+
+    def pack(self, ids_a, ids_b=None, *, max_length, name="texts"):
+        """``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]`` rows, truncated to fit.
+
+        Pairs lose tokens from the longer side first. One
+        :class:`TruncationWarning` counts the truncated rows; nothing is cut
+        silently.
+        """
+        rows, segments, n_cut, longest = [], [], 0, 0
+        budget = max_length - (2 if ids_b is None else 3)
+        for i, a in enumerate(ids_a):
+            b = None if ids_b is None else ids_b[i]
+            la, lb = len(a), (0 if b is None else len(b))
+            if la + lb > budget:
+                n_cut += 1
+                longest = max(longest, la + lb + max_length - budget)
+                la, lb = _truncate_pair(la, lb, budget, b is not None)
+            tokens = [self.cls_id, *a[:la], self.sep_id]
+            seg = [0] * len(tokens)
+            if b is not None:
+                tokens += [*b[:lb], self.sep_id]
+                seg += [1] * (lb + 1)
+            rows.append(tokens)
+            segments.append(seg)
+        if n_cut:
+            warnings.warn(
+                f"{n_cut} of {len(rows)} {name} were longer than max_length="
+                f"{max_length} tokens (the longest had {longest}) and were "
+                "truncated. Raise max_length to keep them whole.",
+                TruncationWarning,
+                stacklevel=3,
+            )
+        return Encoded.from_rows(rows, segments, pad_id=self.pad_id)
+
+
+def _truncate_pair(la, lb, budget, is_pair):
+    if not is_pair:
+        return budget, 0
+    # Longest first: trim the longer side down to the shorter one, then both.
+    while la + lb > budget:
+        if la >= lb:
+            la -= 1
+        else:
+            lb -= 1
+    return la, lb
+
+
+@dataclass
+class Encoded:
+    """Ragged token rows stored flat, ready to be cut into padded batches."""
+
+    token_ids: np.ndarray  # int32, all rows concatenated
+    segment_ids: np.ndarray  # int32, same layout
+    starts: np.ndarray  # int64, row i is [starts[i], starts[i] + lengths[i])
+    lengths: np.ndarray  # int64
+    pad_id: int = 0
+
+    @classmethod
+    def from_rows(cls, rows, segments, *, pad_id=0):
+        lengths = np.fromiter((len(r) for r in rows), np.int64, len(rows))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        flat = np.fromiter((t for r in rows for t in r), np.int32, int(lengths.sum()))
+        seg = np.fromiter(
+            (t for r in segments for t in r), np.int32, int(lengths.sum())
+        )
+        return cls(flat, seg, starts, lengths, pad_id)
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def row(self, i):
+        s = self.starts[i]
+        return self.token_ids[s : s + self.lengths[i]]
+
+    def subset(self, index):
+        rows = [self.row(i) for i in index]
+        segs = [
+            self.segment_ids[self.starts[i] : self.starts[i] + self.lengths[i]]
+            for i in index
+        ]
+        return Encoded.from_rows(rows, segs, pad_id=self.pad_id)
+
+    def batch(self, index, length):
+        """Padded ``token_ids``/``segment_ids``/``padding_mask`` for rows ``index``."""
+        n = len(index)
+        token_ids = np.full((n, length), self.pad_id, dtype=np.int32)
+        segment_ids = np.zeros((n, length), dtype=np.int32)
+        for j, i in enumerate(index):
+            s, m = self.starts[i], self.lengths[i]
+            token_ids[j, :m] = self.token_ids[s : s + m]
+            segment_ids[j, :m] = self.segment_ids[s : s + m]
+        padding_mask = (
+            np.arange(length)[None, :] < self.lengths[index][:, None]
+        ).astype(np.int32)
+        return {
+            "token_ids": token_ids,
+            "segment_ids": segment_ids,
+            "padding_mask": padding_mask,
+        }
+
+
+def bucket_sizes(max_length, smallest=16):
+    """Padded lengths used for batches: powers of two up to ``max_length``."""
+    sizes, size = [], smallest
+    while size < max_length:
+        sizes.append(size)
+        size *= 2
+    sizes.append(max_length)
+    return np.asarray(sizes, dtype=np.int64)
+
+
+def make_batches(lengths, batch_size, buckets, rng=None, pool=50):
+    """Group rows of similar length into batches.
+
+    Returns ``(index arrays, padded length of each)``. With ``rng`` the rows are
+    shuffled, sorted by length only inside pools of ``pool`` batches, and the
+    batch order is shuffled, so each epoch sees a new order. Without ``rng``
+    (prediction) rows are sorted by length.
+    """
+    lengths = np.asarray(lengths)
+    n = len(lengths)
+    if rng is None:
+        order = np.argsort(lengths, kind="stable")
+    else:
+        order = rng.permutation(n)
+        chunk = batch_size * pool
+        order = (
+            np.concatenate(
+                [
+                    order[s : s + chunk][
+                        np.argsort(lengths[order[s : s + chunk]], kind="stable")
+                    ]
+                    for s in range(0, n, chunk)
+                ]
+            )
+            if n
+            else order
+        )
+    batches = [order[s : s + batch_size] for s in range(0, n, batch_size)]
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    padded = [int(buckets[np.searchsorted(buckets, lengths[b].max())]) for b in batches]
+    return batches, padded
+
+
+def train_sentencepiece(
+    texts,
+    vocab_size,
+    *,
+    lowercase=True,
+    strip_accents=True,
+    model_type="unigram",
+    character_coverage=0.9995,
+    input_sentence_size=2_000_000,
+    seed=None,
+):
+    """Train an ALBERT-style SentencePiece vocabulary on ``texts``.
+
+    The vocabulary holds ``<pad>``=0, ``<unk>``=1, ``[CLS]``=2, ``[SEP]``=3
+    and ``[MASK]``=4, as ALBERT's ``spiece.model`` does. ``vocab_size`` is an
+    upper bound: a corpus too small for it gives a smaller vocabulary and a
+    :class:`VocabularyWarning` that says so.
+
+    Returns a :class:`Tokenizer`.
+    """
+    norm = (
+        normalize(t, lowercase=lowercase, strip_accents=strip_accents)[0] for t in texts
+    )
+    sentences = (s for s in norm if s.strip())
+    buffer = io.BytesIO()
+    options = dict(
+        sentence_iterator=sentences,
+        model_writer=buffer,
+        vocab_size=int(vocab_size),
+        hard_vocab_limit=False,
+        model_type=model_type,
+        character_coverage=character_coverage,
+        input_sentence_size=input_sentence_size,
+        shuffle_input_sentence=True,
+        pad_id=0,
+        unk_id=1,
+        bos_id=2,
+        eos_id=3,
+        pad_piece=SPECIAL_PIECES["pad"],
+        unk_piece=SPECIAL_PIECES["unk"],
+        bos_piece=SPECIAL_PIECES["cls"],
+        eos_piece=SPECIAL_PIECES["sep"],
+        user_defined_symbols=[MASK_PIECE],
+        minloglevel=2,
+    )
+    if seed is not None:
+        spm.set_random_generator_seed(int(seed))
+    try:
+        spm.SentencePieceTrainer.train(**options)
+    except RuntimeError as err:
+        raise InputError(
+            "Could not train a SentencePiece vocabulary on the given texts "
+            f"({err}). The texts must hold some non-blank text; pass more or "
+            "longer texts, or a pretrained preset."
+        ) from None
+    tokenizer = Tokenizer(
+        buffer.getvalue(), lowercase=lowercase, strip_accents=strip_accents
+    )
+    if tokenizer.vocab_size < vocab_size:
+        warnings.warn(
+            f"vocab_size={vocab_size} is more than these texts support; the "
+            f"vocabulary has {tokenizer.vocab_size} pieces. Pass a smaller "
+            "vocab_size, or more text, to silence this warning.",
+            VocabularyWarning,
+            stacklevel=2,
+        )
+    return tokenizer

@@ -506,27 +506,28 @@ class AlbertEstimator(BaseEstimator):
             out = self.model_.predict_on_batch(encoded.batch(rows, length))
             out = keras.tree.map_structure(np.asarray, out)
             if result is None:
+                # Object arrays are leaves for keras.tree: one cell per row.
                 result = keras.tree.map_structure(
                     lambda o: (
-                        [None] * len(encoded)
+                        np.empty(len(encoded), dtype=object)
                         if o.ndim >= 3
                         else np.empty((len(encoded),) + o.shape[1:], dtype=o.dtype)
                     ),
                     out,
                 )
-            self._scatter(result, out, rows, encoded.lengths[rows])
+            for target, values in zip(
+                keras.tree.flatten(result), keras.tree.flatten(out)
+            ):
+                if target.dtype == object:
+                    for j, row in enumerate(rows):
+                        target[row] = values[j, : encoded.lengths[row]]
+                else:
+                    target[rows] = values
             if progress is not None:
                 progress.add(len(rows))
-        return result
-
-    @staticmethod
-    def _scatter(result, out, rows, lengths):
-        for target, values in zip(keras.tree.flatten(result), keras.tree.flatten(out)):
-            if isinstance(target, list):
-                for j, row in enumerate(rows):
-                    target[row] = values[j, : lengths[j]]
-            else:
-                target[rows] = values
+        return keras.tree.map_structure(
+            lambda r: list(r) if r.dtype == object else r, result
+        )
 
     def _predict_outputs(self, X):
         self._check_is_fitted()
@@ -537,8 +538,9 @@ class AlbertEstimator(BaseEstimator):
 
     def _params_for_save(self):
         params = self.get_params(deep=False)
-        params["callbacks"] = None  # live objects: not written
-        params["validation_data"] = None
+        for live in ("callbacks", "validation_data"):  # live objects: not written
+            if live in params:
+                params[live] = None
         if params.get("preset") is not None:
             params["preset"] = os.fspath(params["preset"])
         return params

@@ -1,0 +1,115 @@
+"""``AlbertRegressor``: text and text-pair regression (one or several targets)."""
+
+import keras
+import numpy as np
+from sklearn.base import RegressorMixin
+
+from albert_sk.base import AlbertEstimator
+from albert_sk.classifier import check_missing_targets
+from albert_sk.exceptions import InputError
+from albert_sk.heads import dense_head
+
+
+class AlbertRegressor(RegressorMixin, AlbertEstimator):
+    """Fine-tune ALBERT to predict numbers from texts or text pairs.
+
+    Targets are standardised for training (mean 0, variance 1 per column)
+    and predictions mapped back, so the learning rate does not depend on the
+    scale of ``y``. ``score`` is R².
+
+    Parameters
+    ----------
+    preset, backbone, vocab_size, max_length, epochs, batch_size, \
+learning_rate, weight_decay, warmup_ratio, max_grad_norm, dropout, \
+validation_split, validation_data, early_stopping, patience, \
+mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
+        As in :class:`~albert_sk.AlbertClassifier`.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+    tokenizer_ : albert_sk.text.Tokenizer
+    history_ : dict of lists
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
+        Target standardisation learnt in ``fit``.
+    n_outputs_ : int
+        Number of target columns; ``predict`` returns 1-D when ``y`` was 1-D.
+
+    Examples
+    --------
+    >>> from albert_sk import AlbertRegressor
+    >>> texts = ["one star", "two stars", "four stars", "five stars"] * 8
+    >>> stars = [1.0, 2.0, 4.0, 5.0] * 8
+    >>> reg = AlbertRegressor(backbone="tiny", vocab_size=100, epochs=2, random_state=0)
+    >>> reg.fit(texts, stars).predict(["three stars"]).shape
+    (1,)
+    """
+
+    _saved_attributes = AlbertEstimator._saved_attributes + (
+        "y_mean_",
+        "y_scale_",
+        "n_outputs_",
+        "y_ndim_",
+    )
+
+    def _check_y(self, y, inputs, *, fitting):
+        who = type(self).__name__
+        if y is None:
+            raise InputError(f"{who}.fit needs numeric targets y, but got y=None.")
+        if isinstance(y, (str, bytes)):
+            raise InputError(f"{who} expects y as numbers, but got a string.")
+        raw = (
+            y.to_numpy()
+            if hasattr(y, "to_numpy")
+            else np.asarray(list(y), dtype=object)
+        )
+        self._check_lengths(inputs, raw)
+        check_missing_targets(raw, who)
+        try:
+            values = np.asarray(raw, dtype="float64")
+        except (TypeError, ValueError):
+            flat = raw.reshape(len(raw), -1)
+            for row, item in enumerate(flat):
+                try:
+                    np.asarray(item, dtype="float64")
+                except (TypeError, ValueError):
+                    raise InputError(
+                        f"{who} expects numeric targets, but row {row} of y is "
+                        f"{item.tolist()!r:.60}. Convert y to numbers, e.g. "
+                        "pd.to_numeric(y)."
+                    ) from None
+            raise
+        if values.ndim not in (1, 2):
+            raise InputError(f"{who} expects y 1-D or 2-D, got shape {values.shape}.")
+        bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+        if len(bad):
+            raise InputError(
+                f"{who} expects finite targets, but row {bad[0]} of y is infinite."
+            )
+        values2d = values.reshape(len(values), -1)
+        if fitting and not (self.warm_start and hasattr(self, "model_")):
+            self.y_ndim_ = values.ndim
+            self.n_outputs_ = values2d.shape[1]
+            self.y_mean_ = values2d.mean(axis=0)
+            scale = values2d.std(axis=0)
+            self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        elif values2d.shape[1] != self.n_outputs_:
+            raise InputError(
+                f"y has {values2d.shape[1]} target columns but {who} was fitted "
+                f"on {self.n_outputs_}."
+            )
+        return ((values2d - self.y_mean_) / self.y_scale_).astype("float32")
+
+    def _build_head(self, features):
+        return dense_head(
+            features, self.n_outputs_, dropout=self.dropout, name="outputs"
+        )
+
+    def _get_loss(self):
+        return keras.losses.MeanSquaredError()
+
+    def predict(self, X):
+        """Predicted targets: shape (n,) for 1-D ``y`` in fit, else (n, n_outputs)."""
+        outputs = self._predict_outputs(X).astype("float64")
+        values = outputs * self.y_scale_ + self.y_mean_
+        return values[:, 0] if self.y_ndim_ == 1 else values

@@ -1,0 +1,128 @@
+"""``AlbertVectorizer``: texts to fixed-size ALBERT embeddings, as a transformer."""
+
+import keras
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+
+from albert_sk.base import AlbertEstimator
+
+_SHARED = (
+    "preset",
+    "backbone",
+    "vocab_size",
+    "max_length",
+    "batch_size",
+    "mixed_precision",
+    "jit_compile",
+    "random_state",
+    "verbose",
+)
+
+
+class AlbertVectorizer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, AlbertEstimator
+):
+    """Embed texts (or text pairs) with an ALBERT backbone, no training.
+
+    ``fit`` loads the backbone and tokenizer of ``preset`` (or, with
+    ``preset=None``, trains a vocabulary on the texts and builds a randomly
+    initialised backbone: use a preset — e.g. one written by
+    :class:`~albert_sk.AlbertPretrainer` — for meaningful embeddings).
+    ``transform`` returns one row of ``hidden_dim`` floats per text, so
+    ``make_pipeline(AlbertVectorizer(preset=...), LogisticRegression())``
+    works as any sklearn text pipeline.
+
+    Parameters
+    ----------
+    preset, backbone, vocab_size, max_length, batch_size, mixed_precision, \
+jit_compile, random_state, verbose
+        As in :class:`~albert_sk.AlbertClassifier`.
+    pooling : {"mean", "cls"}, default="mean"
+        "mean" averages the last layer over the text's tokens; "cls" is
+        ALBERT's pooled ``[CLS]`` output (tanh of a dense layer).
+
+    Attributes
+    ----------
+    model_ : keras.Model
+    tokenizer_ : albert_sk.text.Tokenizer
+    n_features_out_ : int
+        Embedding width (the backbone's ``hidden_dim``).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from albert_sk import AlbertVectorizer
+    >>> texts = ["good movie", "bad movie", "great film", "awful film"] * 8
+    >>> vec = AlbertVectorizer(backbone="tiny", vocab_size=80, random_state=0)
+    >>> vec.fit_transform(texts).shape
+    (32, 64)
+    >>> pipe = make_pipeline(vec, LogisticRegression()).fit(texts, [1, 0, 1, 0] * 8)
+    """
+
+    _parameter_constraints = {
+        **{k: AlbertEstimator._parameter_constraints[k] for k in _SHARED},
+        "pooling": [StrOptions({"mean", "cls"})],
+    }
+    _saved_attributes = AlbertEstimator._saved_attributes + ("n_features_out_",)
+
+    def __init__(
+        self,
+        *,
+        preset=None,
+        backbone="small",
+        vocab_size=8000,
+        max_length=128,
+        pooling="mean",
+        batch_size=32,
+        mixed_precision="auto",
+        jit_compile="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.preset = preset
+        self.backbone = backbone
+        self.vocab_size = vocab_size
+        self.max_length = max_length
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.mixed_precision = mixed_precision
+        self.jit_compile = jit_compile
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # Used by the shared initialisation; a vectorizer does not train.
+    dropout = 0.0
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Load (or build) the backbone and tokenizer; ``y`` is ignored."""
+        inputs = self._check_X(X, reset=True)
+        backbone, self.tokenizer_ = self._initialize(inputs)
+        self.model_ = self._build_model(backbone)
+        self.n_features_out_ = backbone.hidden_dim
+        return self
+
+    @property
+    def _n_features_out(self):  # read by get_feature_names_out
+        return self.n_features_out_
+
+    @property
+    def _output_feature(self):
+        return "pooled_output" if self.pooling == "cls" else "sequence_output"
+
+    def _build_head(self, features):
+        return keras.layers.Identity(dtype="float32", name="embedding")(features)
+
+    def transform(self, X):
+        """Embeddings, shape (n_texts, n_features_out_), float32."""
+        outputs = self._predict_outputs(X)
+        if self.pooling == "cls":
+            return outputs.astype("float32")
+        return np.stack([row.mean(axis=0) for row in outputs]).astype("float32")

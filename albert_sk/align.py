@@ -1,0 +1,337 @@
+"""Alignment between words, subword pieces and character spans (numpy only).
+
+* words <-> pieces: windows of whole words that fit ``max_length``;
+* character spans <-> words: raw text split into words, span annotations
+  turned into IOB2 tags and entities back into character spans;
+* tag schemes: IOB1 / IOB2 / BIOES conversion, IOB2 repair, strict IOB2
+  entity extraction (the definition ``seqeval`` uses in strict mode).
+"""
+
+import re
+
+import numpy as np
+
+from albert_sk.exceptions import InputError
+
+# === Words and character spans ===
+
+# A word is a run of letters/digits/underscore, or one other non-space
+# character (punctuation, symbols, zero-width characters).
+WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
+_WHITESPACE = re.compile(r"\s")
+
+
+def split_words(text, cuts=()):
+    """Split ``text`` into words with their ``[start, end)`` character offsets.
+
+    Parameters
+    ----------
+    text : str
+    cuts : iterable of int, default=()
+        Extra character positions where a word must be split (span
+        annotation boundaries that fall inside a word).
+
+    Returns
+    -------
+    words : list of str
+    starts, ends : ndarray of int64
+        ``text[starts[i]:ends[i]] == words[i]``.
+
+    Examples
+    --------
+    >>> from albert_sk.align import split_words
+    >>> words, starts, ends = split_words("Hi, Zoë!")
+    >>> words, starts.tolist()
+    (['Hi', ',', 'Zoë', '!'], [0, 2, 4, 7])
+    """
+    cuts = sorted(set(int(c) for c in cuts))
+    words, starts, ends = [], [], []
+    for match in WORD_PATTERN.finditer(text):
+        s, e = match.span()
+        inner = [c for c in cuts if s < c < e] if cuts else ()
+        for a, b in zip([s, *inner], [*inner, e], strict=True):
+            words.append(text[a:b])
+            starts.append(a)
+            ends.append(b)
+    return words, np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+
+
+def check_spans(text, spans, row):
+    """Validate ``[(start, end, label), ...]`` for ``text``; return them sorted."""
+    out = []
+    for k, span in enumerate(spans):
+        if not isinstance(span, (tuple, list)) or len(span) != 3:
+            raise InputError(
+                f"Span annotations must be (start, end, label) triples, but text "
+                f"{row} span {k} is {span!r:.60}. Give each entity as "
+                "(start, end, label) with character offsets."
+            )
+        start, end, label = span
+        if not isinstance(label, str) or not label:
+            raise InputError(
+                f"Span labels must be non-empty strings, but text {row} span {k} "
+                f"has label {label!r}. Use entity types such as 'PER'."
+            )
+        try:
+            start, end = int(start), int(end)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"Span offsets must be ints, but text {row} span {k} is {span!r:.60}."
+            ) from None
+        if not 0 <= start < end <= len(text):
+            raise InputError(
+                f"Text {row} span {k} ({start}, {end}) falls outside the text "
+                f"(length {len(text)}) or is empty. Spans need "
+                "0 <= start < end <= len(text)."
+            )
+        if not text[start:end].strip():
+            raise InputError(
+                f"Text {row} span {k} ({start}, {end}) covers only whitespace "
+                f"({text[start:end]!r}). Point the span at the entity's words."
+            )
+        out.append((start, end, label))
+    out.sort()
+    for (s0, e0, _), (s1, e1, _) in zip(out, out[1:], strict=False):
+        if s1 < e0:
+            raise InputError(
+                f"Text {row} has overlapping spans ({s0}, {e0}) and ({s1}, {e1}). "
+                "Nested or overlapping entities cannot be tagged with IOB2: keep "
+                "one of them."
+            )
+    return out
+
+
+def spans_to_tags(text, spans, row=0):
+    """Words of ``text`` and their IOB2 tags from character-span annotations.
+
+    Words are split as :func:`split_words` does, and also at every span
+    boundary, so each span covers whole words.
+
+    Returns
+    -------
+    words : list of str
+    tags : list of str
+    starts, ends : ndarray of int64
+
+    Examples
+    --------
+    >>> from albert_sk.align import spans_to_tags
+    >>> words, tags, _, _ = spans_to_tags("I met Ada Lovelace.", [(6, 18, "PER")])
+    >>> list(zip(words, tags))  # doctest: +NORMALIZE_WHITESPACE
+    [('I', 'O'), ('met', 'O'), ('Ada', 'B-PER'), ('Lovelace', 'I-PER'),
+     ('.', 'O')]
+    """
+    spans = check_spans(text, spans, row)
+    cuts = [c for s, e, _ in spans for c in (s, e)]
+    words, starts, ends = split_words(text, cuts)
+    tags = ["O"] * len(words)
+    for start, end, label in spans:
+        first = int(np.searchsorted(starts, start, side="left"))
+        last = int(np.searchsorted(ends, end, side="left"))
+        # Spans may start or end on whitespace: cover the words inside.
+        last = min(last, len(words) - 1)
+        if ends[last] > end:
+            last -= 1
+        for j in range(first, last + 1):
+            tags[j] = ("B-" if j == first else "I-") + label
+    return words, tags, starts, ends
+
+
+def entities_to_spans(tags, starts, ends, scores=None):
+    """Strict IOB2 entities of one text as ``(label, start, end, score)`` char spans.
+
+    ``starts``/``ends`` are the words' character offsets; ``score`` is the
+    mean of the words' ``scores`` (None without them).
+    """
+    out = []
+    for label, a, b in get_entities(tags):
+        score = None if scores is None else float(np.mean(scores[a:b]))
+        out.append((label, int(starts[a]), int(ends[b - 1]), score))
+    return out
+
+
+# === Tag schemes ===
+
+SCHEMES = ("IOB2", "IOB1", "BIOES")
+_PREFIXES = {"IOB2": "BI", "IOB1": "BI", "BIOES": "BIES"}
+
+
+def _split_tag(tag):
+    if tag == "O":
+        return "O", None
+    return tag[0], tag[2:]
+
+
+def check_tags(tags, scheme, row):
+    """Raise unless every tag of sentence ``row`` is valid in ``scheme``.
+
+    ``scheme=None`` accepts any non-empty string (plain labels such as POS tags).
+    """
+    for j, tag in enumerate(tags):
+        if not isinstance(tag, str):
+            raise InputError(
+                f"Tags must be strings, but sentence {row} word {j} has tag "
+                f"{tag!r} ({type(tag).__name__}). Convert the tags to str."
+            )
+        if scheme is None:
+            if not tag:
+                raise InputError(
+                    f"Tags must be non-empty strings, but sentence {row} word {j} "
+                    "has tag ''."
+                )
+            continue
+        prefixes = _PREFIXES[scheme]
+        if tag != "O" and not (len(tag) > 2 and tag[0] in prefixes and tag[1] == "-"):
+            allowed = ", ".join(f"{p}-TYPE" for p in prefixes)
+            raise InputError(
+                f"Sentence {row} word {j} has tag {tag!r}, which is not a "
+                f"{scheme} tag (O, {allowed}). Pass scheme= matching your tags "
+                "('IOB2', 'IOB1', 'BIOES'), or scheme=None for plain labels such "
+                "as POS tags."
+            )
+
+
+def to_iob2(tags, scheme):
+    """Convert one sentence's tags from ``scheme`` (IOB1, IOB2, BIOES) to IOB2.
+
+    Examples
+    --------
+    >>> from albert_sk.align import to_iob2
+    >>> to_iob2(["S-PER", "O", "B-LOC", "E-LOC"], "BIOES")
+    ['B-PER', 'O', 'B-LOC', 'I-LOC']
+    >>> to_iob2(["I-PER", "I-PER", "B-PER", "O"], "IOB1")
+    ['B-PER', 'I-PER', 'B-PER', 'O']
+    """
+    if scheme == "IOB2" or scheme is None:
+        return list(tags)
+    out = []
+    prev_type = None
+    for tag in tags:
+        prefix, kind = _split_tag(tag)
+        if scheme == "BIOES":
+            new = {"S": "B", "E": "I"}.get(prefix, prefix)
+        else:  # IOB1: I starts an entity unless it continues one of its type
+            new = "B" if prefix == "I" and prev_type != kind else prefix
+        out.append("O" if prefix == "O" else f"{new}-{kind}")
+        prev_type = kind
+    return out
+
+
+def from_iob2(tags, scheme):
+    """Convert well-formed IOB2 tags (see :func:`repair_iob2`) to ``scheme``.
+
+    Examples
+    --------
+    >>> from albert_sk.align import from_iob2
+    >>> from_iob2(["B-PER", "O", "B-LOC", "I-LOC"], "BIOES")
+    ['S-PER', 'O', 'B-LOC', 'E-LOC']
+    """
+    if scheme == "IOB2" or scheme is None:
+        return list(tags)
+    out = list(tags)
+    prev_end_type = None  # type of an entity ending just before this word
+    for label, start, end in get_entities(tags):
+        if scheme == "BIOES":
+            if end - start == 1:
+                out[start] = f"S-{label}"
+            else:
+                out[end - 1] = f"E-{label}"
+        else:  # IOB1: B only between two adjacent entities of the same type
+            adjacent = start > 0 and out[start - 1] != "O"
+            prev_end_type = _split_tag(tags[start - 1])[1] if adjacent else None
+            if prev_end_type != label:
+                out[start] = f"I-{label}"
+    return out
+
+
+def repair_iob2(tags):
+    """Make IOB2 tags well formed: an ``I-X`` that does not continue an X entity
+    becomes ``B-X`` (the reading of conlleval and seqeval's default mode).
+
+    Examples
+    --------
+    >>> from albert_sk.align import repair_iob2
+    >>> repair_iob2(["O", "I-PER", "I-PER", "I-LOC"])
+    ['O', 'B-PER', 'I-PER', 'B-LOC']
+    """
+    out = list(tags)
+    prev = "O"
+    for j, tag in enumerate(out):
+        if tag.startswith("I-") and (prev == "O" or prev[2:] != tag[2:]):
+            out[j] = "B-" + tag[2:]
+        prev = out[j]
+    return out
+
+
+def get_entities(tags):
+    """Strict IOB2 entities ``(label, start, end)`` of one sentence (end exclusive).
+
+    An entity is a ``B-X`` followed by any number of ``I-X``; an ``I-X`` that
+    does not continue one is not part of any entity (``seqeval`` strict mode).
+
+    Examples
+    --------
+    >>> from albert_sk.align import get_entities
+    >>> get_entities(["B-PER", "I-PER", "O", "I-LOC", "B-LOC"])
+    [('PER', 0, 2), ('LOC', 4, 5)]
+    """
+    entities = []
+    label, start = None, 0
+    for j, tag in enumerate(tags):
+        if label is not None and tag == "I-" + label:
+            continue
+        if label is not None:
+            entities.append((label, start, j))
+            label = None
+        if tag.startswith("B-"):
+            label, start = tag[2:], j
+    if label is not None:
+        entities.append((label, start, len(tags)))
+    return entities
+
+
+# === Windows of whole words ===
+
+
+def word_windows(counts, size, stride):
+    """Overlapping windows of whole words, each at most ``size`` pieces long.
+
+    Parameters
+    ----------
+    counts : array of int
+        Pieces per word, each in ``[1, size]``.
+    size : int
+        Pieces per window (``max_length`` minus the special tokens).
+    stride : int
+        Pieces shared by consecutive windows, at most (whole words only).
+
+    Returns
+    -------
+    ndarray of shape (n_windows, 2)
+        ``[first_word, end_word)`` of each window; an empty sentence has none.
+
+    Examples
+    --------
+    >>> from albert_sk.align import word_windows
+    >>> word_windows([1, 1, 1, 1, 1], size=3, stride=1).tolist()
+    [[0, 3], [2, 5]]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    n = len(counts)
+    if n == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    cum = np.concatenate([[0], np.cumsum(counts)])
+    if cum[-1] <= size:
+        return np.asarray([[0, n]], dtype=np.int64)
+    windows = []
+    start = 0
+    while True:
+        end = int(np.searchsorted(cum, cum[start] + size, side="right")) - 1
+        end = max(end, start + 1)
+        windows.append((start, end))
+        if end >= n:
+            break
+        # Overlap: the last words of this window, at most ``stride`` pieces.
+        nxt = int(np.searchsorted(cum, cum[end] - stride, side="left"))
+        start = max(nxt, start + 1)
+    return np.asarray(windows, dtype=np.int64)

@@ -54,8 +54,14 @@ def normalize(text, *, lowercase=True, strip_accents=True):
     return "".join(parts), np.asarray(source, dtype=np.int64)
 
 
+def _is_blank(ch):
+    """Whitespace, or a zero-width format char (U+200B, U+FEFF) SentencePiece
+    reads as a word boundary: never the start of a piece's span."""
+    return ch.isspace() or unicodedata.category(ch) == "Cf"
+
+
 def _byte_to_char(text):
-    """Array mapping each UTF-8 byte offset of ``text`` (and its end) to a char offset."""
+    """Map each UTF-8 byte offset of ``text`` (and its end) to a char offset."""
     if text.isascii():
         return np.arange(len(text) + 1, dtype=np.int64)
     sizes = np.fromiter((len(c.encode("utf-8")) for c in text), np.int64, len(text))
@@ -137,12 +143,21 @@ class Tokenizer:
             ids = np.fromiter((p.id for p in pieces), np.int32, len(pieces))
             begin = np.fromiter((p.begin for p in pieces), np.int64, len(pieces))
             end = np.fromiter((p.end for p in pieces), np.int64, len(pieces))
-            starts, ends = source[to_char[begin]], source[to_char[end]]
-            # A folded char (e.g. "ß" -> "ss") may end inside its source char.
-            ends = np.where(end > begin, np.maximum(ends, starts + 1), starts)
-            ends = np.minimum(ends, len(text))
-            for k in range(len(starts)):  # "▁word" covers the space before it
-                while starts[k] < ends[k] and text[starts[k]].isspace():
+            b, e = to_char[begin], to_char[end]
+            starts, ends = source[b], source[e]
+            # A char that folds into several (e.g. "İ" -> "i" + U+0307) may be
+            # split between pieces: it belongs to the first one, whose span
+            # ends after it; a piece that starts inside it starts after it.
+            ends = ends + ((e > 0) & (ends == source[np.maximum(e - 1, 0)]))
+            starts = starts + ((b > 0) & (starts == source[np.maximum(b - 1, 0)]))
+            ends = np.minimum(
+                np.where(e > b, np.maximum(ends, starts), starts), len(text)
+            )
+            starts = np.minimum(starts, ends)
+            for k, piece in enumerate(pieces):  # "▁word" covers the space before it
+                if not piece.piece.startswith("\u2581"):
+                    continue
+                while starts[k] < ends[k] and _is_blank(text[starts[k]]):
                     starts[k] += 1
             out.append((ids, starts, ends))
         return out
@@ -184,13 +199,12 @@ class Tokenizer:
 def _truncate_pair(la, lb, budget, is_pair):
     if not is_pair:
         return budget, 0
-    # Longest first: trim the longer side down to the shorter one, then both.
-    while la + lb > budget:
-        if la >= lb:
-            la -= 1
-        else:
-            lb -= 1
-    return la, lb
+    # Longest first, as Hugging Face's "longest_first": trim the longer side
+    # down to the shorter one, then both, the first text keeping the odd token.
+    excess = la + lb - budget
+    if excess <= abs(la - lb):
+        return (la - excess, lb) if la > lb else (la, lb - excess)
+    return budget - budget // 2, budget // 2
 
 
 @dataclass

@@ -1,0 +1,61 @@
+"""Shared fixtures: real-data paths and small slices of them.
+
+Other test modules add fixtures here; keep each one small and independent.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from albert_sk.io import load_sentiment_sentences, read_sst2  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def require(path):
+    """Skip the calling test when a shared data file is absent on this machine."""
+    if not path.exists():
+        pytest.skip(f"shared data file {path} is not available")
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """Folder of the real datasets (../shared/data, see SOURCES.md)."""
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def sst2_path():
+    return require(DATA / "sst2" / "train.tsv")
+
+
+@pytest.fixture(scope="session")
+def trec_path():
+    return require(DATA / "trec" / "TREC.train")
+
+
+@pytest.fixture(scope="session")
+def sentiment():
+    """The 3,000 UCI sentiment sentences shipped in the package (text, label)."""
+    return load_sentiment_sentences()
+
+
+@pytest.fixture(scope="session")
+def sentiment_small(sentiment):
+    """120 short sentences (60 per label) for fits that take seconds."""
+    short = sentiment[sentiment.text.str.split().str.len() <= 12]
+    parts = [short[short.label == label].sample(60, random_state=0) for label in (0, 1)]
+    frame = pd.concat(parts).sample(frac=1, random_state=0)
+    return frame.reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def sst2_small(sst2_path):
+    """The first 2,500 SST-2 training sentences (text, label)."""
+    return read_sst2(sst2_path, n=2500)

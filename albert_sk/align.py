@@ -5,6 +5,8 @@
   turned into IOB2 tags and entities back into character spans;
 * tag schemes: IOB1 / IOB2 / BIOES conversion, IOB2 repair, strict IOB2
   entity extraction (the definition ``seqeval`` uses in strict mode).
+* token spans <-> character spans for question answering: sliding windows
+  over a context, the max-context rule and n-best span decoding.
 """
 
 import re
@@ -335,3 +337,133 @@ def word_windows(counts, size, stride):
         nxt = int(np.searchsorted(cum, cum[end] - stride, side="left"))
         start = max(nxt, start + 1)
     return np.asarray(windows, dtype=np.int64)
+
+
+# === Token spans <-> character spans, sliding windows, n-best spans (QA) ===
+
+
+def token_windows(n_tokens, size, stride):
+    """Start offsets of the windows that cover ``n_tokens`` tokens (BERT's SQuAD).
+
+    Windows hold ``size`` tokens and start every ``stride`` tokens (at most
+    ``size``, so no token is skipped); the last one ends at the last token.
+
+    Returns
+    -------
+    starts, lengths : ndarray of int64
+
+    Examples
+    --------
+    >>> from albert_sk.align import token_windows
+    >>> [a.tolist() for a in token_windows(10, size=4, stride=3)]
+    [[0, 3, 6], [4, 4, 4]]
+    """
+    step = max(1, min(int(stride), int(size)))
+    starts = [0]
+    while starts[-1] + size < n_tokens:
+        starts.append(starts[-1] + step)
+    starts = np.asarray(starts, dtype=np.int64)
+    return starts, np.minimum(size, n_tokens - starts)
+
+
+def max_context_mask(starts, lengths, n_tokens):
+    """For each window, which of its tokens have their widest context there.
+
+    A token seen by several windows belongs to the one where
+    ``min(left, right) + 0.01 * length`` is largest (BERT's
+    ``_check_is_max_context``), so each token starts spans in one window only.
+    Returns one boolean array per window.
+    """
+    best = np.full(n_tokens, -np.inf)
+    owner = np.zeros(n_tokens, dtype=np.int64)
+    for w, (s, n) in enumerate(zip(starts, lengths, strict=True)):
+        j = np.arange(n)
+        score = np.minimum(j, n - 1 - j) + 0.01 * n
+        better = score > best[s : s + n]
+        best[s : s + n][better] = score[better]
+        owner[s : s + n][better] = w
+    windows = enumerate(zip(starts, lengths, strict=True))
+    return [owner[s : s + n] == w for w, (s, n) in windows]
+
+
+def char_span_to_tokens(starts, ends, char_start, char_end):
+    """First and last token overlapping ``[char_start, char_end)``, or None.
+
+    ``starts``/``ends`` are the tokens' character offsets; tokens with an
+    empty span (a bare word-boundary piece) never begin or end a span.
+
+    Examples
+    --------
+    >>> from albert_sk.align import char_span_to_tokens
+    >>> char_span_to_tokens([0, 6, 10], [5, 9, 15], 6, 15)
+    (1, 2)
+    """
+    starts, ends = np.asarray(starts), np.asarray(ends)
+    hit = (ends > starts) & (starts < char_end) & (ends > char_start)
+    index = np.flatnonzero(hit)
+    if not len(index):
+        return None
+    return int(index[0]), int(index[-1])
+
+
+def tokens_to_char_span(starts, ends, first, last):
+    """``(char_start, char_end)`` covered by tokens ``first..last``, or None.
+
+    Tokens with an empty span at either end are skipped, so the span never
+    starts or ends on whitespace.
+
+    Examples
+    --------
+    >>> from albert_sk.align import tokens_to_char_span
+    >>> tokens_to_char_span([0, 6, 10], [5, 9, 15], 1, 2)
+    (6, 15)
+    """
+    s, e = np.asarray(starts[first : last + 1]), np.asarray(ends[first : last + 1])
+    index = np.flatnonzero(e > s)
+    if not len(index):
+        return None
+    return int(s[index[0]]), int(e[index[-1]])
+
+
+def top_spans(
+    start_logits, end_logits, start_mask, end_mask, *, n_best_size, max_length
+):
+    """The best ``(start, end)`` token spans of one window, by start + end logit.
+
+    Takes the ``n_best_size`` best starts (among ``start_mask``) and ends
+    (among ``end_mask``) and keeps the pairs with ``start <= end`` and at
+    most ``max_length`` tokens.
+
+    Returns
+    -------
+    starts, ends : ndarray of int64
+    scores : ndarray of float64
+        Sorted by decreasing score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from albert_sk.align import top_spans
+    >>> mask = np.array([False, True, True, True])
+    >>> s, e, score = top_spans(np.array([9.0, 1, 3, 0]), np.array([9.0, 0, 1, 2]),
+    ...                         mask, mask, n_best_size=2, max_length=2)
+    >>> s.tolist(), e.tolist(), score.tolist()
+    ([2, 2, 1], [3, 2, 2], [5.0, 4.0, 2.0])
+    """
+    start_logits = np.asarray(start_logits, dtype=np.float64)
+    end_logits = np.asarray(end_logits, dtype=np.float64)
+
+    def best(logits, mask):
+        index = np.flatnonzero(mask)
+        if len(index) > n_best_size:
+            keep = np.argpartition(-logits[index], n_best_size - 1)[:n_best_size]
+            index = index[keep]
+        return index
+
+    s, e = best(start_logits, start_mask), best(end_logits, end_mask)
+    s_grid, e_grid = np.meshgrid(s, e, indexing="ij")
+    ok = (e_grid >= s_grid) & (e_grid - s_grid < max_length)
+    s_grid, e_grid = s_grid[ok], e_grid[ok]
+    scores = start_logits[s_grid] + end_logits[e_grid]
+    order = np.argsort(-scores, kind="stable")
+    return s_grid[order], e_grid[order], scores[order]

@@ -3,7 +3,10 @@
 numpy and pandas only: no Keras here.
 """
 
+import json
 import os
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
@@ -189,3 +192,473 @@ def read_sst2(path, n=None):
         os.fspath(path), sep="\t", quoting=3, nrows=n, dtype={"sentence": str}
     )
     return frame.rename(columns={"sentence": "text"})
+
+
+# === Token classification (CoNLL) ===
+
+
+@dataclass
+class TaggerInput:
+    """Sentences as word lists, or raw texts (words filled in by the tagger)."""
+
+    sentences: list
+    texts: list | None = None  # raw strings, when X held them
+    offsets: list | None = None  # per text: (starts, ends) of its words
+
+    def __len__(self):
+        return len(self.sentences) if self.texts is None else len(self.texts)
+
+    def all_texts(self):
+        return [" ".join(words) for words in self.sentences]
+
+
+def _check_word(word, row, j, who):
+    if not isinstance(word, str):
+        raise InputError(
+            f"{who} expects words (str), but sentence {row} word {j} is "
+            f"{type(word).__name__} ({word!r:.60}). Convert the words to str."
+        )
+    if not word or any(ch.isspace() for ch in word):
+        raise InputError(
+            f"{who} expects words without whitespace, but sentence {row} word {j} "
+            f"is {word!r:.60}. Split it into words (or drop empty words), or pass "
+            "the raw text as one string instead of a word list."
+        )
+
+
+def check_sentences(X, who):
+    """Validate tagger input and return a :class:`TaggerInput`.
+
+    ``X`` is a list (or Series) of word lists, CoNLL style, or of raw
+    strings. Word lists may be empty (a sentence without words); words must
+    be non-empty strings without whitespace.
+    """
+    rows = X.tolist() if isinstance(X, pd.Series) else _rows(X, who)
+    if not rows:
+        raise InputError(
+            f"{who} needs at least one sentence, but got an empty input (0 rows)."
+        )
+    if isinstance(rows[0], str):
+        return TaggerInput([], [_check_text(r, i, who) for i, r in enumerate(rows)])
+    sentences = []
+    for i, row in enumerate(rows):
+        if isinstance(row, np.ndarray):
+            row = row.tolist()
+        if isinstance(row, str) or not isinstance(row, (list, tuple)):
+            raise InputError(
+                f"{who} expects every row to be a list of words like row 0, but "
+                f"row {i} is {type(row).__name__} ({row!r:.60}). Pass all "
+                "sentences as word lists, or all as raw strings."
+            )
+        for j, word in enumerate(row):
+            _check_word(word, i, j, who)
+        sentences.append(list(row))
+    return TaggerInput(sentences)
+
+
+def _conll_fields(line):
+    return line.split("\t") if "\t" in line else line.split()
+
+
+def read_conll(path, columns=(0, -1), *, encoding="utf-8"):
+    """Read a CoNLL file: one word per line, a blank line between sentences.
+
+    Columns are split on tabs when a line holds one (WNUT-17), else on runs
+    of spaces (CoNLL-2003). ``-DOCSTART-`` lines and whitespace-only lines
+    end a sentence.
+
+    Parameters
+    ----------
+    path : str or path
+    columns : (int, int or None), default=(0, -1)
+        Index of the word column and of the tag column (``-1``: the last);
+        ``(0, 3)`` reads the NER tags of CoNLL-2003. ``None`` as the tag
+        column reads words only.
+    encoding : str, default="utf-8"
+
+    Returns
+    -------
+    sentences : list of list of str
+    tags : list of list of str, or None when the tag column is None
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from albert_sk.io import read_conll
+    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.conll")
+    >>> _ = open(path, "w").write("-DOCSTART- -X- O O\\n\\nAda NNP B-NP B-PER\\n"
+    ...                           "sings VBZ B-VP O\\n\\n")
+    >>> read_conll(path, columns=(0, 3))
+    ([['Ada', 'sings']], [['B-PER', 'O']])
+    """
+    word_col, tag_col = columns
+    need = max(c + 1 if c >= 0 else -c for c in columns if c is not None)
+    sentences, tags, words, labels = [], [], [], []
+
+    def flush():
+        if words:
+            sentences.append(list(words))
+            tags.append(list(labels))
+            words.clear()
+            labels.clear()
+
+    with open(os.fspath(path), encoding=encoding) as fh:
+        for number, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                flush()
+                continue
+            fields = _conll_fields(line)
+            if fields[0].startswith("-DOCSTART-"):
+                flush()
+                continue
+            if len(fields) < need:
+                raise InputError(
+                    f"Line {number} of {os.fspath(path)!r} has {len(fields)} "
+                    f"column(s) ({line!r:.60}), but columns={tuple(columns)} needs "
+                    f"{need}. Pass the columns of the word and the tag, e.g. "
+                    "columns=(0, 3) for CoNLL-2003."
+                )
+            words.append(fields[word_col])
+            if tag_col is not None:
+                labels.append(fields[tag_col])
+    flush()
+    return sentences, (tags if tag_col is not None else None)
+
+
+def write_conll(path, sentences, *tag_columns, sep="\t"):
+    """Write sentences (and any number of tag columns) as a CoNLL file.
+
+    One ``word<sep>tag...`` line per word, a blank line after each sentence
+    (the format :func:`read_conll` and ``conlleval`` read). The file is
+    written to a temporary file and moved into place.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from albert_sk.io import read_conll, write_conll
+    >>> path = os.path.join(tempfile.mkdtemp(), "out.conll")
+    >>> write_conll(path, [["Ada", "sings"]], [["B-PER", "O"]])
+    >>> read_conll(path)
+    ([['Ada', 'sings']], [['B-PER', 'O']])
+    """
+    who = "write_conll"
+    sentences = list(sentences)
+    tag_columns = [list(c) for c in tag_columns]
+    for k, column in enumerate(tag_columns):
+        if len(column) != len(sentences):
+            raise InputError(
+                f"{who} got {len(sentences)} sentences but tag column {k} has "
+                f"{len(column)} rows. Pass one tag list per sentence."
+            )
+    lines = []
+    for i, words in enumerate(sentences):
+        words = list(words)
+        for j, word in enumerate(words):
+            _check_word(word, i, j, who)
+        columns = [list(c[i]) for c in tag_columns]
+        for k, tags in enumerate(columns):
+            if len(tags) != len(words):
+                raise InputError(
+                    f"{who}: sentence {i} has {len(words)} words but tag column "
+                    f"{k} has {len(tags)} tags. Pass one tag per word."
+                )
+            for j, tag in enumerate(tags):
+                if not isinstance(tag, str) or not tag or sep in tag:
+                    raise InputError(
+                        f"{who}: sentence {i} word {j} has tag {tag!r} in column "
+                        f"{k}; tags must be non-empty strings without {sep!r}."
+                    )
+        lines.extend(sep.join(row) for row in zip(words, *columns, strict=True))
+        lines.append("")
+    path = os.path.abspath(os.fspath(path))
+    fd, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + ("\n" if lines else ""))
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.unlink(partial)
+        raise
+
+
+# === Question answering (SQuAD) ===
+
+
+@dataclass
+class QAInput:
+    """Questions and their context passages, as lists of ``str`` in input order."""
+
+    questions: list
+    contexts: list
+
+    def __len__(self):
+        return len(self.questions)
+
+
+_QA_COLUMNS = ("question", "context")
+
+
+def _qa_field(value, row, field, who):
+    if isinstance(value, str):
+        if not value.strip():
+            raise InputError(
+                f"{who} got an empty {field} in row {row} ({value!r}). Every "
+                f"question needs a non-blank question and context; drop that row."
+            )
+        return value
+    state = "missing" if _is_missing(value) else f"{type(value).__name__}"
+    raise InputError(
+        f"{who} expects the {field} of each row to be a str, but row {row} has "
+        f"a {state} {field} ({value!r:.60}). Convert it first, e.g. "
+        f"X[{field!r}].astype(str), or drop that row."
+    )
+
+
+def check_qa_inputs(X, who):
+    """Validate question answering input and return a :class:`QAInput`.
+
+    ``X`` is a DataFrame with ``question`` and ``context`` columns (other
+    columns, such as those of :func:`read_squad`, are ignored) or a list of
+    dicts with those keys.
+    """
+    expected = (
+        "a DataFrame with 'question' and 'context' columns, or a list of dicts "
+        "with those keys"
+    )
+    if isinstance(X, pd.DataFrame):
+        missing = [c for c in _QA_COLUMNS if c not in X.columns]
+        if missing:
+            raise InputError(
+                f"{who} expects {expected}, but the DataFrame lacks {missing} "
+                f"(columns: {[str(c) for c in X.columns]}). Rename the columns, "
+                "e.g. X.rename(columns={'passage': 'context'})."
+            )
+        questions, contexts = X["question"].tolist(), X["context"].tolist()
+    else:
+        if isinstance(X, (str, bytes, dict)):
+            raise InputError(
+                f"{who} expects {expected}, but got a {type(X).__name__}. Wrap a "
+                "single question in a list: [{'question': ..., 'context': ...}]."
+            )
+        try:
+            rows = list(X)
+        except TypeError:
+            raise InputError(
+                f"{who} expects {expected}, but got {type(X).__name__}."
+            ) from None
+        questions, contexts = [], []
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise InputError(
+                    f"{who} expects {expected}, but row {i} is a "
+                    f"{type(row).__name__} ({row!r:.60})."
+                )
+            missing = [c for c in _QA_COLUMNS if c not in row]
+            if missing:
+                raise InputError(
+                    f"{who} expects {expected}, but row {i} lacks the keys "
+                    f"{missing} (keys: {list(row)}). Give every row a 'question' "
+                    "and a 'context'."
+                )
+            questions.append(row["question"])
+            contexts.append(row["context"])
+    if not questions:
+        raise InputError(f"{who} needs at least one question, but got 0 rows.")
+    questions = [_qa_field(q, i, "question", who) for i, q in enumerate(questions)]
+    contexts = [_qa_field(c, i, "context", who) for i, c in enumerate(contexts)]
+    return QAInput(questions, contexts)
+
+
+def _answer_span(answer, context, row, who):
+    """``(start, end)`` of one answer in ``context``, or None for "no answer"."""
+    start = None
+    if isinstance(answer, Mapping):
+        if "text" not in answer:
+            raise InputError(
+                f"{who} expects answer dicts with a 'text' key (and optionally "
+                f"'answer_start'), but the answer of row {row} has keys "
+                f"{list(answer)}."
+            )
+        start = answer.get("answer_start")
+        answer = answer["text"]
+    if _is_missing(answer) or answer == "":
+        return None
+    if not isinstance(answer, str):
+        raise InputError(
+            f"{who} expects answer texts (str), but row {row} of y holds a "
+            f"{type(answer).__name__} ({answer!r:.60}). Pass the answer as text."
+        )
+    if start is None or _is_missing(start):
+        start = context.find(answer)
+        if start < 0:
+            raise InputError(
+                f"The answer of row {row}, {answer!r:.60}, does not occur in its "
+                "context. Answers must be exact substrings of the context (same "
+                "case and spacing); pass '' or None for a question without one."
+            )
+        return start, start + len(answer)
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
+        raise InputError(
+            f"{who} expects 'answer_start' to be an int, but row {row} has "
+            f"{type(start).__name__} ({start!r:.60})."
+        )
+    start = int(start)
+    found = context[start : start + len(answer)] if start >= 0 else ""
+    if found != answer:
+        raise InputError(
+            f"The answer of row {row} says answer_start={start}, but the context "
+            f"there reads {found!r:.60}, not the answer {answer!r:.60}. Fix "
+            "answer_start, or give the text alone to have it located."
+        )
+    return start, start + len(answer)
+
+
+def check_qa_answers(y, inputs, who):
+    """Character spans of the answers ``y`` in the contexts of ``inputs``.
+
+    Each answer is a string, a ``{"text", "answer_start"}`` dict, or a list of
+    such (several acceptable answers); ``""``, ``None`` and ``[]`` mean "no
+    answer". A text without ``answer_start`` is located at its first
+    occurrence. Returns one list of ``(start, end)`` per row, empty for no
+    answer.
+    """
+    if y is None:
+        raise InputError(
+            f"{who}.fit needs answers y (one per question), but got y=None."
+        )
+    if isinstance(y, (str, bytes, Mapping)):
+        raise InputError(
+            f"{who} expects y as a list of answers (one per question), but got a "
+            f"single {type(y).__name__}. Wrap it in a list."
+        )
+    y = y.tolist() if hasattr(y, "tolist") else list(y)
+    if len(y) != len(inputs):
+        raise InputError(
+            f"X and y must have the same number of rows, but X has {len(inputs)} "
+            f"questions and y has {len(y)} answers. Pass one answer per question."
+        )
+    spans = []
+    for row, (answers, context) in enumerate(zip(y, inputs.contexts, strict=True)):
+        if not isinstance(answers, (list, tuple, np.ndarray)):
+            answers = [answers]
+        found = [_answer_span(a, context, row, who) for a in answers]
+        spans.append([s for s in found if s is not None])
+    return spans
+
+
+def read_squad(path):
+    """A SQuAD 1.1 or 2.0 JSON file as a DataFrame, one row per question.
+
+    Parameters
+    ----------
+    path : str or path
+        A file in the official SQuAD format (``{"data": [{"title",
+        "paragraphs": [{"context", "qas": [...]}]}]}``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id``, ``title``, ``question``, ``context``, ``answers`` (a
+        list of ``{"text", "answer_start"}`` dicts, empty for unanswerable
+        questions) and ``is_impossible`` (always False for SQuAD 1.1). The
+        frame can be passed to ``AlbertQA.fit(frame, frame["answers"])``.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from albert_sk.io import read_squad
+    >>> data = {"version": "1.1", "data": [{"title": "T", "paragraphs": [{
+    ...     "context": "Paris is in France.",
+    ...     "qas": [{"id": "q1", "question": "Where is Paris?",
+    ...              "answers": [{"text": "France", "answer_start": 12}]}]}]}]}
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+    ...     json.dump(data, fh)
+    >>> read_squad(fh.name).loc[0, ["question", "answers"]].tolist()
+    ['Where is Paris?', [{'text': 'France', 'answer_start': 12}]]
+    """
+    path = os.fspath(path)
+    with open(path, encoding="utf-8") as fh:
+        try:
+            dataset = json.load(fh)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{path!r} is not a JSON file ({err}).") from None
+    expected = (
+        "the official SQuAD format {'data': [{'title', 'paragraphs': "
+        "[{'context', 'qas': [{'id', 'question', 'answers'}]}]}]}"
+    )
+    if not isinstance(dataset, dict) or not isinstance(dataset.get("data"), list):
+        raise InputError(f"{path!r} is not in {expected}: it has no 'data' list.")
+    rows = []
+    try:
+        for article in dataset["data"]:
+            for paragraph in article["paragraphs"]:
+                context = paragraph["context"]
+                for qa in paragraph["qas"]:
+                    impossible = bool(qa.get("is_impossible", False))
+                    answers = [
+                        {"text": a["text"], "answer_start": int(a["answer_start"])}
+                        for a in qa.get("answers", [])
+                    ]
+                    rows.append(
+                        {
+                            "id": str(qa["id"]),
+                            "title": article.get("title", ""),
+                            "question": qa["question"],
+                            "context": context,
+                            "answers": [] if impossible else answers,
+                            "is_impossible": impossible,
+                        }
+                    )
+    except (KeyError, TypeError) as err:
+        raise InputError(
+            f"{path!r} is not in {expected}: question {len(rows)} lacks {err}."
+        ) from None
+    columns = ["id", "title", "question", "context", "answers", "is_impossible"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def write_squad_predictions(path, ids, answers):
+    """Write predictions in the official ``{id: answer}`` JSON format, atomically.
+
+    ``answers`` are strings, ``""`` for no answer (SQuAD 2.0). The file is
+    written to a temporary file in the same folder and moved into place.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from albert_sk.io import write_squad_predictions
+    >>> path = os.path.join(tempfile.mkdtemp(), "predictions.json")
+    >>> _ = write_squad_predictions(path, ["q1", "q2"], ["France", ""])
+    >>> json.load(open(path))
+    {'q1': 'France', 'q2': ''}
+    """
+    ids, answers = list(ids), list(answers)
+    if len(ids) != len(answers):
+        raise InputError(
+            f"write_squad_predictions needs one answer per id, but got {len(ids)} "
+            f"ids and {len(answers)} answers."
+        )
+    bad = [i for i, a in enumerate(answers) if not isinstance(a, str)]
+    if bad:
+        raise InputError(
+            f"write_squad_predictions expects answers as str ('' for no answer), "
+            f"but answer {bad[0]} is {answers[bad[0]]!r:.60}."
+        )
+    predictions = {str(i): a for i, a in zip(ids, answers, strict=True)}
+    if len(predictions) != len(ids):
+        raise InputError("write_squad_predictions got repeated question ids.")
+    path = os.path.abspath(os.fspath(path))
+    fd, partial = tempfile.mkstemp(
+        dir=os.path.dirname(path), prefix=".predictions-", suffix=".part"
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(predictions, fh, ensure_ascii=False)
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.unlink(partial)
+        raise
+    return path

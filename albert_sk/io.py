@@ -283,11 +283,12 @@ def read_conll(path, columns=(0, -1), *, encoding="utf-8"):
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile
+    >>> from pathlib import Path
     >>> from albert_sk.io import read_conll
-    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.conll")
-    >>> _ = open(path, "w").write("-DOCSTART- -X- O O\\n\\nAda NNP B-NP B-PER\\n"
-    ...                           "sings VBZ B-VP O\\n\\n")
+    >>> path = Path(tempfile.mkdtemp()) / "tiny.conll"
+    >>> lines = ["-DOCSTART- -X- O O", "", "Ada NNP B-NP B-PER", "sings VBZ B-VP O"]
+    >>> _ = path.write_text("\\n".join(lines) + "\\n")
     >>> read_conll(path, columns=(0, 3))
     ([['Ada', 'sings']], [['B-PER', 'O']])
     """

@@ -9,8 +9,10 @@ import string
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import make_scorer
 
+from albert_sk.align import check_tags, get_entities, to_iob2
 from albert_sk.exceptions import InputError
 
 # === SQuAD exact match and F1 ===
@@ -167,3 +169,124 @@ def squad_evaluate(y_true, y_pred):
 # ``GridSearchCV(AlbertQA(...), grid, scoring=squad_f1_scorer)``.
 squad_f1_scorer = make_scorer(squad_f1)
 squad_exact_match_scorer = make_scorer(squad_exact_match)
+
+
+# === Entity-level F1 (strict IOB2, as seqeval's mode="strict") ===
+#
+# An entity is a B-X followed by any number of I-X; a stray I-X belongs to no
+# entity. A predicted entity counts only when its type, first and last word
+# all match a gold entity. Tags in IOB1 or BIOES are converted to IOB2 first.
+
+
+def _entity_sets(y_true, y_pred, scheme):
+    y_true, y_pred = list(y_true), list(y_pred)
+    if len(y_true) != len(y_pred):
+        raise InputError(
+            f"y_true and y_pred must have one tag list per sentence, but y_true "
+            f"has {len(y_true)} and y_pred has {len(y_pred)}."
+        )
+    true, pred = set(), set()
+    for i, (gold, guess) in enumerate(zip(y_true, y_pred, strict=True)):
+        gold, guess = list(gold), list(guess)
+        if len(gold) != len(guess):
+            raise InputError(
+                f"Sentence {i} has {len(gold)} gold tags but {len(guess)} "
+                "predicted tags. Pass one tag per word in both."
+            )
+        for tags, out in ((gold, true), (guess, pred)):
+            check_tags(tags, scheme, i)
+            out.update((i, *e) for e in get_entities(to_iob2(tags, scheme)))
+    return true, pred
+
+
+def _prf(tp, n_pred, n_true):
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_true if n_true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+    return precision, recall, f1
+
+
+def entity_report(y_true, y_pred, *, scheme="IOB2"):
+    """Per-type entity precision, recall, F1 and support as a DataFrame.
+
+    Rows are the entity types (sorted), then ``micro avg``, ``macro avg`` and
+    ``weighted avg`` (by support), as ``seqeval``'s classification report.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of list of str
+        Gold and predicted tags, one list per sentence.
+    scheme : {"IOB2", "IOB1", "BIOES"}, default="IOB2"
+
+    Examples
+    --------
+    >>> from albert_sk.metrics import entity_report
+    >>> gold = [["B-PER", "I-PER", "O", "B-LOC"]]
+    >>> pred = [["B-PER", "I-PER", "O", "O"]]
+    >>> entity_report(gold, pred)["f1-score"].round(3).to_dict()
+    {'LOC': 0.0, 'PER': 1.0, 'micro avg': 0.667, 'macro avg': 0.5, 'weighted avg': 0.5}
+    """
+    true, pred = _entity_sets(y_true, y_pred, scheme)
+    hits = true & pred
+    types = sorted({e[1] for e in true | pred})
+    rows = {}
+    for kind in types:
+        n_true = sum(e[1] == kind for e in true)
+        n_pred = sum(e[1] == kind for e in pred)
+        tp = sum(e[1] == kind for e in hits)
+        rows[kind] = (*_prf(tp, n_pred, n_true), n_true)
+    columns = ["precision", "recall", "f1-score", "support"]
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    per_type = frame.copy()
+    support = per_type["support"].to_numpy(dtype=float)
+    rows = {"micro avg": (*_prf(len(hits), len(pred), len(true)), len(true))}
+    if len(per_type):
+        scores = per_type[columns[:3]].to_numpy(dtype=float)
+        weighted = scores.T @ support / support.sum() if support.sum() else [0.0] * 3
+        rows["macro avg"] = (*scores.mean(axis=0), len(true))
+        rows["weighted avg"] = (*weighted, len(true))
+    else:
+        rows["macro avg"] = rows["weighted avg"] = (0.0, 0.0, 0.0, 0)
+    totals = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    frame = pd.concat([frame, totals]) if len(frame) else totals
+    frame["support"] = frame["support"].astype(int)
+    return frame
+
+
+def entity_f1_score(y_true, y_pred, *, average="micro", scheme="IOB2"):
+    """Entity-level F1 in the strict IOB2 sense (``seqeval`` ``mode="strict"``).
+
+    Parameters
+    ----------
+    y_true, y_pred : list of list of str
+        Gold and predicted tags, one list per sentence, of equal lengths.
+    average : {"micro", "macro"}, default="micro"
+        ``"micro"`` pools all entities; ``"macro"`` averages the per-type F1
+        over the types found in either list.
+    scheme : {"IOB2", "IOB1", "BIOES"}, default="IOB2"
+        Scheme of both tag lists; converted to IOB2 before matching.
+
+    Returns
+    -------
+    float
+        0.0 when there is nothing to match (no gold and no predicted entity).
+
+    Examples
+    --------
+    >>> from albert_sk.metrics import entity_f1_score
+    >>> gold = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG"]]
+    >>> pred = [["B-PER", "I-PER", "O", "O"], ["O", "B-LOC"]]
+    >>> round(entity_f1_score(gold, pred), 3)
+    0.4
+    """
+    if average not in ("micro", "macro"):
+        raise InputError(f"average must be 'micro' or 'macro', got {average!r}.")
+    if average == "micro":
+        true, pred = _entity_sets(y_true, y_pred, scheme)
+        return float(_prf(len(true & pred), len(pred), len(true))[2])
+    report = entity_report(y_true, y_pred, scheme=scheme)
+    return float(report.loc["macro avg", "f1-score"])
+
+
+# ``GridSearchCV(AlbertTagger(...), grid, scoring=entity_f1_scorer)``.
+entity_f1_scorer = make_scorer(entity_f1_score)

@@ -397,6 +397,10 @@ class QAInput:
     def __len__(self):
         return len(self.questions)
 
+    def all_texts(self):
+        """Questions and each distinct context once (vocabulary training)."""
+        return self.questions + list(dict.fromkeys(self.contexts))
+
 
 _QA_COLUMNS = ("question", "context")
 

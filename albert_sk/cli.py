@@ -1,0 +1,365 @@
+"""The ``albert-sk`` command line (also ``python -m albert_sk``).
+
+Subcommands live in the ``COMMANDS`` table at the end of this module: each
+entry names a function that adds its arguments to an ``argparse`` parser
+and a function that runs it (``run(args) -> exit code or None``). To add a
+subcommand, write those two functions and add one line to the table.
+
+Errors in what the user passed (a missing file or column, an unknown
+parameter, bad data) print one line to stderr and exit with code 2.
+"""
+
+import os
+
+# Before anything imports TensorFlow: hide its C++ start-up chatter.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from albert_sk import __version__  # noqa: E402
+from albert_sk.exceptions import AlbertSkError  # noqa: E402
+
+PROG = "albert-sk"
+TASKS = {"classifier": "AlbertClassifier", "regressor": "AlbertRegressor"}
+READERS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
+
+
+class CommandError(AlbertSkError):
+    """A user error on the command line: printed as one line, exit code 2."""
+
+
+# === Helpers shared by subcommands ===
+
+
+def read_table(path):
+    """A DataFrame from a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in READERS:
+        raise CommandError(
+            f"cannot read {path!r}: expected a .csv, .tsv, .jsonl or .parquet "
+            f"file, got {ext or 'no extension'!r}. Convert it or rename it."
+        )
+    if not os.path.isfile(path):
+        raise CommandError(f"no such file: {path!r}. Check the --data path.")
+    kind = READERS[ext]
+    try:
+        if kind in ("csv", "tsv"):
+            return pd.read_csv(path, sep="," if kind == "csv" else "\t")
+        if kind == "jsonl":
+            return pd.read_json(path, lines=True)
+        return pd.read_parquet(path)
+    except ImportError as err:
+        raise CommandError(
+            f"reading {path!r} needs a parquet engine ({err}). Install one with: "
+            "pip install pyarrow"
+        ) from None
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err)
+        raise CommandError(f"cannot parse {path!r} as {kind}: {first}") from None
+
+
+def select_columns(frame, columns, path, flag):
+    """``frame[columns]``, or an error that lists the columns the file has."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise CommandError(
+            f"column {missing[0]!r} is not in {os.fspath(path)!r}, which has "
+            f"columns {[str(c) for c in frame.columns]}. Pass {flag} NAME."
+        )
+    return frame[list(columns)]
+
+
+def text_columns(frame, columns, path):
+    """The text column(s) as strings; empty cells stay missing (and are refused)."""
+    X = select_columns(frame, columns, path, "--text-column")
+    return X.apply(lambda col: col.map(lambda v: v if pd.isna(v) else str(v)))
+
+
+def parse_settings(pairs):
+    """``["epochs=3", "backbone=tiny"]`` -> ``{"epochs": 3, "backbone": "tiny"}``.
+
+    Values are parsed as JSON when they can be (numbers, true/false/null,
+    lists, dicts), and kept as strings otherwise.
+    """
+    settings = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CommandError(
+                f"--set expects key=value (e.g. --set epochs=3), got {pair!r}."
+            )
+        try:
+            settings[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key.strip()] = value
+    return settings
+
+
+def make_estimator(task, settings):
+    """An estimator for ``task`` with ``settings`` checked against its parameters."""
+    import albert_sk
+
+    estimator = getattr(albert_sk, TASKS[task])(verbose=1)
+    known = estimator.get_params(deep=False)
+    unknown = [key for key in settings if key not in known]
+    if unknown:
+        raise CommandError(
+            f"unknown parameter {unknown[0]!r} for {TASKS[task]}. Known "
+            f"parameters: {', '.join(sorted(known))}."
+        )
+    return estimator.set_params(**settings)
+
+
+def load_model(path):
+    import albert_sk
+
+    if not os.path.isfile(path):
+        raise CommandError(
+            f"no such model file: {path!r}. Write one with albert-sk fit --out "
+            "PATH (or est.save(PATH))."
+        )
+    estimator = albert_sk.load(path)
+    estimator.set_params(verbose=0)
+    return estimator
+
+
+def model_inputs(estimator, frame, args):
+    """The text column(s) the model was fitted on (or those named by flags)."""
+    if args.text_column:
+        columns = [args.text_column] + (
+            [args.text_pair_column] if args.text_pair_column else []
+        )
+    elif getattr(estimator, "feature_names_in_", None) is not None:
+        columns = [str(c) for c in estimator.feature_names_in_]
+    else:
+        columns = ["text"]
+    return text_columns(frame, columns, args.data)
+
+
+# === Subcommands ===
+
+
+def add_demo_arguments(parser):
+    parser.add_argument(
+        "--out",
+        default="albert_sk_demo",
+        help="folder for the model and plots (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny model, 1 epoch, a subset of the data (seconds; for tests)",
+    )
+    parser.add_argument("--epochs", type=int, help="training epochs")
+    parser.add_argument(
+        "--backbone", choices=["tiny", "small"], help="model size (default: small)"
+    )
+
+
+def run_demo(args):
+    from albert_sk import demo
+
+    if args.epochs is not None and args.epochs < 1:
+        raise CommandError(f"--epochs must be at least 1, got {args.epochs}.")
+    demo.run(args.out, quick=args.quick, epochs=args.epochs, backbone=args.backbone)
+
+
+def add_data_arguments(parser, *, target, text_default=None):
+    parser.add_argument(
+        "--data", required=True, help="a .csv, .tsv, .jsonl or .parquet file"
+    )
+    parser.add_argument(
+        "--text-column",
+        default=text_default,
+        help="column holding the texts (default: "
+        + ("%(default)s)" if text_default else "the columns used in fit)"),
+    )
+    parser.add_argument(
+        "--text-pair-column", help="column holding the second texts of pairs"
+    )
+    if target:
+        parser.add_argument(
+            "--target-column",
+            default="label",
+            help="column holding the targets (default: %(default)s)",
+        )
+
+
+def add_fit_arguments(parser):
+    add_data_arguments(parser, target=True, text_default="text")
+    parser.add_argument("--task", choices=sorted(TASKS), default="classifier")
+    parser.add_argument("--out", required=True, help="where to save the model")
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="estimator parameter, e.g. --set epochs=5 --set backbone=tiny "
+        "(values are read as JSON when possible)",
+    )
+
+
+def run_fit(args):
+    settings = parse_settings(args.set)
+    frame = read_table(args.data)
+    columns = [args.text_column] + (
+        [args.text_pair_column] if args.text_pair_column else []
+    )
+    X = text_columns(frame, columns, args.data)
+    y = select_columns(frame, [args.target_column], args.data, "--target-column")
+    y = y[args.target_column]
+    out = os.path.abspath(args.out)
+    if not os.path.isdir(os.path.dirname(out)):
+        raise CommandError(
+            f"cannot save to {out!r}: folder {os.path.dirname(out)!r} does not "
+            "exist. Create it first."
+        )
+    estimator = make_estimator(args.task, settings)
+    estimator.fit(X, y)
+    path = estimator.save(out)
+    print(f"Fitted {type(estimator).__name__} on {len(X):,} rows; saved to {path}")
+
+
+def add_predict_arguments(parser):
+    parser.add_argument("--model", required=True, help="a saved albert_sk model")
+    add_data_arguments(parser, target=False)
+    parser.add_argument("--out", help="write a .csv here (default: print to stdout)")
+    parser.add_argument(
+        "--proba",
+        action="store_true",
+        help="add one probability column per class (classifiers)",
+    )
+
+
+def run_predict(args):
+    estimator = load_model(args.model)
+    if args.proba and not hasattr(estimator, "predict_proba"):
+        raise CommandError(
+            f"--proba needs a classifier, but {args.model!r} holds an "
+            f"{type(estimator).__name__}. Drop --proba."
+        )
+    frame = read_table(args.data)
+    X = model_inputs(estimator, frame, args)
+    result = X.copy()
+    predictions = estimator.predict(X)
+    if predictions.ndim == 1:
+        result["prediction"] = predictions
+    else:
+        names = [str(c) for c in getattr(estimator, "classes_", [])] or [
+            str(i) for i in range(predictions.shape[1])
+        ]
+        for j, name in enumerate(names):
+            result[f"prediction_{name}"] = predictions[:, j]
+    if args.proba:
+        proba = estimator.predict_proba(X)
+        for j, name in enumerate(estimator.classes_):
+            result[f"proba_{name}"] = proba[:, j].round(6)
+    if args.out:
+        result.to_csv(args.out, index=False)
+        print(f"Wrote {len(result):,} predictions to {args.out}")
+    else:
+        result.to_csv(sys.stdout, index=False)
+
+
+def add_evaluate_arguments(parser):
+    parser.add_argument("--model", required=True, help="a saved albert_sk model")
+    add_data_arguments(parser, target=True)
+
+
+def run_evaluate(args):
+    from sklearn.base import is_classifier, is_regressor
+
+    estimator = load_model(args.model)
+    frame = read_table(args.data)
+    X = model_inputs(estimator, frame, args)
+    y = select_columns(frame, [args.target_column], args.data, "--target-column")
+    score = estimator.score(X, y[args.target_column])
+    name = (
+        "accuracy"
+        if is_classifier(estimator)
+        else "R^2"
+        if is_regressor(estimator)
+        else "score"
+    )
+    print(f"{name}: {score:.4f} ({type(estimator).__name__}, {len(X):,} rows)")
+
+
+# === The table of subcommands ===
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], "int | None"]
+
+
+COMMANDS = {
+    "demo": Command(
+        "fine-tune ALBERT from scratch on the shipped sentiment sentences and "
+        "compare with TF-IDF",
+        add_demo_arguments,
+        run_demo,
+    ),
+    "fit": Command(
+        "fit an estimator on a table and save it", add_fit_arguments, run_fit
+    ),
+    "predict": Command(
+        "predict with a saved model", add_predict_arguments, run_predict
+    ),
+    "evaluate": Command(
+        "print a saved model's score on a labelled table",
+        add_evaluate_arguments,
+        run_evaluate,
+    ),
+}
+
+
+# === Entry point ===
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="ALBERT text models as scikit-learn estimators.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        child = sub.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(child)
+        child.set_defaults(run=command.run)
+    return parser
+
+
+def _user_errors():
+    """Exception types that mean bad input, not a bug: one line, exit code 2."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    return (AlbertSkError, InvalidParameterError, FileNotFoundError)
+
+
+def main(argv=None):
+    """Run ``albert-sk`` with ``argv`` (default: command line); return exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error (2)
+        return done.code
+    try:
+        return args.run(args) or 0
+    except _user_errors() as err:
+        message = " ".join(str(err).split())
+        print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

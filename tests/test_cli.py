@@ -1,0 +1,349 @@
+"""The ``albert-sk`` command line: demo, fit / predict / evaluate, errors."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import albert_sk
+from albert_sk import cli, demo
+
+TINY = [
+    "--set",
+    "backbone=tiny",
+    "--set",
+    "vocab_size=300",
+    "--set",
+    "max_length=64",
+    "--set",
+    "epochs=2",
+    "--set",
+    "random_state=0",
+]
+
+
+def run(argv, capsys):
+    """``main(argv)`` in-process: (exit code, stdout, stderr)."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, pattern):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory, sentiment_small):
+    """120 short labelled sentences as a CSV (text, label)."""
+    path = tmp_path_factory.mktemp("cli") / "sentences.csv"
+    sentiment_small[["text", "label"]].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(table, tmp_path_factory):
+    """A tiny classifier fitted through ``albert-sk fit``."""
+    path = tmp_path_factory.mktemp("cli-model") / "clf.albert"
+    code = cli.main(["fit", "--data", str(table), "--out", str(path), *TINY])
+    assert code == 0
+    return path
+
+
+# === demo ===
+
+
+def test_demo_quick_writes_model_and_plots_and_prints_accuracies(tmp_path, capsys):
+    code, out, _ = run(["demo", "--quick", "--out", tmp_path / "demo"], capsys)
+    assert code == 0
+    folder = tmp_path / "demo"
+    for name in (demo.MODEL_FILE, demo.CURVE_FILE, demo.CONFUSION_FILE):
+        assert (folder / name).stat().st_size > 1000, name
+    albert = re.search(r"AlbertClassifier \(from scratch\)\s+(\d\.\d{3})", out)
+    tfidf = re.search(r"TF-IDF \+ LogisticRegression\s+(\d\.\d{3})", out)
+    assert albert and tfidf, out
+    # The printed accuracy is the saved model's accuracy on the held-out split.
+    _, test = demo.split_data(demo.QUICK.n_train, demo.QUICK.n_test)
+    saved = albert_sk.load(folder / demo.MODEL_FILE)
+    assert float(albert.group(1)) == pytest.approx(
+        saved.score(test["text"], test["label"]), abs=6e-4
+    )
+    # TF-IDF learns from 300 real sentences: clearly better than chance.
+    assert float(tfidf.group(1)) > 0.6
+    assert "Example predictions" in out
+    assert len(re.findall(r"\[(ok |err)\] P\((positive|negative)\)=", out)) == 6
+    assert f"Saved model: {folder / demo.MODEL_FILE}" in out
+
+
+def test_demo_split_is_a_stratified_partition(sentiment):
+    train, test = demo.split_data()
+    assert (len(train), len(test)) == (2400, 600)
+    assert (test.label == "positive").mean() == pytest.approx(0.5, abs=0.01)
+    # Every sentence lands in exactly one part, with its label as a word.
+    parts = pd.concat([train, test])
+    whole = sentiment.assign(label=sentiment.label.map(demo.LABELS))
+    assert sorted(zip(parts.text, parts.label, strict=True)) == sorted(
+        zip(whole.text, whole.label, strict=True)
+    )
+
+
+def test_plots_are_skipped_without_matplotlib(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    history = {"loss": [0.7, 0.5], "accuracy": [0.5, 0.8]}
+    labels = ["negative", "positive"]
+    assert demo.write_plots(history, labels, labels, labels, tmp_path) is None
+    assert list(tmp_path.iterdir()) == []
+    assert "pip install 'albert-sk[plot]'" in demo.PLOT_HINT
+
+
+def test_plots_show_validation_curves(tmp_path):
+    history = {
+        "loss": [0.7, 0.5],
+        "accuracy": [0.5, 0.8],
+        "val_loss": [0.6, 0.55],
+        "val_accuracy": [0.6, 0.7],
+    }
+    labels = ["negative", "positive"]
+    curve, confusion = demo.write_plots(history, labels, labels[::-1], labels, tmp_path)
+    assert os.path.getsize(curve) > 1000 and os.path.getsize(confusion) > 1000
+
+
+def test_demo_rejects_zero_epochs(tmp_path, capsys):
+    code, _, err = run(["demo", "--epochs", "0", "--out", tmp_path], capsys)
+    assert_one_line_error(code, err, r"--epochs must be at least 1, got 0")
+
+
+# === fit / predict / evaluate ===
+
+
+def test_fit_saves_a_classifier_with_the_given_parameters(model):
+    clf = albert_sk.load(model)
+    assert type(clf).__name__ == "AlbertClassifier"
+    assert clf.backbone == "tiny" and clf.epochs == 2 and clf.vocab_size == 300
+    assert list(clf.classes_) == [0, 1]
+    assert list(clf.feature_names_in_) == ["text"]
+
+
+def test_predict_writes_predictions_and_probabilities(model, table, tmp_path, capsys):
+    out_file = tmp_path / "predictions.csv"
+    code, out, _ = run(
+        ["predict", "--model", model, "--data", table, "--out", out_file, "--proba"],
+        capsys,
+    )
+    assert code == 0 and "Wrote 120 predictions" in out
+    result = pd.read_csv(out_file)
+    assert list(result.columns) == ["text", "prediction", "proba_0", "proba_1"]
+    data = pd.read_csv(table)
+    clf = albert_sk.load(model)
+    np.testing.assert_array_equal(result.prediction, clf.predict(data[["text"]]))
+    np.testing.assert_allclose(
+        result[["proba_0", "proba_1"]], clf.predict_proba(data[["text"]]), atol=1e-5
+    )
+
+
+def test_predict_prints_csv_to_stdout(model, table, capsys):
+    code, out, _ = run(["predict", "--model", model, "--data", table], capsys)
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0] == "text,prediction"
+    assert len(lines) == 121
+
+
+def test_evaluate_prints_the_estimator_score(model, table, capsys):
+    code, out, _ = run(["evaluate", "--model", model, "--data", table], capsys)
+    assert code == 0
+    score = re.fullmatch(r"accuracy: (\d\.\d{4}) \(AlbertClassifier, 120 rows\)\n", out)
+    assert score, out
+    data = pd.read_csv(table)
+    expected = albert_sk.load(model).score(data[["text"]], data.label)
+    assert float(score.group(1)) == pytest.approx(expected, abs=6e-5)
+
+
+def test_regressor_on_text_pairs_from_jsonl(sentiment_small, tmp_path, capsys):
+    frame = pd.DataFrame(
+        {
+            "first": sentiment_small.text[:60].to_numpy(),
+            "second": sentiment_small.text[60:].to_numpy(),
+            "score": sentiment_small.label[:60].to_numpy()
+            + sentiment_small.label[60:].to_numpy(),
+        }
+    )
+    data = tmp_path / "pairs.jsonl"
+    frame.to_json(data, orient="records", lines=True)
+    model_path = tmp_path / "reg.albert"
+    code, out, _ = run(
+        ["fit", "--data", data, "--task", "regressor", "--out", model_path]
+        + ["--text-column", "first", "--text-pair-column", "second"]
+        + ["--target-column", "score", *TINY],
+        capsys,
+    )
+    assert code == 0 and "Fitted AlbertRegressor on 60 rows" in out
+    reg = albert_sk.load(model_path)
+    assert reg.pairs_ and list(reg.feature_names_in_) == ["first", "second"]
+    code, out, _ = run(
+        ["evaluate", "--model", model_path, "--data", data, "--target-column", "score"],
+        capsys,
+    )
+    assert code == 0 and out.startswith("R^2: ")
+    code, _, err = run(
+        ["predict", "--model", model_path, "--data", data, "--proba"], capsys
+    )
+    assert_one_line_error(code, err, r"--proba needs a classifier.*AlbertRegressor")
+
+
+@pytest.mark.parametrize("ext", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_read_table_formats(ext, tmp_path):
+    frame = pd.DataFrame({"text": ["a b", "123", "c, d"], "label": [0, 1, 0]})
+    path = tmp_path / f"data{ext}"
+    if ext == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    elif ext == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, sep="\t" if ext == ".tsv" else ",", index=False)
+    read = cli.read_table(path)
+    # Numbers in a text column are texts to the command line.
+    assert cli.text_columns(read, ["text"], path)["text"].tolist() == [
+        "a b",
+        "123",
+        "c, d",
+    ]
+    assert read["label"].tolist() == [0, 1, 0]
+
+
+def test_settings_are_parsed_as_json_when_possible():
+    settings = cli.parse_settings(
+        ["epochs=3", "backbone=tiny", "learning_rate=1e-4", "early_stopping=true"]
+        + ['backbone={"num_layers": 1}', "preset=null"]
+    )
+    assert settings == {
+        "epochs": 3,
+        "backbone": {"num_layers": 1},
+        "learning_rate": 1e-4,
+        "early_stopping": True,
+        "preset": None,
+    }
+
+
+# === errors: one line on stderr, exit code 2 ===
+
+
+def test_missing_data_file(tmp_path, capsys):
+    code, _, err = run(
+        ["fit", "--data", tmp_path / "nope.csv", "--out", tmp_path / "m"], capsys
+    )
+    assert_one_line_error(code, err, r"^albert-sk fit: error: no such file: .*nope")
+
+
+def test_unsupported_file_type(tmp_path, capsys):
+    path = tmp_path / "data.xlsx"
+    path.write_text("x")
+    code, _, err = run(["fit", "--data", path, "--out", tmp_path / "m"], capsys)
+    assert_one_line_error(code, err, r"expected a \.csv, \.tsv, \.jsonl or \.parquet")
+
+
+@pytest.mark.parametrize(
+    "flags, pattern",
+    [
+        (["--text-column", "review"], r"column 'review' is not in .*--text-column"),
+        (["--target-column", "stars"], r"column 'stars' is not in .*--target-column"),
+        (["--text-pair-column", "other"], r"column 'other' is not in"),
+    ],
+)
+def test_missing_column(flags, pattern, table, tmp_path, capsys):
+    code, _, err = run(
+        ["fit", "--data", table, "--out", tmp_path / "m", *flags], capsys
+    )
+    assert_one_line_error(code, err, pattern)
+    assert "['text', 'label']" in err
+
+
+def test_unknown_parameter(table, tmp_path, capsys):
+    code, _, err = run(
+        ["fit", "--data", table, "--out", tmp_path / "m", "--set", "epoch=3"], capsys
+    )
+    assert_one_line_error(code, err, r"unknown parameter 'epoch' for AlbertClassifier")
+    assert "epochs" in err
+
+
+def test_invalid_parameter_value(table, tmp_path, capsys):
+    code, _, err = run(
+        ["fit", "--data", table, "--out", tmp_path / "m", "--set", "epochs=0"], capsys
+    )
+    assert_one_line_error(code, err, r"'epochs' parameter of AlbertClassifier must be")
+
+
+def test_malformed_setting(table, tmp_path, capsys):
+    code, _, err = run(
+        ["fit", "--data", table, "--out", tmp_path / "m", "--set", "epochs"], capsys
+    )
+    assert_one_line_error(code, err, r"--set expects key=value")
+
+
+def test_missing_text_names_the_row(tmp_path, capsys):
+    path = tmp_path / "holes.csv"
+    path.write_text("text,label\ngood,1\n,0\nbad,0\n")
+    code, _, err = run(["fit", "--data", path, "--out", tmp_path / "m"], capsys)
+    assert_one_line_error(code, err, r"row 1 is missing")
+
+
+def test_output_folder_must_exist(table, tmp_path, capsys):
+    out = tmp_path / "no" / "such" / "m.albert"
+    code, _, err = run(["fit", "--data", table, "--out", out], capsys)
+    assert_one_line_error(code, err, r"cannot save to .*does not exist")
+
+
+def test_missing_model_file(table, tmp_path, capsys):
+    code, _, err = run(
+        ["predict", "--model", tmp_path / "none.albert", "--data", table], capsys
+    )
+    assert_one_line_error(code, err, r"no such model file")
+
+
+def test_not_a_model_file(table, tmp_path, capsys):
+    fake = tmp_path / "fake.albert"
+    fake.write_text("not a zip")
+    code, _, err = run(["evaluate", "--model", fake, "--data", table], capsys)
+    assert_one_line_error(code, err, r"is not an albert_sk model file")
+
+
+def test_usage_errors_exit_2(capsys):
+    code, _, err = run(["fit"], capsys)
+    assert code == 2 and "the following arguments are required" in err
+    code, _, err = run(["nonsense"], capsys)
+    assert code == 2 and "invalid choice" in err
+
+
+def test_commands_table_is_the_extension_point(monkeypatch, capsys):
+    def add_arguments(parser):
+        parser.add_argument("--name", default="world")
+
+    def hello(args):
+        print(f"hello {args.name}")
+        return 3
+
+    monkeypatch.setitem(
+        cli.COMMANDS, "hello", cli.Command("say hello", add_arguments, hello)
+    )
+    assert run(["hello", "--name", "albert"], capsys) == (3, "hello albert\n", "")
+
+
+def test_python_m_albert_sk_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "albert_sk", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("demo", "fit", "predict", "evaluate"):
+        assert command in result.stdout

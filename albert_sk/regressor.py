@@ -75,7 +75,8 @@ mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
                 except (TypeError, ValueError):
                     raise InputError(
                         f"{who} expects numeric targets, but row {row} of y is "
-                        f"{item.tolist()!r:.60}. Convert y to numbers, e.g. "
+                        f"{(item[0] if item.size == 1 else item.tolist())!r:.60}. "
+                        "Convert y to numbers, e.g. "
                         "pd.to_numeric(y)."
                     ) from None
             raise

@@ -1,0 +1,1050 @@
+"""``AlbertPretrainer``: SentencePiece vocabulary + n-gram MLM + SOP pretraining.
+
+The corpus is streamed in chunks of documents: each chunk is split into
+sentences, tokenised, packed into sentence-order pairs and masked
+(:mod:`albert_sk.masking`), trained on, and dropped, so memory does not grow
+with the corpus. Every batch is a pure function of ``(seed, epoch, chunk,
+batch)``, which is what lets a killed run resume exactly where its last
+checkpoint left it.
+"""
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import shutil
+import tempfile
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from albert_sk import backbones
+from albert_sk.base import _NORM_LAYER_NAMES, LinearWarmupDecay
+from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
+from albert_sk.heads import dense_head
+from albert_sk.masking import (
+    document_chunks,
+    ngram_mask,
+    pack_pairs,
+    sop_pair,
+    split_sentences,
+    word_start_table,
+)
+from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
+
+CHECKPOINT_FILE = "checkpoint.npz"
+VOCABULARY_FILE = "spiece.model"
+# Parameters that may change between a killed run and its resumption.
+_RESUME_FREE = ("verbose", "callbacks", "checkpoint_dir", "checkpoint_every")
+
+
+def _gelu_new(x):
+    return keras.activations.gelu(x, approximate=True)
+
+
+class _Corpus:
+    """Documents of a list, a text file or an iterable, read lazily.
+
+    A one-shot iterator (a generator) can be read once: ``reopen`` refuses a
+    second pass.
+    """
+
+    def __init__(self, corpus, doc_sep):
+        self.doc_sep = doc_sep
+        self.path = self.items = self.iterator = None
+        if isinstance(corpus, (str, os.PathLike)):
+            path = os.fspath(corpus)
+            if not os.path.isfile(path):
+                raise InputError(
+                    f"corpus={path!r} is not an existing file. Pass a path to a "
+                    "UTF-8 text file, a list of documents, or an iterable of strings."
+                )
+            self.path = path
+        elif isinstance(corpus, (bytes, dict)) or not hasattr(corpus, "__iter__"):
+            raise InputError(
+                "corpus must be a list of documents (str), a path to a text file "
+                f"or an iterable of strings, but got {type(corpus).__name__}."
+            )
+        elif iter(corpus) is corpus:
+            self.iterator = corpus
+        else:
+            self.items = corpus
+        self.one_shot = self.iterator is not None
+        self._used = False
+
+    def describe(self):
+        if self.path is not None:
+            return f"file {os.path.abspath(self.path)} ({os.path.getsize(self.path)} B)"
+        if self.one_shot:
+            return "a stream"
+        if hasattr(self.items, "__len__"):
+            return f"{len(self.items)} documents"
+        return "an iterable"
+
+    def documents(self):
+        """Yield ``(index, text)`` for every non-blank document."""
+        if self.one_shot:
+            if self._used:
+                raise InputError(
+                    "The corpus is a one-shot iterator (e.g. a generator) and was "
+                    "already read. Pass a list, a file path, or an object whose "
+                    "__iter__ starts over, to read it more than once."
+                )
+            self._used = True
+            source = enumerate(self.iterator)
+        elif self.path is not None:
+            source = self._file_documents()
+        else:
+            source = enumerate(self.items)
+        for index, doc in source:
+            if not isinstance(doc, str):
+                raise InputError(
+                    f"The corpus must hold documents as str, but document {index} "
+                    f"is {type(doc).__name__} ({doc!r:.60}). Convert or drop it."
+                )
+            if doc.strip():
+                yield index, doc
+
+    def _file_documents(self):
+        index, block, line_no = 0, [], 0
+        with open(self.path, encoding="utf-8") as fh:
+            try:
+                for line in fh:
+                    line_no += 1
+                    if self.doc_sep == "line":
+                        if line.strip():
+                            yield index, line.strip()
+                            index += 1
+                    elif line.strip():
+                        block.append(line.rstrip("\n"))
+                    elif block:
+                        yield index, "\n".join(block)
+                        index, block = index + 1, []
+            except UnicodeDecodeError as err:
+                raise InputError(
+                    f"corpus file {self.path!r} is not UTF-8 near line "
+                    f"{line_no + 1} ({err.reason}). Convert it, e.g. "
+                    "`iconv -f latin1 -t utf-8`, or pass the decoded documents as "
+                    "a list."
+                ) from None
+        if block:
+            yield index, "\n".join(block)
+
+    def chunks(self, max_chars):
+        """Lists of documents of about ``max_chars`` characters each."""
+        chunk, size = [], 0
+        for _, doc in self.documents():
+            chunk.append(doc)
+            size += len(doc)
+            if size >= max_chars:
+                yield chunk
+                chunk, size = [], 0
+        if chunk:
+            yield chunk
+
+
+class AlbertPretrainer(BaseEstimator):
+    """Pretrain ALBERT on unlabelled text: own vocabulary, n-gram MLM and SOP.
+
+    Parameters
+    ----------
+    preset : str or path, default=None
+        Continue pretraining this preset (keras-hub name or directory, Hugging
+        Face ALBERT directory) with its vocabulary, or None: train a
+        SentencePiece vocabulary on the corpus and a new model.
+    backbone : {"tiny", "small", "base"} or dict, default="small"
+        Size of a new model (ignored with ``preset``).
+    vocab_size : int, default=8000
+        Upper bound on the SentencePiece vocabulary (capped with a
+        :class:`~albert_sk.exceptions.VocabularyWarning` when the corpus is
+        too small for it).
+    lowercase : bool, default=True
+        Lower-case and strip accents before SentencePiece (an "uncased" model).
+    character_coverage : float, default=0.9995
+        Share of characters the vocabulary covers (lower it for CJK corpora).
+    model_type : {"unigram", "bpe"}, default="unigram"
+    vocab_sample_size : int, default=200_000
+        Sentences the vocabulary is trained on (a uniform sample of a
+        re-readable corpus; the first ones of a one-shot stream).
+    doc_sep : {"blank_line", "line"}, default="blank_line"
+        How a text file ``corpus`` is cut into documents.
+    max_length : int, default=128
+        Tokens per training row, special tokens included.
+    mask_rate : float, default=0.15
+        Share of tokens predicted by the masked language model.
+    max_ngram : int, default=3
+        Longest run of whole words masked together; ``p(n)`` is proportional
+        to ``1/n``.
+    sop : bool, default=True
+        Train sentence-order prediction on ``pooled_output``.
+    epochs : int, default=1
+        Passes over the corpus (ignored when ``max_steps`` is set).
+    max_steps : int, default=None
+        Train for exactly this many batches, re-reading the corpus as needed.
+        Required for one-shot iterators, whose length is unknown.
+    batch_size : int, default=32
+    learning_rate : float or "auto", default="auto"
+        Peak learning rate: "auto" is 1e-3 for a new model, 1e-4 when
+        continuing a preset. Linear warmup over ``warmup_ratio`` of the steps,
+        then linear decay to 0.
+    optimizer : {"adamw", "lamb"}, default="adamw"
+    weight_decay, warmup_ratio, max_grad_norm : float
+        Decoupled weight decay (not on biases and norms), warmup fraction,
+        gradient clipping norm.
+    dropout : float, default=0.0
+        ALBERT v2 pretrains without dropout.
+    checkpoint_dir : str or path, default=None
+        Folder for checkpoints. A run that dies resumes from its last
+        checkpoint on the next ``fit`` with the same parameters and corpus.
+    checkpoint_every : int, default=500
+        Steps between checkpoints (a crash loses at most this many).
+    log_every : int, default=None
+        Steps between ``history_`` entries; None: one entry per pass.
+    mixed_precision, jit_compile : bool or "auto", default="auto"
+    random_state : int, default=None
+    verbose : int, default=0
+        1 shows a progress bar over the training steps.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Receive ``on_train_batch_end(step, logs)`` after every step.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        Backbone with the MLM head (tied to the token embedding) and the SOP
+        head.
+    backbone_ : keras_hub.models.AlbertBackbone
+    tokenizer_ : albert_sk.text.Tokenizer
+    history_ : dict of lists
+        ``loss``, ``mlm_loss``, ``mlm_accuracy`` (and ``sop_loss``,
+        ``sop_accuracy``) averaged over each log period, and ``step``.
+    n_steps_ : int
+        Training steps done in total.
+    resumed_from_ : int or None
+        Step of the checkpoint the last ``fit`` resumed from.
+
+    Examples
+    --------
+    >>> from albert_sk import AlbertPretrainer
+    >>> docs = ["The cat sat. It was warm.", "Dogs bark at night. Cats sleep."] * 40
+    >>> pre = AlbertPretrainer(backbone="tiny", vocab_size=80, max_length=32,
+    ...                        max_steps=4, batch_size=8, random_state=0)
+    >>> pre.fit(docs).n_steps_
+    4
+    >>> 0.0 <= pre.score(docs) <= 1.0
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "preset": [str, os.PathLike, None],
+        "backbone": [StrOptions(set(backbones.SIZES)), dict],
+        "vocab_size": [Interval(Integral, MIN_VOCAB_SIZE, None, closed="left")],
+        "lowercase": ["boolean"],
+        "character_coverage": [Interval(Real, 0.9, 1, closed="both")],
+        "model_type": [StrOptions({"unigram", "bpe"})],
+        "vocab_sample_size": [Interval(Integral, 100, None, closed="left")],
+        "doc_sep": [StrOptions({"blank_line", "line"})],
+        "max_length": [Interval(Integral, 16, 512, closed="both")],
+        "mask_rate": [Interval(Real, 0, 0.5, closed="right")],
+        "max_ngram": [Interval(Integral, 1, 10, closed="both")],
+        "sop": ["boolean"],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "optimizer": [StrOptions({"adamw", "lamb"})],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup_ratio": [Interval(Real, 0, 1, closed="both")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
+        "log_every": [Interval(Integral, 1, None, closed="left"), None],
+        "mixed_precision": [StrOptions({"auto"}), "boolean"],
+        "jit_compile": [StrOptions({"auto"}), "boolean"],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+    # Characters of documents per streamed chunk (about 250k tokens).
+    _chunk_chars = 1_000_000
+
+    def __init__(
+        self,
+        *,
+        preset=None,
+        backbone="small",
+        vocab_size=8000,
+        lowercase=True,
+        character_coverage=0.9995,
+        model_type="unigram",
+        vocab_sample_size=200_000,
+        doc_sep="blank_line",
+        max_length=128,
+        mask_rate=0.15,
+        max_ngram=3,
+        sop=True,
+        epochs=1,
+        max_steps=None,
+        batch_size=32,
+        learning_rate="auto",
+        optimizer="adamw",
+        weight_decay=0.01,
+        warmup_ratio=0.1,
+        max_grad_norm=1.0,
+        dropout=0.0,
+        checkpoint_dir=None,
+        checkpoint_every=500,
+        log_every=None,
+        mixed_precision="auto",
+        jit_compile="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.preset = preset
+        self.backbone = backbone
+        self.vocab_size = vocab_size
+        self.lowercase = lowercase
+        self.character_coverage = character_coverage
+        self.model_type = model_type
+        self.vocab_sample_size = vocab_sample_size
+        self.doc_sep = doc_sep
+        self.max_length = max_length
+        self.mask_rate = mask_rate
+        self.max_ngram = max_ngram
+        self.sop = sop
+        self.epochs = epochs
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.max_grad_norm = max_grad_norm
+        self.dropout = dropout
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.log_every = log_every
+        self.mixed_precision = mixed_precision
+        self.jit_compile = jit_compile
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = True
+        tags.requires_fit = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def _check_is_fitted(self):
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                "This AlbertPretrainer instance is not fitted yet. Call 'fit' with "
+                "a corpus first."
+            )
+
+    # === Vocabulary and model ===
+
+    def _train_vocabulary(self, corpus):
+        """SentencePiece on a sample; returns (tokenizer, corpus to train on)."""
+        from albert_sk.text import train_sentencepiece
+
+        if corpus.one_shot:
+            # Keep the first sentences for the vocabulary and replay them.
+            sample, docs, n = [], [], 0
+            stream = corpus.documents()
+            for _, doc in stream:
+                docs.append(doc)
+                sample += split_sentences(doc)
+                if len(sample) >= self.vocab_sample_size:
+                    break
+            corpus.iterator = itertools.chain(docs, (d for _, d in stream))
+            corpus._used = False
+            sentences = sample
+            n = len(sample)
+        else:
+            sentences = (s for _, d in corpus.documents() for s in split_sentences(d))
+            n = None
+        if n == 0:
+            raise InputError(self._empty_message(corpus))
+        tokenizer = train_sentencepiece(
+            sentences,
+            self.vocab_size,
+            lowercase=self.lowercase,
+            strip_accents=self.lowercase,
+            model_type=self.model_type,
+            character_coverage=self.character_coverage,
+            input_sentence_size=self.vocab_sample_size,
+            seed=self._seed,
+        )
+        return tokenizer, corpus
+
+    @staticmethod
+    def _empty_message(corpus):
+        return (
+            f"The corpus ({corpus.describe()}) holds no text: every document is "
+            "empty or blank. Pass documents with some text (a list of str, or a "
+            "text file with one document per line or per blank-line separated "
+            "block)."
+        )
+
+    def _build_backbone(self, corpus):
+        """(backbone, tokenizer, corpus) from ``preset`` or a new vocabulary."""
+        dtype = self._dtype()
+        if self.preset is not None:
+            backbone, tokenizer = backbones.from_preset(
+                self.preset, dtype=dtype, max_length=self.max_length
+            )
+            if tokenizer.mask_id is None:
+                raise InputError(
+                    f"The vocabulary of preset={os.fspath(self.preset)!r} has no "
+                    "[MASK] piece, which masked-language-model pretraining needs. "
+                    "Use an ALBERT vocabulary, or preset=None to train one."
+                )
+            return backbone, tokenizer, corpus
+        tokenizer = self._resume_vocabulary()
+        if tokenizer is None:
+            tokenizer, corpus = self._train_vocabulary(corpus)
+        import keras_hub
+
+        config = backbones.backbone_config(
+            self.backbone,
+            vocab_size=tokenizer.vocab_size,
+            max_length=self.max_length,
+            dropout=self.dropout,
+        )
+        return keras_hub.models.AlbertBackbone(**config, dtype=dtype), tokenizer, corpus
+
+    def _dtype(self):
+        mixed = self.mixed_precision
+        if mixed == "auto":
+            mixed = backbones.has_accelerator()
+        return "mixed_bfloat16" if mixed else None
+
+    def _build_model(self, backbone):
+        import keras_hub
+
+        names = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
+        inputs = {n: keras.Input(shape=(None,), dtype="int32", name=n) for n in names}
+        features = backbone({n: inputs[n] for n in names[:3]})
+        # === MLM head, tied to the token embedding as in AlbertMaskedLM ===
+        head = keras_hub.layers.MaskedLMHead(
+            vocabulary_size=backbone.vocabulary_size,
+            token_embedding=backbone.token_embedding,
+            intermediate_activation=_gelu_new,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            layer_norm_epsilon=1e-12,
+            dtype=backbone.dtype_policy,
+            name="mlm_head",
+        )
+        logits = head(features["sequence_output"], inputs["mask_positions"])
+        outputs = {
+            "mlm": keras.layers.Activation("linear", dtype="float32", name="mlm")(
+                logits
+            )
+        }
+        # === SOP head on pooled_output ===
+        if self.sop:
+            outputs["sop"] = dense_head(
+                features["pooled_output"], 2, dropout=self.dropout, name="sop"
+            )
+        return keras.Model(inputs, outputs, name="albert_pretrainer")
+
+    def _learning_rate(self):
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        return 1e-4 if self.preset is not None else 1e-3
+
+    def _compile(self, total_steps):
+        schedule = LinearWarmupDecay(
+            self._learning_rate(), int(self.warmup_ratio * total_steps), total_steps
+        )
+        kind = (
+            keras.optimizers.Lamb
+            if self.optimizer == "lamb"
+            else keras.optimizers.AdamW
+        )
+        optimizer = kind(
+            learning_rate=schedule,
+            weight_decay=self.weight_decay,
+            clipnorm=self.max_grad_norm,
+        )
+        optimizer.exclude_from_weight_decay(var_names=_NORM_LAYER_NAMES)
+        loss = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        )
+        outputs = ["mlm", "sop"] if self.sop else ["mlm"]
+        jit = self.jit_compile
+        if jit == "auto":
+            jit = backbones.has_accelerator()
+        self.model_.compile(
+            optimizer=optimizer,
+            loss={k: loss for k in outputs},
+            weighted_metrics={
+                k: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+                for k in outputs
+            },
+            jit_compile=jit,
+        )
+        optimizer.build(self.model_.trainable_variables)
+
+    # === Examples ===
+
+    def _prepare_tables(self):
+        tok = self.tokenizer_
+        pieces = tok.id_to_piece(range(tok.vocab_size))
+        self._word_starts = word_start_table(pieces)
+        special = np.zeros(tok.vocab_size, bool)
+        special[[tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id]] = True
+        self._special = special
+        self._replace_ids = np.flatnonzero(~special).astype(np.int32)
+
+    def _encode_chunk(self, docs):
+        """Sentence chunks (lists of token-id lists) of a list of documents."""
+        sentences, owner = [], []
+        for d, doc in enumerate(docs):
+            parts = split_sentences(doc)
+            sentences += parts
+            owner += [d] * len(parts)
+        ids = self.tokenizer_.encode(sentences)
+        per_doc = [[] for _ in docs]
+        for d, s in zip(owner, ids, strict=True):
+            if s:
+                per_doc[d].append(s)
+        target = self.max_length - 3
+        return [c for doc in per_doc if doc for c in document_chunks(doc, target)]
+
+    def _chunk_rows(self, chunks, rng):
+        """Packed rows and SOP labels (-1: no pair) of one chunk."""
+        if self.sop:
+            pairs = [sop_pair(c, rng, self._word_starts) for c in chunks]
+        else:
+            pairs = [([t for s in c for t in s], [], -1) for c in chunks]
+        tok = self.tokenizer_
+        encoded = pack_pairs(
+            pairs, cls_id=tok.cls_id, sep_id=tok.sep_id, pad_id=tok.pad_id
+        )
+        labels = np.fromiter((p[2] for p in pairs), np.int32, len(pairs))
+        return encoded, labels
+
+    def _batch(self, encoded, sop_labels, rows, length, rng):
+        x = encoded.batch(rows, length)
+        slots = max(1, math.ceil(length * self.mask_rate))
+        positions = np.zeros((len(rows), slots), np.int32)
+        labels = np.zeros((len(rows), slots), np.int32)
+        weights = np.zeros((len(rows), slots), np.float32)
+        for j, i in enumerate(rows):
+            ids = encoded.row(i)
+            corrupted, pos, lab = ngram_mask(
+                ids,
+                rng,
+                word_starts=self._word_starts,
+                special=self._special,
+                mask_id=self.tokenizer_.mask_id,
+                replace_ids=self._replace_ids,
+                mask_rate=self.mask_rate,
+                max_ngram=self.max_ngram,
+            )
+            x["token_ids"][j, : len(ids)] = corrupted
+            k = min(len(pos), slots)
+            positions[j, :k], labels[j, :k], weights[j, :k] = pos[:k], lab[:k], 1.0
+        x["mask_positions"] = positions
+        y, sample_weight = {"mlm": labels}, {"mlm": weights}
+        if self.sop:
+            sop = sop_labels[rows]
+            y["sop"] = np.maximum(sop, 0)
+            sample_weight["sop"] = (sop >= 0).astype(np.float32)
+        return x, y, sample_weight
+
+    def _epoch_batches(self, corpus, epoch, start=(0, 0), cache=None):
+        """Yield ``(chunk, batch, x, y, sample_weight)`` of one pass, from ``start``."""
+        buckets = bucket_sizes(self.max_length)
+        for c, docs in enumerate(self._chunks(corpus, cache)):
+            if c < start[0]:
+                continue
+            rng = np.random.default_rng([self._seed, epoch, c])
+            encoded, labels = self._chunk_rows(docs, rng)
+            index, padded = make_batches(encoded.lengths, self.batch_size, buckets, rng)
+            first = start[1] if c == start[0] else 0
+            for b in range(first, len(index)):
+                batch_rng = np.random.default_rng([self._seed, epoch, c, b])
+                yield (
+                    c,
+                    b,
+                    *self._batch(encoded, labels, index[b], padded[b], batch_rng),
+                )
+
+    def _chunks(self, corpus, cache):
+        """Encoded chunks; a corpus that fits in one chunk is encoded once."""
+        if cache is not None and "chunks" in cache:
+            yield from cache["chunks"]
+            return
+        encoded = []
+        for docs in corpus.chunks(self._chunk_chars):
+            chunk = self._encode_chunk(docs)
+            encoded.append(chunk)
+            yield chunk
+        if cache is not None and len(encoded) == 1 and not corpus.one_shot:
+            cache["chunks"] = encoded
+
+    def _count_steps(self, corpus, cache):
+        """Steps per pass and pairs available for SOP (one read of the corpus)."""
+        steps = rows = sop_rows = 0
+        for chunk in self._chunks(corpus, cache):
+            rows += len(chunk)
+            steps += math.ceil(len(chunk) / self.batch_size)
+            sop_rows += sum(
+                len(c) >= 2 or any(self._word_starts[t] for t in c[0][1:])
+                for c in chunk
+            )
+        if rows == 0:
+            raise InputError(self._empty_message(corpus))
+        if self.sop and sop_rows < 2:
+            raise InputError(
+                f"Sentence-order prediction needs documents of two or more "
+                f"sentences (or words), but the corpus ({corpus.describe()}) gives "
+                f"{sop_rows} such pair(s) in {rows} rows. Pass longer documents "
+                "(with doc_sep='blank_line' a file's paragraphs are documents), or "
+                "sop=False to train the masked language model only."
+            )
+        return steps
+
+    # === Checkpoints ===
+
+    def _fingerprint(self, corpus):
+        params = {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if k not in _RESUME_FREE
+        }
+        params["preset"] = None if self.preset is None else os.fspath(self.preset)
+        params["corpus"] = corpus.describe()
+        return json.loads(json.dumps(params, default=str))
+
+    def _checkpoint_path(self, name=CHECKPOINT_FILE):
+        return os.path.join(os.fspath(self.checkpoint_dir), name)
+
+    def _read_checkpoint(self):
+        if self.checkpoint_dir is None or not os.path.exists(self._checkpoint_path()):
+            return None
+        path = self._checkpoint_path()
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                state = json.loads(str(data["state"]))
+                model = [data[f"model_{i}"] for i in range(state["n_model"])]
+                optimizer = [
+                    data[f"optimizer_{i}"] for i in range(state["n_optimizer"])
+                ]
+        except (OSError, ValueError, KeyError, EOFError) as err:
+            raise ModelFileError(
+                f"The checkpoint {path!r} is damaged ({type(err).__name__}: {err}). "
+                "Delete it to start over, or pass another checkpoint_dir."
+            ) from None
+        return state, model, optimizer
+
+    def _resume_vocabulary(self):
+        if self.checkpoint_dir is None:
+            return None
+        path = self._checkpoint_path(VOCABULARY_FILE)
+        if not os.path.exists(self._checkpoint_path()) or not os.path.exists(path):
+            return None
+        with open(path, "rb") as fh:
+            proto = fh.read()
+        try:
+            return Tokenizer(
+                proto, lowercase=self.lowercase, strip_accents=self.lowercase
+            )
+        except (RuntimeError, OSError, InputError) as err:
+            raise ModelFileError(
+                f"The vocabulary {path!r} of the checkpoint is damaged ({err}). "
+                "Delete the checkpoint folder to start over."
+            ) from None
+
+    def _write_atomic(self, name, write):
+        folder = os.fspath(self.checkpoint_dir)
+        fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(partial, os.path.join(folder, name))
+        except BaseException:
+            if os.path.exists(partial):
+                os.unlink(partial)
+            raise
+
+    def _save_checkpoint(self, state):
+        model = [np.asarray(v) for v in self.model_.weights]
+        optimizer = [np.asarray(v) for v in self.model_.optimizer.variables]
+        state = dict(state, n_model=len(model), n_optimizer=len(optimizer))
+        arrays = {f"model_{i}": a for i, a in enumerate(model)}
+        arrays.update({f"optimizer_{i}": a for i, a in enumerate(optimizer)})
+        arrays["state"] = np.asarray(json.dumps(state))
+        self._write_atomic(CHECKPOINT_FILE, lambda fh: np.savez(fh, **arrays))
+
+    def _restore(self, model, optimizer):
+        targets = (self.model_.weights, self.model_.optimizer.variables)
+        for variables, values in zip(targets, (model, optimizer), strict=True):
+            shapes = [tuple(v.shape) for v in variables]
+            if len(values) != len(variables) or any(
+                tuple(a.shape) != s for a, s in zip(values, shapes, strict=False)
+            ):
+                raise ModelFileError(
+                    f"The checkpoint in {os.fspath(self.checkpoint_dir)!r} does not "
+                    "match this model's variables. Delete it to start over, or pass "
+                    "another checkpoint_dir."
+                )
+            for v, a in zip(variables, values, strict=True):
+                v.assign(a)
+
+    # === Fit ===
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, corpus, y=None):
+        """Pretrain on ``corpus``; returns ``self``.
+
+        Parameters
+        ----------
+        corpus : list of str, path, or iterable of str
+            Documents (sentences of one document are consecutive text), a
+            UTF-8 text file cut by ``doc_sep``, or any iterable of documents;
+            a one-shot iterator is read once, in a single pass.
+        y : None
+            Ignored.
+        """
+        corpus = _Corpus(corpus, self.doc_sep)
+        if corpus.one_shot and self.max_steps is None:
+            raise InputError(
+                "A one-shot iterator (e.g. a generator) has no length to plan the "
+                "learning-rate schedule on. Pass max_steps=N, or a list or file path."
+            )
+        resume = None
+        if self.checkpoint_dir is not None:
+            os.makedirs(self.checkpoint_dir, exist_ok=True)
+            resume = self._read_checkpoint()
+        fingerprint = self._fingerprint(corpus)
+        if resume is not None and resume[0]["fingerprint"] != fingerprint:
+            old = resume[0]["fingerprint"]
+            diff = sorted(
+                k
+                for k in set(old) | set(fingerprint)
+                if old.get(k) != fingerprint.get(k)
+            )
+            raise InputError(
+                f"checkpoint_dir {os.fspath(self.checkpoint_dir)!r} holds a run with "
+                f"other settings ({', '.join(f'{k}={old.get(k)!r}' for k in diff)}). "
+                "Resume with those settings and the same corpus, or pass a new "
+                "checkpoint_dir."
+            )
+        backbones.configure_devices()
+        if resume is not None:
+            self._seed = resume[0]["seed"]
+        elif self.random_state is not None:
+            self._seed = int(self.random_state)
+        else:
+            self._seed = int(np.random.SeedSequence().entropy % 2**32)
+        keras.utils.set_random_seed(self._seed)
+        backbone, self.tokenizer_, corpus = self._build_backbone(corpus)
+        if self.tokenizer_.mask_id is None:
+            raise InputError("The vocabulary has no [MASK] piece.")
+        self._prepare_tables()
+        cache = {}
+        if corpus.one_shot:
+            per_epoch, total = None, self.max_steps
+            self._check_first_chunk(corpus)
+        else:
+            per_epoch = self._count_steps(corpus, cache)
+            total = self.max_steps or self.epochs * per_epoch
+        self.backbone_ = backbone
+        self.model_ = self._build_model(backbone)
+        self._compile(total)
+        state = {
+            "step": 0,
+            "epoch": 0,
+            "chunk": 0,
+            "batch": 0,
+            "history": {},
+            "period": {},
+        }
+        self.resumed_from_ = None
+        if resume is not None:
+            self._restore(resume[1], resume[2])
+            state.update({k: resume[0][k] for k in state})
+            self.resumed_from_ = state["step"]
+        elif self.checkpoint_dir is not None and self.preset is None:
+            proto = self.tokenizer_.proto
+            self._write_atomic(VOCABULARY_FILE, lambda fh: fh.write(proto))
+        self._train(corpus, cache, state, total, per_epoch, fingerprint)
+        return self
+
+    def _check_first_chunk(self, corpus):
+        """Refuse an empty stream before building a model for it."""
+        first = next(corpus.chunks(self._chunk_chars), None)
+        if first is None:
+            raise InputError(self._empty_message(corpus))
+        corpus.iterator = itertools.chain(first, corpus.iterator)
+        corpus._used = False
+
+    def _stream(self, corpus, cache, epoch, start):
+        """Batches from position ``(epoch, chunk, batch)`` on, pass after pass."""
+        while True:
+            seen = False
+            for c, b, *batch in self._epoch_batches(corpus, epoch, start, cache):
+                seen = True
+                yield (epoch, c, b), batch
+            if corpus.one_shot or (not seen and start == (0, 0)):
+                return
+            epoch, start = epoch + 1, (0, 0)
+
+    def _train(self, corpus, cache, state, total, per_epoch, fingerprint):
+        data = _StreamBatches(
+            self._stream(
+                corpus, cache, state["epoch"], (state["chunk"], state["batch"])
+            ),
+            total - state["step"],
+            self._probe_batches(),
+        )
+        tracker = _Tracker(
+            self,
+            data,
+            state,
+            total=total,
+            log_period=self.log_every or per_epoch or total,
+            fingerprint=fingerprint,
+        )
+        if state["step"] < total:
+            self.model_.fit(
+                data,
+                epochs=1,
+                verbose=0,
+                callbacks=[tracker, *(self.callbacks or [])],
+            )
+        self.history_ = tracker.history
+        self.n_steps_ = tracker.step
+
+    def _probe_batches(self):
+        """Two tiny batches of different shapes: Keras reads the tensor spec off
+        them, so the batch and sequence axes stay free and one compiled step
+        serves every batch."""
+        probes = []
+        for n, length in ((1, 16), (2, 32)):
+            slots = max(1, math.ceil(length * self.mask_rate))
+            x = {
+                k: np.zeros((n, length), np.int32)
+                for k in ("token_ids", "segment_ids", "padding_mask")
+            }
+            x["mask_positions"] = np.zeros((n, slots), np.int32)
+            y = {"mlm": np.zeros((n, slots), np.int32)}
+            w = {"mlm": np.zeros((n, slots), np.float32)}
+            if self.sop:
+                y["sop"], w["sop"] = np.zeros(n, np.int32), np.zeros(n, np.float32)
+            probes.append((x, y, w))
+        return probes
+
+    # === Score and export ===
+
+    def score(self, corpus, y=None):
+        """Masked-token accuracy of the MLM on ``corpus`` (fixed, seeded masking)."""
+        self._check_is_fitted()
+        corpus = _Corpus(corpus, self.doc_sep)
+        self._seed = self.random_state if self.random_state is not None else 0
+        correct = total = 0
+        for _, _, x, y_true, w in self._epoch_batches(corpus, epoch=2**31 - 1):
+            logits = np.asarray(self.model_.predict_on_batch(x)["mlm"])
+            hits = (logits.argmax(-1) == y_true["mlm"]) * w["mlm"]
+            correct += float(hits.sum())
+            total += float(w["mlm"].sum())
+        if total == 0:
+            raise InputError(self._empty_message(corpus))
+        return correct / total
+
+    def save_preset(self, path):
+        """Write a keras-hub preset directory of the pretrained backbone and vocabulary.
+
+        ``keras_hub.models.AlbertBackbone.from_preset(path)`` and
+        ``AlbertTokenizer.from_preset(path)`` load it, and every albert_sk
+        estimator accepts ``preset=path``. ``albert_sk.json`` beside records
+        the normalisation (lower-casing, accents) the vocabulary expects.
+        Returns ``path``.
+        """
+        self._check_is_fitted()
+        return save_preset(self.backbone_, self.tokenizer_, path)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "model_" in state:
+            state.pop("model_")
+            backbone = state.pop("backbone_")
+            state["_pickled_model"] = (
+                backbone.get_config(),
+                backbone.dtype_policy.name,
+                [np.asarray(v) for v in self.model_.weights],
+            )
+        return state
+
+    def __setstate__(self, state):
+        pickled = state.pop("_pickled_model", None)
+        self.__dict__.update(state)
+        if pickled is not None:
+            import keras_hub
+
+            config, dtype, weights = pickled
+            config = dict(config, dtype=dtype)
+            self.backbone_ = keras_hub.models.AlbertBackbone.from_config(config)
+            self.model_ = self._build_model(self.backbone_)
+            self.model_.set_weights(weights)
+
+
+class _StreamBatches(keras.utils.PyDataset):
+    """A stream of training batches served in order to ``Model.fit``.
+
+    Keras asks for items 0 and 1 before the epoch starts, to read the tensor
+    spec; those calls get the probe batches. From ``on_epoch_begin`` on, item
+    ``i`` is the next batch of the stream (Keras reads them in order). A
+    stream that runs dry serves zero-weight batches and records where it
+    ended, so the tracker stops training there.
+    """
+
+    def __init__(self, stream, steps, probes):
+        super().__init__()
+        self.stream, self.steps, self.probes = stream, steps, probes
+        self.started, self.positions, self.ended_at = False, {}, None
+
+    def __len__(self):
+        return self.steps
+
+    def on_epoch_begin(self):
+        self.started = True
+
+    def __getitem__(self, i):
+        if not self.started:
+            return self.probes[i % len(self.probes)]
+        item = None if self.ended_at is not None else next(self.stream, None)
+        if item is None:
+            if self.ended_at is None:
+                self.ended_at = i
+            x, y, w = self.probes[0]
+            return x, y, w
+        self.positions[i] = item[0]
+        return tuple(item[1])
+
+
+class _Tracker(keras.callbacks.Callback):
+    """Counts steps, keeps ``history_``, writes checkpoints, shows progress."""
+
+    def __init__(self, estimator, data, state, *, total, log_period, fingerprint):
+        super().__init__()
+        self.estimator, self.data, self.total = estimator, data, total
+        self.log_period, self.fingerprint = log_period, fingerprint
+        self.first = self.step = state["step"]
+        self.history, self.period = state["history"], state["period"]
+        self.since_reset = 0
+        self.progress = keras.utils.Progbar(total) if estimator.verbose else None
+        if self.progress is not None and self.step:
+            self.progress.update(self.step)
+
+    def _flush(self, logs):
+        """Fold the metrics since the last reset into the current period."""
+        if self.since_reset:
+            for k, v in logs.items():
+                self.period[k] = self.period.get(k, 0.0) + float(v) * self.since_reset
+            self.period["n"] = self.period.get("n", 0) + self.since_reset
+            self.since_reset = 0
+            self.model.reset_metrics()
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        self.step += 1
+        self.since_reset += 1
+        position = self.data.positions.pop(batch, None)
+        done = self.step >= self.total or (
+            self.data.ended_at is not None and batch + 1 >= self.data.ended_at
+        )
+        if self.step % self.log_period == 0 or done:
+            self._flush(logs)
+            n = self.period.pop("n", 0)
+            if n:
+                for k, v in self.period.items():
+                    self.history.setdefault(k, []).append(v / n)
+                self.history.setdefault("step", []).append(self.step)
+            self.period.clear()
+        est = self.estimator
+        if (
+            est.checkpoint_dir is not None
+            and position is not None
+            and (self.step % est.checkpoint_every == 0 or done)
+        ):
+            self._flush(logs)
+            epoch, chunk, b = position
+            est._save_checkpoint(
+                {
+                    "fingerprint": self.fingerprint,
+                    "seed": est._seed,
+                    "step": self.step,
+                    "epoch": epoch,
+                    "chunk": chunk,
+                    "batch": b + 1,
+                    "history": self.history,
+                    "period": self.period,
+                }
+            )
+        if self.progress is not None:
+            self.progress.update(
+                self.step, [(k, float(v)) for k, v in logs.items()], finalize=done
+            )
+        if done:
+            self.model.stop_training = True
+
+
+def save_preset(backbone, tokenizer, path):
+    """Write ``backbone`` and ``tokenizer`` as a keras-hub preset directory at ``path``.
+
+    Files are written to a sibling temporary folder first and moved into
+    place, so a crash never leaves a half-written preset.
+    """
+    import keras_hub
+
+    path = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(
+            f"Cannot write a preset to {path!r}: folder {parent!r} does not exist. "
+            "Create it first."
+        )
+    scratch = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}-")
+    try:
+        backbone.save_to_preset(scratch)
+        keras_hub.models.AlbertTokenizer(proto=tokenizer.proto).save_to_preset(scratch)
+        with open(os.path.join(scratch, backbones.NORMALIZATION_FILE), "w") as fh:
+            json.dump(
+                {
+                    "lowercase": tokenizer.lowercase,
+                    "strip_accents": tokenizer.strip_accents,
+                    "vocabulary_sha256": hashlib.sha256(tokenizer.proto).hexdigest(),
+                },
+                fh,
+                indent=1,
+            )
+        os.makedirs(path, exist_ok=True)
+        for root, _, files in os.walk(scratch):
+            rel = os.path.relpath(root, scratch)
+            os.makedirs(os.path.join(path, rel), exist_ok=True)
+            for name in files:
+                os.replace(os.path.join(root, name), os.path.join(path, rel, name))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return path

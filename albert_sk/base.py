@@ -451,9 +451,18 @@ class AlbertEstimator(BaseEstimator):
         train, val = self._split(encoded, targets, weights)
         if not warm:
             self.model_ = self._build_model(backbone)
+            self._load_preset_head()
         self._compile(len(train[0]))
         self.history_ = self._fit_loop(train, val)
         return self
+
+    def _load_preset_head(self):
+        """Start from the fine-tuned head of a Hugging Face ``preset`` that fits."""
+        preset = None if self.preset is None else os.fspath(self.preset)
+        if preset is not None and backbones.is_hf_checkpoint(preset):
+            from albert_sk.hf import import_head
+
+            import_head(self, preset)
 
     def _class_weights(self, targets, weights):
         return weights

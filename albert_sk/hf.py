@@ -1,0 +1,382 @@
+"""Hugging Face ALBERT checkpoints: export any albert_sk model, import fine-tuned heads.
+
+The weight names and layouts are those of ``transformers``' ALBERT
+(``AlbertModel``, ``AlbertForSequenceClassification``, ...), the inverse of
+``keras_hub/src/utils/transformers/convert_albert.py``; a directory written by
+:func:`export_hf` loads in ``transformers`` and in keras-hub
+(``AlbertBackbone.from_preset(dir)``), and every albert_sk estimator accepts it
+as ``preset=dir``.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+
+import keras
+import numpy as np
+
+from albert_sk import __version__, backbones
+from albert_sk.exceptions import InputError, NotFittedError
+
+WEIGHTS_FILE = "model.safetensors"
+# Estimator -> (its head layer, the Hugging Face head prefix, architecture).
+_HEADS = {
+    "AlbertClassifier": ("logits", "classifier", "AlbertForSequenceClassification"),
+    "AlbertRegressor": ("outputs", "classifier", "AlbertForSequenceClassification"),
+    "AlbertTagger": ("logits", "classifier", "AlbertForTokenClassification"),
+    "AlbertQA": ("span_logits", "qa_outputs", "AlbertForQuestionAnswering"),
+}
+
+
+def _numpy(variable):
+    return np.ascontiguousarray(keras.ops.convert_to_numpy(variable), dtype=np.float32)
+
+
+def _dense(layer, name, out):
+    """A Keras kernel ``(in, out)`` as a torch ``Linear`` weight ``(out, in)``."""
+    kernel = _numpy(layer.kernel)
+    out[f"{name}.weight"] = np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1]).T)
+    out[f"{name}.bias"] = _numpy(layer.bias).reshape(-1)
+
+
+def _norm(layer, name, out):
+    out[f"{name}.weight"] = _numpy(layer.gamma)
+    out[f"{name}.bias"] = _numpy(layer.beta)
+
+
+def backbone_weights(backbone, prefix="albert."):
+    """The ``AlbertBackbone``'s weights under Hugging Face ALBERT names."""
+    out = {}
+    emb = f"{prefix}embeddings."
+    out[f"{emb}word_embeddings.weight"] = _numpy(backbone.token_embedding.embeddings)
+    out[f"{emb}position_embeddings.weight"] = _numpy(
+        backbone.position_embedding.position_embeddings
+    )
+    out[f"{emb}token_type_embeddings.weight"] = _numpy(
+        backbone.segment_embedding.embeddings
+    )
+    _norm(backbone.embeddings_layer_norm, f"{emb}LayerNorm", out)
+    _dense(
+        backbone.embeddings_projection,
+        f"{prefix}encoder.embedding_hidden_mapping_in",
+        out,
+    )
+    hidden = backbone.hidden_dim
+    for g in range(backbone.num_groups):
+        for i in range(backbone.num_inner_repetitions):
+            layer = backbone.get_layer(f"group_{g}_inner_layer_{i}")
+            name = f"{prefix}encoder.albert_layer_groups.{g}.albert_layers.{i}."
+            attention = layer._self_attention_layer
+            for part in ("query", "key", "value"):
+                dense = getattr(attention, f"{part}_dense")
+                kernel = _numpy(dense.kernel).reshape(hidden, hidden)
+                out[f"{name}attention.{part}.weight"] = np.ascontiguousarray(kernel.T)
+                out[f"{name}attention.{part}.bias"] = _numpy(dense.bias).reshape(-1)
+            kernel = _numpy(attention.output_dense.kernel).reshape(hidden, hidden)
+            out[f"{name}attention.dense.weight"] = np.ascontiguousarray(kernel.T)
+            out[f"{name}attention.dense.bias"] = _numpy(attention.output_dense.bias)
+            _norm(layer._self_attention_layer_norm, f"{name}attention.LayerNorm", out)
+            _dense(layer._feedforward_intermediate_dense, f"{name}ffn", out)
+            _dense(layer._feedforward_output_dense, f"{name}ffn_output", out)
+            _norm(layer._feedforward_layer_norm, f"{name}full_layer_layer_norm", out)
+    _dense(backbone.pooled_dense, f"{prefix}pooler", out)
+    return out
+
+
+def hf_config(backbone, tokenizer, architecture="AlbertModel", **extra):
+    """A ``transformers`` ``AlbertConfig`` (as a dict) for ``backbone``."""
+    config = {
+        "architectures": [architecture],
+        "model_type": "albert",
+        "vocab_size": backbone.vocabulary_size,
+        "embedding_size": backbone.embedding_dim,
+        "hidden_size": backbone.hidden_dim,
+        "num_hidden_layers": backbone.num_layers,
+        "num_hidden_groups": backbone.num_groups,
+        "inner_group_num": backbone.num_inner_repetitions,
+        "num_attention_heads": backbone.num_heads,
+        "intermediate_size": backbone.intermediate_dim,
+        "hidden_act": "gelu_new",
+        "hidden_dropout_prob": backbone.dropout,
+        "attention_probs_dropout_prob": backbone.dropout,
+        "classifier_dropout_prob": 0.1,
+        "max_position_embeddings": backbone.max_sequence_length,
+        "type_vocab_size": backbone.num_segments,
+        "initializer_range": 0.02,
+        "layer_norm_eps": 1e-12,
+        "position_embedding_type": "absolute",
+        "pad_token_id": tokenizer.pad_id,
+        "bos_token_id": tokenizer.cls_id,
+        "eos_token_id": tokenizer.sep_id,
+        "torch_dtype": "float32",
+        "albert_sk_version": __version__,
+    }
+    config.update(extra)
+    return config
+
+
+def tokenizer_config(tokenizer, max_length):
+    """``tokenizer_config.json`` of ``transformers``' ``AlbertTokenizer``."""
+    return {
+        "tokenizer_class": "AlbertTokenizer",
+        "do_lower_case": tokenizer.lowercase,
+        "keep_accents": not tokenizer.strip_accents,
+        "remove_space": True,
+        "model_max_length": max_length,
+        "bos_token": "[CLS]",
+        "eos_token": "[SEP]",
+        "cls_token": "[CLS]",
+        "sep_token": "[SEP]",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "mask_token": "[MASK]",
+    }
+
+
+def _find_backbone(model):
+    import keras_hub
+
+    for layer in model.layers:
+        if isinstance(layer, keras_hub.models.AlbertBackbone):
+            return layer
+    raise InputError(f"The model {model.name!r} holds no keras-hub AlbertBackbone.")
+
+
+def _labels_config(estimator):
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        return {}
+    id2label = {str(i): str(c) for i, c in enumerate(np.asarray(classes).tolist())}
+    return {
+        "id2label": id2label,
+        "label2id": {c: int(i) for i, c in id2label.items()},
+    }
+
+
+def _parts(source):
+    """(backbone, tokenizer, head weights, config extras) of what is exported."""
+    name = type(source).__name__
+    if isinstance(source, (str, os.PathLike)):
+        backbone, tokenizer = backbones.from_preset(
+            os.fspath(source), dtype=None, max_length=8
+        )
+        return backbone, tokenizer, {}, {}
+    if not hasattr(source, "get_params"):
+        raise InputError(
+            "export_hf expects a fitted albert_sk estimator or a preset (name or "
+            f"directory), but got {name}."
+        )
+    if not hasattr(source, "model_"):
+        raise NotFittedError(
+            f"This {name} instance is not fitted yet; fit it before export_hf."
+        )
+    if name == "AlbertPretrainer":
+        return source.backbone_, source.tokenizer_, *_pretraining_head(source)
+    backbone = _find_backbone(source.model_)
+    heads, extra = {}, {}
+    if name in _HEADS:
+        layer_name, hf_name, architecture = _HEADS[name]
+        layer = source.model_.get_layer(layer_name)
+        _dense(layer, hf_name, heads)
+        extra = {"architectures": [architecture], **_labels_config(source)}
+        extra["num_labels"] = int(heads[f"{hf_name}.bias"].shape[0])
+        if name == "AlbertRegressor":
+            extra["problem_type"] = "regression"
+        elif name == "AlbertClassifier":
+            multilabel = getattr(source, "multilabel_", False)
+            extra["problem_type"] = (
+                "multi_label_classification"
+                if multilabel
+                else "single_label_classification"
+            )
+    return backbone, source.tokenizer_, heads, extra
+
+
+def _pretraining_head(pretrainer):
+    """MLM head (``predictions.*``) and SOP head of an ``AlbertPretrainer``."""
+    head = pretrainer.model_.get_layer("mlm_head")
+    out = {}
+    _dense(head._intermediate_dense, "predictions.dense", out)
+    _norm(head._intermediate_layer_norm, "predictions.LayerNorm", out)
+    bias = _numpy(head._bias)
+    out["predictions.bias"] = bias
+    out["predictions.decoder.bias"] = bias.copy()
+    out["predictions.decoder.weight"] = _numpy(
+        pretrainer.backbone_.token_embedding.embeddings
+    )
+    architecture = "AlbertForMaskedLM"
+    if pretrainer.sop:
+        _dense(pretrainer.model_.get_layer("sop"), "sop_classifier.classifier", out)
+        architecture = "AlbertForPreTraining"
+    return out, {"architectures": [architecture]}
+
+
+def export_hf(estimator_or_preset, path):
+    """Write a Hugging Face ALBERT checkpoint directory.
+
+    Parameters
+    ----------
+    estimator_or_preset : fitted albert_sk estimator, or preset name / directory
+        The backbone is always written. A fitted ``AlbertClassifier`` or
+        ``AlbertRegressor`` adds its head as ``AlbertForSequenceClassification``
+        (``classifier.*``, with ``id2label``/``label2id``), an ``AlbertTagger``
+        as ``AlbertForTokenClassification``, an ``AlbertQA`` as
+        ``AlbertForQuestionAnswering`` (``qa_outputs.*``), an
+        ``AlbertPretrainer`` its MLM and SOP heads as ``AlbertForPreTraining``.
+    path : str or path
+        Directory to write (created; its parent must exist). The files are
+        written to a temporary sibling folder and moved in at the end.
+
+    Returns
+    -------
+    path : str
+        The directory, holding ``config.json``, ``model.safetensors``,
+        ``spiece.model``, ``tokenizer_config.json`` and
+        ``special_tokens_map.json``.
+
+    Examples
+    --------
+    >>> import tempfile, keras_hub
+    >>> from albert_sk import AlbertClassifier, export_hf
+    >>> texts = ["good film", "great fun", "bad plot", "dull and bad"] * 8
+    >>> clf = AlbertClassifier(backbone="tiny", vocab_size=64, max_length=16,
+    ...                        epochs=1, random_state=0)
+    >>> clf = clf.fit(texts, ["pos", "pos", "neg", "neg"] * 8)
+    >>> out = export_hf(clf, tempfile.mkdtemp() + "/hf")
+    >>> keras_hub.models.AlbertBackbone.from_preset(out).num_layers
+    2
+    """
+    from safetensors.numpy import save_file
+
+    backbone, tokenizer, heads, extra = _parts(estimator_or_preset)
+    tensors = backbone_weights(backbone)
+    tensors.update(heads)
+    architecture = extra.pop("architectures", ["AlbertModel"])[0]
+    config = hf_config(backbone, tokenizer, architecture, **extra)
+    special = {
+        "bos_token": "[CLS]",
+        "eos_token": "[SEP]",
+        "cls_token": "[CLS]",
+        "sep_token": "[SEP]",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "mask_token": "[MASK]",
+    }
+
+    def write(folder):
+        save_file(
+            tensors, os.path.join(folder, WEIGHTS_FILE), metadata={"format": "pt"}
+        )
+        for name, content in (
+            ("config.json", config),
+            (
+                "tokenizer_config.json",
+                tokenizer_config(tokenizer, backbone.max_sequence_length),
+            ),
+            ("special_tokens_map.json", special),
+        ):
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as fh:
+                json.dump(content, fh, indent=2)
+        with open(os.path.join(folder, "spiece.model"), "wb") as fh:
+            fh.write(tokenizer.proto)
+
+    return write_directory(path, write)
+
+
+def write_directory(path, write):
+    """Run ``write(folder)`` on a temporary sibling of ``path``, then move it in."""
+    path = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(
+            f"Cannot write to {path!r}: folder {parent!r} does not exist. "
+            "Create it first."
+        )
+    scratch = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}-")
+    try:
+        write(scratch)
+        os.makedirs(path, exist_ok=True)
+        for root, _, files in os.walk(scratch):
+            rel = os.path.relpath(root, scratch)
+            os.makedirs(os.path.join(path, rel), exist_ok=True)
+            for name in files:
+                os.replace(os.path.join(root, name), os.path.join(path, rel, name))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return path
+
+
+# === Import ===
+
+
+def _head_rows(config, classes):
+    """Row order of a Hugging Face head for our ``classes``, or None if unknown."""
+    id2label = config.get("id2label") or {}
+    labels = [id2label.get(str(i), id2label.get(i)) for i in range(len(id2label))]
+    if classes is None:
+        return list(range(len(labels))) if labels else None
+    ours = [str(c) for c in np.asarray(classes).tolist()]
+    if len(labels) != len(ours):
+        return None
+    if sorted(labels) == sorted(ours):
+        where = {label: i for i, label in enumerate(labels)}
+        return [where[c] for c in ours]
+    if all(label == f"LABEL_{i}" for i, label in enumerate(labels)):
+        return list(range(len(labels)))
+    return None
+
+
+def import_head(estimator, path):
+    """Copy a fine-tuned Hugging Face head from ``path`` into ``estimator.model_``.
+
+    ``classifier.*`` (sequence or token classification) goes to the
+    classifier's, regressor's or tagger's output layer when the number of
+    labels matches and ``id2label`` names the same classes (reordered to
+    ``classes_``, or ``LABEL_i`` in order); ``qa_outputs.*`` goes to
+    ``AlbertQA``'s span layer. Returns the Hugging Face names imported; a head
+    that does not fit is left out with a warning and trained from scratch.
+    """
+    from safetensors import safe_open
+
+    name = type(estimator).__name__
+    if name not in _HEADS:
+        return []
+    layer_name, hf_name, _ = _HEADS[name]
+    path = os.fspath(path)
+    files = [os.path.join(path, WEIGHTS_FILE)]
+    index = os.path.join(path, "model.safetensors.index.json")
+    if os.path.isfile(index):
+        with open(index, encoding="utf-8") as fh:
+            weight_map = json.load(fh)["weight_map"]
+        files = sorted({os.path.join(path, f) for k, f in weight_map.items()})
+    tensors = {}
+    for file in files:
+        with safe_open(file, framework="np") as fh:
+            for key in fh.keys():
+                if key in (f"{hf_name}.weight", f"{hf_name}.bias"):
+                    tensors[key] = fh.get_tensor(key)
+    if len(tensors) < 2:
+        return []
+    with open(os.path.join(path, "config.json"), encoding="utf-8") as fh:
+        config = json.load(fh)
+    layer = estimator.model_.get_layer(layer_name)
+    weight, bias = tensors[f"{hf_name}.weight"], tensors[f"{hf_name}.bias"]
+    kernel_shape = tuple(layer.kernel.shape)
+    classes = getattr(estimator, "classes_", None) if name != "AlbertQA" else None
+    rows = _head_rows(config, classes) if classes is not None else None
+    if classes is None:
+        rows = list(range(weight.shape[0]))
+    if rows is None or weight.shape[::-1] != kernel_shape:
+        warnings.warn(
+            f"The {hf_name!r} head in {path!r} ({weight.shape[0]} outputs, labels "
+            f"{list((config.get('id2label') or {}).values())}) does not match this "
+            f"{name} (kernel {kernel_shape}); it is trained from scratch.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return []
+    layer.kernel.assign(weight[rows].T)
+    layer.bias.assign(bias[rows])
+    return sorted(tensors)

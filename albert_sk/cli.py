@@ -294,6 +294,91 @@ def run_evaluate(args):
 # === The table of subcommands ===
 
 
+def add_pretrain_arguments(parser):
+    parser.add_argument(
+        "--corpus", required=True, help="UTF-8 text file of unlabelled documents"
+    )
+    parser.add_argument(
+        "--out", required=True, help="folder to write the keras-hub preset to"
+    )
+    parser.add_argument(
+        "--doc-sep",
+        choices=["blank_line", "line"],
+        default="blank_line",
+        help="documents are blank-line separated blocks (default) or lines",
+    )
+    parser.add_argument("--preset", help="continue pretraining this preset")
+    parser.add_argument("--backbone", default="small", help="tiny, small or base")
+    parser.add_argument("--vocab-size", type=int, default=8000)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max-steps", type=int, help="train exactly this many steps")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--checkpoint-dir", help="resume a killed run from here")
+    parser.add_argument("--checkpoint-every", type=int, default=500)
+    parser.add_argument("--hf", metavar="DIR", help="also export a Hugging Face copy")
+    parser.add_argument("--seed", type=int, help="random_state")
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="any other AlbertPretrainer parameter, e.g. --set optimizer=lamb",
+    )
+
+
+def run_pretrain(args):
+    import time
+
+    from albert_sk import AlbertPretrainer
+
+    out = os.path.abspath(args.out)
+    if not os.path.isdir(os.path.dirname(out)):
+        raise CommandError(
+            f"cannot write the preset to {out!r}: folder "
+            f"{os.path.dirname(out)!r} does not exist. Create it first."
+        )
+    params = dict(
+        preset=args.preset,
+        backbone=args.backbone,
+        vocab_size=args.vocab_size,
+        max_length=args.max_length,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        doc_sep=args.doc_sep,
+        checkpoint_dir=args.checkpoint_dir,
+        checkpoint_every=args.checkpoint_every,
+        random_state=args.seed,
+        verbose=1,
+    )
+    params.update(parse_settings(args.set))
+    start = time.perf_counter()
+    pre = AlbertPretrainer(**params).fit(args.corpus)
+    path = pre.save_preset(out)
+    history = pre.history_
+    lines = [
+        f"Pretrained ALBERT for {pre.n_steps_:,} steps in "
+        f"{time.perf_counter() - start:,.0f} s"
+        + (f" (resumed at step {pre.resumed_from_})" if pre.resumed_from_ else ""),
+        f"  vocabulary      {pre.tokenizer_.vocab_size:,} pieces",
+        f"  MLM accuracy    {history['mlm_accuracy'][0]:.3f} -> "
+        f"{history['mlm_accuracy'][-1]:.3f}",
+    ]
+    if "sop_accuracy" in history:
+        lines.append(
+            f"  SOP accuracy    {history['sop_accuracy'][0]:.3f} -> "
+            f"{history['sop_accuracy'][-1]:.3f}"
+        )
+    lines.append(f"  keras-hub preset {path}")
+    if args.hf:
+        from albert_sk import export_hf
+
+        lines.append(f"  Hugging Face    {export_hf(pre, args.hf)}")
+    lines.append(f"Fine-tune it with: AlbertClassifier(preset={path!r})")
+    print("\n".join(lines))
+
+
 @dataclass(frozen=True)
 class Command:
     help: str
@@ -318,6 +403,12 @@ COMMANDS = {
         "print a saved model's score on a labelled table",
         add_evaluate_arguments,
         run_evaluate,
+    ),
+    "pretrain": Command(
+        "pretrain ALBERT (own vocabulary, n-gram MLM + SOP) on a text file and "
+        "write a keras-hub preset",
+        add_pretrain_arguments,
+        run_pretrain,
     ),
 }
 

@@ -13,6 +13,7 @@ Three sources, one result ``(backbone, tokenizer)``:
 
 import json
 import os
+import warnings
 
 from albert_sk.exceptions import InputError
 from albert_sk.text import Tokenizer, train_sentencepiece
@@ -202,7 +203,11 @@ def from_preset(preset, *, dtype, max_length):
             "Face ALBERT checkpoint directory."
         )
     backbone = keras_hub.models.AlbertBackbone.from_preset(preset, dtype=dtype)
-    hub_tokenizer = keras_hub.models.AlbertTokenizer.from_preset(preset)
+    with warnings.catch_warnings():
+        # keras-hub reads the vocabulary with an unclosed open(); the file is
+        # closed (and warns) as soon as the read returns.
+        warnings.simplefilter("ignore", ResourceWarning)
+        hub_tokenizer = keras_hub.models.AlbertTokenizer.from_preset(preset)
     proto = hub_tokenizer.proto
     if isinstance(proto, str):
         with open(proto, "rb") as fh:

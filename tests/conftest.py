@@ -59,3 +59,45 @@ def sentiment_small(sentiment):
 def sst2_small(sst2_path):
     """The first 2,500 SST-2 training sentences (text, label)."""
     return read_sst2(sst2_path, n=2500)
+
+
+@pytest.fixture(scope="session")
+def hf_albert_dir(tmp_path_factory, sentiment):
+    """A tiny Hugging Face ALBERT checkpoint; yields (path, config, weights, tok)."""
+    from _hf import write_hf_albert
+
+    path = tmp_path_factory.mktemp("hf_albert")
+    config, weights, tok = write_hf_albert(path, sentiment.text.tolist()[:1500])
+    return path, config, weights, tok
+
+
+@pytest.fixture(scope="session")
+def keras_hub_preset_dir(tmp_path_factory, sentiment):
+    """A tiny keras-hub ALBERT preset; yields (path, backbone, tokenizer)."""
+    from _hf import write_keras_hub_preset
+
+    path = tmp_path_factory.mktemp("keras_hub_preset")
+    backbone, tok = write_keras_hub_preset(path, sentiment.text.tolist()[:1500])
+    return path, backbone, tok
+
+
+@pytest.fixture(scope="module")
+def eager_keras():
+    """Run Keras train/predict steps eagerly for the tests of one module.
+
+    A fit of a tiny model over a few batches spends most of its time tracing
+    the TensorFlow graph; eagerly it takes a fraction of that. The estimator
+    code is the same either way; tests of graph-mode behaviour (determinism,
+    learning) must not use this fixture.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(before)

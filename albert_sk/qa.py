@@ -341,11 +341,6 @@ random_state, verbose, callbacks, warm_start
 
     # === Model ===
 
-    def _build_model(self, backbone):
-        # The pooler is not used for spans: keep it out of the gradients.
-        backbone.get_layer("pooled_dense").trainable = False
-        return super()._build_model(backbone)
-
     def _build_head(self, features):
         return dense_head(features, 2, dropout=self.dropout, name="span_logits")
 
@@ -353,6 +348,16 @@ random_state, verbose, callbacks, warm_start
         return SpanLoss(name="span_loss")
 
     # === Training ===
+
+    def _fit_loop(self, train, val):
+        # The pooler gets no gradient (spans read sequence_output only). It
+        # stays trainable, so a pickled model reloads with the same optimizer
+        # variables; only Keras' warning about it is silenced.
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", "Gradients do not exist for variables", UserWarning
+            )
+            return super()._fit_loop(train, val)
 
     def fit(self, X, y, sample_weight=None):
         """Fine-tune on questions ``X`` and answers ``y``; returns ``self``.

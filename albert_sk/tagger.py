@@ -1,0 +1,620 @@
+"""``AlbertTagger``: token classification (NER, POS) with words in and words out."""
+
+from numbers import Integral
+
+import keras
+import keras_hub
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from albert_sk import backbones
+from albert_sk.align import (
+    SCHEMES,
+    check_tags,
+    entities_to_spans,
+    from_iob2,
+    repair_iob2,
+    spans_to_tags,
+    split_words,
+    to_iob2,
+    word_windows,
+)
+from albert_sk.base import AlbertEstimator
+from albert_sk.exceptions import InputError
+from albert_sk.heads import dense_head
+from albert_sk.io import check_sentences
+from albert_sk.metrics import entity_f1_score
+from albert_sk.text import Encoded, train_sentencepiece
+
+_NO_EDGE = 1 << 30  # context score of a word next to a sentence edge
+
+
+def _softmax(logits):
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def _exclusive_cumsum(values):
+    out = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=out[1:])
+    return out
+
+
+def _ragged_positions(lengths):
+    """For rows of ``lengths`` stored flat: row index and position of each item."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    pos = np.arange(int(lengths.sum())) - _exclusive_cumsum(lengths)[:-1][row]
+    return row, pos
+
+
+class _TokenLabels:
+    """Per-token training targets stored flat like :class:`~albert_sk.text.Encoded`.
+
+    ``batch`` pads them to the batch length with -1, the class the loss ignores
+    (special tokens, padding, and word pieces after the first).
+    """
+
+    def __init__(self, labels, starts, lengths):
+        self.labels, self.starts, self.lengths = labels, starts, lengths
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def batch(self, index, length):
+        out = np.full((len(index), length), -1, dtype=np.int32)
+        for j, i in enumerate(index):
+            s, m = self.starts[i], self.lengths[i]
+            out[j, :m] = self.labels[s : s + m]
+        return out
+
+    def subset(self, rows):
+        parts = [
+            self.labels[self.starts[i] : self.starts[i] + self.lengths[i]] for i in rows
+        ]
+        lengths = self.lengths[rows]
+        flat = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+        return _TokenLabels(flat, _exclusive_cumsum(lengths)[:-1], lengths)
+
+
+class AlbertTagger(ClassifierMixin, AlbertEstimator):
+    """Fine-tune ALBERT to tag every word of a sentence (NER, POS, chunking).
+
+    Input is a list of word lists (CoNLL style, see
+    :func:`albert_sk.io.read_conll`) with one tag list per sentence, or raw
+    strings with character-span annotations ``[(start, end, label), ...]``
+    that the tagger splits into words and converts to IOB2. ``predict``
+    returns one tag per input word, always: sentences longer than
+    ``max_length`` pieces are split into overlapping windows of whole words,
+    and each word takes its tag from the window where it has the most context
+    on both sides. :meth:`predict_entities` returns entities of raw texts with
+    character offsets.
+
+    Parameters
+    ----------
+    preset, backbone, vocab_size, max_length, epochs, batch_size, \
+learning_rate, weight_decay, warmup_ratio, max_grad_norm, dropout, \
+validation_split, validation_data, early_stopping, patience, \
+mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
+        As in :class:`~albert_sk.AlbertClassifier`. ``max_length`` counts the
+        pieces of a window, ``[CLS]`` and ``[SEP]`` included; ``validation_data``
+        is ``(X_val, y_val)`` in the form of ``X``/``y``.
+    stride : int or "auto", default="auto"
+        Pieces shared by consecutive windows of a long sentence (whole words
+        only; at most ``max_length // 2``); "auto" is ``(max_length - 2) // 4``.
+        Each word is predicted in the window where it is farthest from a
+        window edge.
+    label_all_tokens : bool, default=False
+        Train on every piece of a word (True) or only on its first piece
+        (False; the other pieces are left out of the loss).
+    aggregation : {"first", "average", "max"}, default="first"
+        How a word's tag is read from its pieces at predict time: the first
+        piece's, the mean of the pieces' probabilities, or the piece with the
+        most confident prediction.
+    scheme : {"IOB2", "IOB1", "BIOES"} or None, default="IOB2"
+        Tag scheme of ``y`` and of the predictions. The model learns IOB2;
+        IOB1 and BIOES tags are converted on the way in and out, and invalid
+        predicted sequences (an ``I-X`` that continues nothing) are repaired.
+        None: plain labels (POS tags), no repair, ``score`` is word accuracy.
+    lowercase : bool, default=False
+        Lower-case and strip accents for the vocabulary trained from scratch
+        (``preset=None``). Off by default: capitals are the strongest cue for
+        names. A preset keeps the normalisation of its own vocabulary.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        The tags seen in ``fit`` (in ``scheme``).
+    labels_ : ndarray of str
+        The tags the model outputs (IOB2), one per logit column; the columns
+        of :meth:`predict_proba`.
+    model_ : keras.Model
+        Backbone and a per-token dense head.
+    tokenizer_ : albert_sk.text.Tokenizer
+    history_ : dict of lists
+
+    Examples
+    --------
+    >>> from albert_sk import AlbertTagger
+    >>> X = [["Ada", "lives", "in", "Paris"], ["Bob", "visits", "Rome"]] * 16
+    >>> y = [["B-PER", "O", "O", "B-LOC"], ["B-PER", "O", "B-LOC"]] * 16
+    >>> tagger = AlbertTagger(backbone="tiny", vocab_size=64, epochs=2, random_state=0)
+    >>> tagger.fit(X, y).predict([["Ada", "visits", "Rome", "today"]])[0].__len__()
+    4
+    """
+
+    _parameter_constraints = {
+        **AlbertEstimator._parameter_constraints,
+        "stride": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "label_all_tokens": ["boolean"],
+        "aggregation": [StrOptions({"first", "average", "max"})],
+        "scheme": [StrOptions(set(SCHEMES)), None],
+        "lowercase": ["boolean"],
+    }
+    _saved_attributes = AlbertEstimator._saved_attributes + ("classes_", "labels_")
+    _output_feature = "sequence_output"
+    _allow_pairs = False
+
+    def __init__(
+        self,
+        *,
+        preset=None,
+        backbone="small",
+        vocab_size=8000,
+        max_length=128,
+        stride="auto",
+        label_all_tokens=False,
+        aggregation="first",
+        scheme="IOB2",
+        lowercase=False,
+        epochs=3,
+        batch_size=32,
+        learning_rate="auto",
+        weight_decay=0.01,
+        warmup_ratio=0.1,
+        max_grad_norm=1.0,
+        dropout=0.1,
+        validation_split=None,
+        validation_data=None,
+        early_stopping=False,
+        patience=2,
+        mixed_precision="auto",
+        jit_compile="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        super().__init__(
+            preset=preset,
+            backbone=backbone,
+            vocab_size=vocab_size,
+            max_length=max_length,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            warmup_ratio=warmup_ratio,
+            max_grad_norm=max_grad_norm,
+            dropout=dropout,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            early_stopping=early_stopping,
+            patience=patience,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            warm_start=warm_start,
+        )
+        self.stride = stride
+        self.label_all_tokens = label_all_tokens
+        self.aggregation = aggregation
+        self.scheme = scheme
+        self.lowercase = lowercase
+
+    # === Inputs ===
+
+    def _initialize(self, inputs):
+        if self.preset is not None:
+            return super()._initialize(inputs)
+        # As the base, with the tagger's choice of a cased vocabulary.
+        backbones.configure_devices()
+        if self.random_state is not None:
+            keras.utils.set_random_seed(self.random_state)
+        tokenizer = train_sentencepiece(
+            inputs.all_texts(),
+            self.vocab_size,
+            lowercase=self.lowercase,
+            strip_accents=self.lowercase,
+            seed=self.random_state,
+        )
+        config = backbones.backbone_config(
+            self.backbone,
+            vocab_size=tokenizer.vocab_size,
+            max_length=self.max_length,
+            dropout=self.dropout,
+        )
+        backbone = keras_hub.models.AlbertBackbone(
+            **config, dtype=self._resolve_dtype()
+        )
+        return backbone, tokenizer
+
+    def _check_X(self, X, *, reset):
+        inputs = check_sentences(X, type(self).__name__)
+        if reset:
+            for attr in ("feature_names_in_", "n_features_in_"):
+                self.__dict__.pop(attr, None)
+            if self._stride() > self.max_length // 2:
+                raise InputError(
+                    f"stride={self.stride} must be at most max_length // 2 = "
+                    f"{self.max_length // 2} (the pieces two windows share). "
+                    "Lower stride or raise max_length."
+                )
+        if inputs.texts is not None:
+            inputs.offsets = []
+            for text in inputs.texts:
+                words, starts, ends = split_words(text)
+                inputs.sentences.append(words)
+                inputs.offsets.append((starts, ends))
+        return inputs
+
+    def _stride(self):
+        if self.stride == "auto":
+            return (self.max_length - 2) // 4
+        return self.stride
+
+    def _gold_tags(self, y, inputs):
+        """IOB2 tag lists for ``y`` (tags, or spans for raw texts), and the
+        set of tags as the user wrote them (in ``scheme``)."""
+        who = type(self).__name__
+        if y is None:
+            raise InputError(
+                f"{who}.fit needs targets y (one tag list per sentence, or span "
+                "lists for raw texts), but got y=None."
+            )
+        if isinstance(y, (str, bytes)):
+            raise InputError(
+                f"{who} expects y as a list of tag lists, but got a string."
+            )
+        y = y.tolist() if isinstance(y, pd.Series) else list(y)
+        self._check_lengths(inputs, y)
+        out, user = [], set()
+        for i, tags in enumerate(y):
+            if isinstance(tags, np.ndarray):
+                tags = tags.tolist()
+            if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
+                kind = "span list" if inputs.texts is not None else "tag list"
+                raise InputError(
+                    f"{who} expects one {kind} per sentence, but y[{i}] is "
+                    f"{type(tags).__name__} ({tags!r:.60})."
+                )
+            if inputs.texts is not None:
+                words, tags, starts, ends = spans_to_tags(inputs.texts[i], tags, i)
+                inputs.sentences[i] = words
+                inputs.offsets[i] = (starts, ends)
+                out.append(tags)
+                user.update(from_iob2(tags, self.scheme))
+                continue
+            n_words = len(inputs.sentences[i])
+            if len(tags) != n_words:
+                raise InputError(
+                    f"Sentence {i} has {n_words} words but {len(tags)} tags. "
+                    "Give exactly one tag per word."
+                )
+            check_tags(tags, self.scheme, i)
+            out.append(to_iob2(tags, self.scheme))
+            user.update(tags)
+        return out, user
+
+    def _check_y(self, y, inputs, *, fitting):
+        tags, user = self._gold_tags(y, inputs)
+        if fitting and not (self.warm_start and hasattr(self, "model_")):
+            seen = sorted({t for sentence in tags for t in sentence})
+            if not seen:
+                raise InputError(
+                    f"{type(self).__name__}.fit needs at least one word with a "
+                    "tag, but every sentence is empty."
+                )
+            self.labels_ = np.asarray(seen)
+            self.classes_ = np.asarray(sorted(user))
+        index = {t: k for k, t in enumerate(self.labels_.tolist())}
+        unknown = sorted({t for s in tags for t in s if t not in index})
+        if unknown:
+            raise InputError(
+                f"y holds tags {unknown} that {type(self).__name__} was not "
+                f"fitted on (labels_ = {self.labels_.tolist()}). Refit without "
+                "warm_start to learn new tags."
+            )
+        return [np.asarray([index[t] for t in s], dtype=np.int32) for s in tags]
+
+    # === Windows ===
+
+    def _encode(self, inputs):
+        """Windows of whole words as ``[CLS] pieces [SEP]`` rows.
+
+        Each word is encoded on its own (SentencePiece adds the ``▁`` a word
+        starts with, and never joins pieces across spaces, so this gives the
+        pieces of the joined sentence) and each distinct word once. A word
+        with no piece (a lone zero-width character) gets ``<unk>``. The
+        returned :class:`~albert_sk.text.Encoded` also carries the maps from
+        tokens back to words.
+        """
+        tok = self.tokenizer_
+        size = self.max_length - 2
+        sentences = inputs.sentences
+        n_words = np.fromiter(map(len, sentences), np.int64, len(sentences))
+        word_start = _exclusive_cumsum(n_words)
+        index = {}
+        word_ids = np.fromiter(
+            (index.setdefault(w, len(index)) for s in sentences for w in s),
+            np.int64,
+            int(word_start[-1]),
+        )
+        pieces = tok.encode(list(index)) if index else []
+        pieces = [p[:size] if p else [tok.unk_id] for p in pieces]
+        unique_counts = np.fromiter(map(len, pieces), np.int64, len(pieces))
+        # A word's "first piece" is its first piece with text: SentencePiece
+        # often splits off the bare word-boundary piece "▁", which says
+        # nothing about the word.
+        bare = tok._sp.piece_to_id("\u2581")
+        unique_lead = np.fromiter(
+            (len(p) > 1 and p[0] == bare for p in pieces), np.int64, len(pieces)
+        )
+        unique_flat = np.fromiter(
+            (t for p in pieces for t in p), np.int32, int(unique_counts.sum())
+        )
+        counts = unique_counts[word_ids]
+        piece_word, piece_pos = _ragged_positions(counts)
+        piece_ids = unique_flat[
+            _exclusive_cumsum(unique_counts)[:-1][word_ids][piece_word] + piece_pos
+        ]
+        word_piece = _exclusive_cumsum(counts)  # first piece of each word
+
+        # Windows: (sentence, first word, end word), words local to the sentence.
+        totals = word_piece[word_start[1:]] - word_piece[word_start[:-1]]
+        win_sent, win_a, win_b = [], [], []
+        for s in np.flatnonzero(totals > size):
+            windows = word_windows(
+                counts[word_start[s] : word_start[s + 1]], size, self._stride()
+            )
+            win_sent.append(np.full(len(windows), s))
+            win_a.append(windows[:, 0])
+            win_b.append(windows[:, 1])
+        short = np.flatnonzero((totals <= size) & (n_words > 0))
+        win_sent = np.concatenate([short, *win_sent]).astype(np.int64)
+        win_a = np.concatenate([np.zeros(len(short), np.int64), *win_a])
+        win_b = np.concatenate([n_words[short], *win_b]).astype(np.int64)
+        order = np.lexsort((win_a, win_sent))
+        win_sent, win_a, win_b = win_sent[order], win_a[order], win_b[order]
+
+        # Rows: [CLS] pieces of words [a, b) [SEP], built with flat gathers.
+        p0 = word_piece[word_start[win_sent] + win_a]
+        p1 = word_piece[word_start[win_sent] + win_b]
+        lengths = p1 - p0 + 2
+        token_window, pos = _ragged_positions(lengths)
+        special = (pos == 0) | (pos == lengths[token_window] - 1)
+        src = np.clip(p0[token_window] + pos - 1, 0, max(len(piece_ids) - 1, 0))
+        if len(piece_ids):
+            token_ids = np.where(special, tok.sep_id, piece_ids[src])
+            token_word = np.where(special, -1, piece_word[src])
+            lead = unique_lead[word_ids][piece_word[src]]
+            token_first = ~special & (piece_pos[src] == lead)
+        else:
+            token_ids = np.zeros(0, np.int32)
+            token_word = np.zeros(0, np.int64)
+            token_first = np.zeros(0, bool)
+        token_ids[pos == 0] = tok.cls_id
+        # Context of a token: pieces to the nearest window edge, unbounded on a
+        # side where the window reaches the sentence edge.
+        left = np.where(win_a[token_window] == 0, _NO_EDGE, pos - 1)
+        right = np.where(
+            win_b[token_window] == n_words[win_sent][token_window],
+            _NO_EDGE,
+            lengths[token_window] - 2 - pos,
+        )
+        encoded = Encoded(
+            token_ids.astype(np.int32),
+            np.zeros(len(token_ids), np.int32),
+            _exclusive_cumsum(lengths)[:-1],
+            lengths,
+            tok.pad_id,
+        )
+        encoded.source_rows = win_sent
+        encoded.token_word = token_word
+        encoded.token_first = token_first
+        encoded.token_window = token_window
+        encoded.token_context = np.minimum(left, right)
+        encoded.n_words = n_words
+        return encoded
+
+    def _encode_fit(self, inputs, targets):
+        encoded = self._encode(inputs)
+        word_labels = np.concatenate(targets) if len(targets) else np.zeros(0, np.int32)
+        keep = encoded.token_word >= 0
+        if not self.label_all_tokens:
+            keep &= encoded.token_first
+        labels = np.where(keep, word_labels[np.maximum(encoded.token_word, 0)], -1)
+        return encoded, _TokenLabels(
+            labels.astype(np.int32), encoded.starts, encoded.lengths
+        )
+
+    def _take_targets(self, targets, rows):
+        return targets.subset(rows)
+
+    def _expand_weights(self, weights, encoded):
+        return weights[encoded.source_rows]
+
+    # === Model ===
+
+    def _build_model(self, backbone):
+        # Only sequence_output feeds the head: freeze the unused pooler so
+        # Keras does not warn that it gets no gradients.
+        backbone.get_layer("pooled_dense").trainable = False
+        return super()._build_model(backbone)
+
+    def _build_head(self, features):
+        units = len(self.labels_)
+        return dense_head(features, units, dropout=self.dropout, name="logits")
+
+    def _get_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=-1
+        )
+
+    # === Prediction ===
+
+    def _word_probabilities(self, inputs):
+        """Probabilities over ``labels_`` for every word, all sentences flat."""
+        encoded = self._encode(inputs)
+        n_total = int(encoded.n_words.sum())
+        if len(encoded) == 0:
+            return np.zeros((n_total, len(self.labels_)), dtype=np.float32)
+        logits = np.concatenate(self._run_model(encoded)).astype(np.float32)
+        probs = _softmax(logits)
+        word, window = encoded.token_word, encoded.token_window
+        # The window where each word has the most context (the first on ties).
+        first = np.flatnonzero(encoded.token_first)
+        order = np.lexsort((window[first], -encoded.token_context[first], word[first]))
+        best = first[order][np.r_[True, np.diff(word[first][order]) != 0]]
+        chosen = np.empty(n_total, dtype=np.int64)
+        chosen[word[best]] = window[best]
+        if self.aggregation == "first":
+            out = np.empty((n_total, probs.shape[1]), dtype=np.float32)
+            out[word[best]] = probs[best]
+            return out
+        mine = np.flatnonzero((word >= 0) & (chosen[np.maximum(word, 0)] == window))
+        if self.aggregation == "average":
+            sums = np.zeros((n_total, probs.shape[1]), dtype=np.float64)
+            np.add.at(sums, word[mine], probs[mine])
+            counts = np.bincount(word[mine], minlength=n_total)
+            return (sums / counts[:, None]).astype(np.float32)
+        # "max": the piece whose prediction is most confident
+        confidence = probs[mine].max(axis=1)
+        order = np.lexsort((-confidence, word[mine]))
+        top = mine[order][np.r_[True, np.diff(word[mine][order]) != 0]]
+        out = np.empty((n_total, probs.shape[1]), dtype=np.float32)
+        out[word[top]] = probs[top]
+        return out
+
+    def _split_sentences(self, flat, inputs):
+        bounds = np.cumsum([len(s) for s in inputs.sentences])[:-1]
+        return np.split(flat, bounds)
+
+    def _predict_iob2(self, inputs):
+        """Repaired IOB2 tags and the words' probabilities, per sentence."""
+        probs = self._word_probabilities(inputs)
+        best = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
+        tags = self.labels_[best].tolist()
+        scores = probs.max(axis=1) if len(probs) else np.zeros(0, np.float32)
+        out, start = [], 0
+        for words in inputs.sentences:
+            part = tags[start : start + len(words)]
+            out.append(part if self.scheme is None else repair_iob2(part))
+            start += len(words)
+        return out, self._split_sentences(scores, inputs), probs
+
+    def predict(self, X):
+        """One tag per word of each sentence, in ``scheme``.
+
+        For raw strings the words are those of
+        :func:`albert_sk.align.split_words`.
+
+        Returns
+        -------
+        list of list of str
+            ``len(result[i]) == len(X[i])`` for word lists, always.
+        """
+        self._check_is_fitted()
+        inputs = self._check_X(X, reset=False)
+        tags, _, _ = self._predict_iob2(inputs)
+        return [from_iob2(t, self.scheme) for t in tags]
+
+    def predict_proba(self, X):
+        """Per-word probabilities, one ``(n_words, len(labels_))`` array a sentence."""
+        self._check_is_fitted()
+        inputs = self._check_X(X, reset=False)
+        return self._split_sentences(self._word_probabilities(inputs), inputs)
+
+    def predict_entities(self, texts, as_frame=False):
+        """Entities of raw texts with character offsets into each text.
+
+        Parameters
+        ----------
+        texts : list of str
+        as_frame : bool, default=False
+            Return one DataFrame with columns ``row`` (the index of the text),
+            ``text``, ``label``, ``start``, ``end`` and ``score``.
+
+        Returns
+        -------
+        list of list of dict, or DataFrame
+            Per text, ``{"text", "label", "start", "end", "score"}`` records
+            with ``texts[i][start:end] == text``; ``score`` is the mean
+            probability of the entity's word tags.
+        """
+        self._check_is_fitted()
+        if self.scheme is None:
+            raise InputError(
+                "predict_entities needs entity tags (scheme='IOB2', 'IOB1' or "
+                "'BIOES'), but this tagger was fitted with scheme=None."
+            )
+        inputs = self._check_X(texts, reset=False)
+        if inputs.texts is None:
+            raise InputError(
+                "predict_entities expects raw strings (character offsets are "
+                "offsets into them), but got word lists. Use predict for word "
+                "lists, or pass the texts."
+            )
+        tags, scores, _ = self._predict_iob2(inputs)
+        result = []
+        for text, sentence, score, (starts, ends) in zip(
+            inputs.texts, tags, scores, inputs.offsets, strict=True
+        ):
+            result.append(
+                [
+                    {
+                        "text": text[s:e],
+                        "label": label,
+                        "start": s,
+                        "end": e,
+                        "score": score_,
+                    }
+                    for label, s, e, score_ in entities_to_spans(
+                        sentence, starts, ends, score
+                    )
+                ]
+            )
+        if not as_frame:
+            return result
+        columns = ["row", "text", "label", "start", "end", "score"]
+        rows = [{"row": i, **r} for i, records in enumerate(result) for r in records]
+        return pd.DataFrame(rows, columns=columns)
+
+    def score(self, X, y, sample_weight=None):
+        """Entity-level micro F1 (strict IOB2, as ``seqeval``); word accuracy
+        when ``scheme=None``.
+
+        ``X``/``y`` take the forms of ``fit``; tags ``y`` never seen in fit
+        are allowed.
+        """
+        self._check_is_fitted()
+        if sample_weight is not None:
+            raise InputError(
+                "AlbertTagger.score does not take sample_weight (entity F1 "
+                "pools entities across sentences); pass sample_weight=None."
+            )
+        inputs = self._check_X(X, reset=False)
+        gold, _ = self._gold_tags(y, inputs)
+        pred, _, _ = self._predict_iob2(inputs)
+        if self.scheme is None:
+            flat_gold = [t for s in gold for t in s]
+            flat_pred = [t for s in pred for t in s]
+            if not flat_gold:
+                return 0.0
+            same = sum(a == b for a, b in zip(flat_gold, flat_pred, strict=True))
+            return same / len(flat_gold)
+        return entity_f1_score(gold, pred)

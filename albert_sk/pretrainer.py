@@ -15,6 +15,8 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
+import zipfile
 from numbers import Integral, Real
 
 import keras
@@ -362,6 +364,7 @@ class AlbertPretrainer(BaseEstimator):
         """SentencePiece on a sample; returns (tokenizer, corpus to train on)."""
         from albert_sk.text import train_sentencepiece
 
+        errors = []
         if corpus.one_shot:
             # Keep the first sentences for the vocabulary and replay them.
             sample, docs, n = [], [], 0
@@ -376,21 +379,41 @@ class AlbertPretrainer(BaseEstimator):
             sentences = sample
             n = len(sample)
         else:
-            sentences = (s for _, d in corpus.documents() for s in split_sentences(d))
-            n = None
+            n = 0 if next(corpus.documents(), None) is None else None
+            sentences = self._sentences(corpus, errors)
         if n == 0:
             raise InputError(self._empty_message(corpus))
-        tokenizer = train_sentencepiece(
-            sentences,
-            self.vocab_size,
-            lowercase=self.lowercase,
-            strip_accents=self.lowercase,
-            model_type=self.model_type,
-            character_coverage=self.character_coverage,
-            input_sentence_size=self.vocab_sample_size,
-            seed=self._seed,
-        )
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                tokenizer = train_sentencepiece(
+                    sentences,
+                    self.vocab_size,
+                    lowercase=self.lowercase,
+                    strip_accents=self.lowercase,
+                    model_type=self.model_type,
+                    character_coverage=self.character_coverage,
+                    input_sentence_size=self.vocab_sample_size,
+                    seed=self._seed,
+                )
+        except InputError:
+            if errors:  # the corpus failed while SentencePiece read it
+                raise errors[0] from None
+            raise
+        if errors:
+            raise errors[0]
+        for warning in caught:  # only once the corpus was read without error
+            warnings.warn(warning.message, stacklevel=4)
         return tokenizer, corpus
+
+    @staticmethod
+    def _sentences(corpus, errors):
+        """Sentences of the corpus; an error stops the stream and is kept."""
+        try:
+            for _, doc in corpus.documents():
+                yield from split_sentences(doc)
+        except InputError as err:
+            errors.append(err)
 
     @staticmethod
     def _empty_message(corpus):
@@ -642,13 +665,13 @@ class AlbertPretrainer(BaseEstimator):
             return None
         path = self._checkpoint_path()
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 state = json.loads(str(data["state"]))
                 model = [data[f"model_{i}"] for i in range(state["n_model"])]
                 optimizer = [
                     data[f"optimizer_{i}"] for i in range(state["n_optimizer"])
                 ]
-        except (OSError, ValueError, KeyError, EOFError) as err:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             raise ModelFileError(
                 f"The checkpoint {path!r} is damaged ({type(err).__name__}: {err}). "
                 "Delete it to start over, or pass another checkpoint_dir."
@@ -830,6 +853,7 @@ class AlbertPretrainer(BaseEstimator):
             self.model_.fit(
                 data,
                 epochs=1,
+                shuffle=False,  # the stream is served in order
                 verbose=0,
                 callbacks=[tracker, *(self.callbacks or [])],
             )

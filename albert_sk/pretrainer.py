@@ -13,7 +13,6 @@ import itertools
 import json
 import math
 import os
-import shutil
 import tempfile
 import warnings
 import zipfile
@@ -26,6 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk import backbones
 from albert_sk.base import _NORM_LAYER_NAMES, LinearWarmupDecay
+from albert_sk.corpus import Corpus
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
 from albert_sk.heads import dense_head
 from albert_sk.masking import (
@@ -46,107 +46,6 @@ _RESUME_FREE = ("verbose", "callbacks", "checkpoint_dir", "checkpoint_every")
 
 def _gelu_new(x):
     return keras.activations.gelu(x, approximate=True)
-
-
-class _Corpus:
-    """Documents of a list, a text file or an iterable, read lazily.
-
-    A one-shot iterator (a generator) can be read once: ``reopen`` refuses a
-    second pass.
-    """
-
-    def __init__(self, corpus, doc_sep):
-        self.doc_sep = doc_sep
-        self.path = self.items = self.iterator = None
-        if isinstance(corpus, (str, os.PathLike)):
-            path = os.fspath(corpus)
-            if not os.path.isfile(path):
-                raise InputError(
-                    f"corpus={path!r} is not an existing file. Pass a path to a "
-                    "UTF-8 text file, a list of documents, or an iterable of strings."
-                )
-            self.path = path
-        elif isinstance(corpus, (bytes, dict)) or not hasattr(corpus, "__iter__"):
-            raise InputError(
-                "corpus must be a list of documents (str), a path to a text file "
-                f"or an iterable of strings, but got {type(corpus).__name__}."
-            )
-        elif iter(corpus) is corpus:
-            self.iterator = corpus
-        else:
-            self.items = corpus
-        self.one_shot = self.iterator is not None
-        self._used = False
-
-    def describe(self):
-        if self.path is not None:
-            return f"file {os.path.abspath(self.path)} ({os.path.getsize(self.path)} B)"
-        if self.one_shot:
-            return "a stream"
-        if hasattr(self.items, "__len__"):
-            return f"{len(self.items)} documents"
-        return "an iterable"
-
-    def documents(self):
-        """Yield ``(index, text)`` for every non-blank document."""
-        if self.one_shot:
-            if self._used:
-                raise InputError(
-                    "The corpus is a one-shot iterator (e.g. a generator) and was "
-                    "already read. Pass a list, a file path, or an object whose "
-                    "__iter__ starts over, to read it more than once."
-                )
-            self._used = True
-            source = enumerate(self.iterator)
-        elif self.path is not None:
-            source = self._file_documents()
-        else:
-            source = enumerate(self.items)
-        for index, doc in source:
-            if not isinstance(doc, str):
-                raise InputError(
-                    f"The corpus must hold documents as str, but document {index} "
-                    f"is {type(doc).__name__} ({doc!r:.60}). Convert or drop it."
-                )
-            if doc.strip():
-                yield index, doc
-
-    def _file_documents(self):
-        index, block, line_no = 0, [], 0
-        with open(self.path, encoding="utf-8") as fh:
-            try:
-                for line in fh:
-                    line_no += 1
-                    if self.doc_sep == "line":
-                        if line.strip():
-                            yield index, line.strip()
-                            index += 1
-                    elif line.strip():
-                        block.append(line.rstrip("\n"))
-                    elif block:
-                        yield index, "\n".join(block)
-                        index, block = index + 1, []
-            except UnicodeDecodeError as err:
-                raise InputError(
-                    f"corpus file {self.path!r} is not UTF-8 near line "
-                    f"{line_no + 1} ({err.reason}). Convert it, e.g. "
-                    "`iconv -f latin1 -t utf-8`, or pass the decoded documents as "
-                    "a list."
-                ) from None
-        if block:
-            yield index, "\n".join(block)
-
-    def chunks(self, max_chars):
-        """Lists of documents of about ``max_chars`` characters each."""
-        chunk, size = [], 0
-        for _, doc in self.documents():
-            chunk.append(doc)
-            size += len(doc)
-            if size >= max_chars:
-                yield chunk
-                chunk, size = [], 0
-        if chunk:
-            yield chunk
 
 
 class AlbertPretrainer(BaseEstimator):
@@ -749,7 +648,7 @@ class AlbertPretrainer(BaseEstimator):
         y : None
             Ignored.
         """
-        corpus = _Corpus(corpus, self.doc_sep)
+        corpus = Corpus(corpus, self.doc_sep)
         if corpus.one_shot and self.max_steps is None:
             raise InputError(
                 "A one-shot iterator (e.g. a generator) has no length to plan the "
@@ -884,7 +783,7 @@ class AlbertPretrainer(BaseEstimator):
     def score(self, corpus, y=None):
         """Masked-token accuracy of the MLM on ``corpus`` (fixed, seeded masking)."""
         self._check_is_fitted()
-        corpus = _Corpus(corpus, self.doc_sep)
+        corpus = Corpus(corpus, self.doc_sep)
         self._seed = self.random_state if self.random_state is not None else 0
         correct = total = 0
         for _, _, x, y_true, w in self._epoch_batches(corpus, epoch=2**31 - 1):
@@ -1042,18 +941,12 @@ def save_preset(backbone, tokenizer, path):
     """
     import keras_hub
 
-    path = os.path.abspath(os.fspath(path))
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(
-            f"Cannot write a preset to {path!r}: folder {parent!r} does not exist. "
-            "Create it first."
-        )
-    scratch = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}-")
-    try:
-        backbone.save_to_preset(scratch)
-        keras_hub.models.AlbertTokenizer(proto=tokenizer.proto).save_to_preset(scratch)
-        with open(os.path.join(scratch, backbones.NORMALIZATION_FILE), "w") as fh:
+    from albert_sk.hf import write_directory
+
+    def write(folder):
+        backbone.save_to_preset(folder)
+        keras_hub.models.AlbertTokenizer(proto=tokenizer.proto).save_to_preset(folder)
+        with open(os.path.join(folder, backbones.NORMALIZATION_FILE), "w") as fh:
             json.dump(
                 {
                     "lowercase": tokenizer.lowercase,
@@ -1063,12 +956,5 @@ def save_preset(backbone, tokenizer, path):
                 fh,
                 indent=1,
             )
-        os.makedirs(path, exist_ok=True)
-        for root, _, files in os.walk(scratch):
-            rel = os.path.relpath(root, scratch)
-            os.makedirs(os.path.join(path, rel), exist_ok=True)
-            for name in files:
-                os.replace(os.path.join(root, name), os.path.join(path, rel, name))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return path
+
+    return write_directory(path, write)

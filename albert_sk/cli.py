@@ -159,7 +159,7 @@ def add_demo_arguments(parser):
     )
     parser.add_argument("--epochs", type=int, help="training epochs")
     parser.add_argument(
-        "--backbone", choices=["tiny", "small"], help="model size (default: small)"
+        "--backbone", choices=["tiny", "small"], help="model size (default: tiny)"
     )
 
 

@@ -410,9 +410,14 @@ random_state, verbose, callbacks, warm_start
             ]
         )
         unanswered = np.asarray([float(gold == [""]) for gold in golds])
-        finite = np.sort(diffs[np.isfinite(diffs)])
-        below = finite[0] - 1.0 if len(finite) else 0.0
-        thresholds = np.concatenate([[below], finite])
+        # Thresholds halfway between the sorted margins (and beyond both
+        # ends), so no question sits on the boundary of the chosen one.
+        finite = np.unique(diffs[np.isfinite(diffs)])
+        if not len(finite):
+            return 0.0
+        thresholds = np.concatenate(
+            [[finite[0] - 1.0], (finite[:-1] + finite[1:]) / 2, [finite[-1] + 1.0]]
+        )
         take = diffs[None, :] > thresholds[:, None]
         f1 = np.where(take, answered[None, :], unanswered[None, :]).mean(axis=1)
         return float(thresholds[int(np.argmax(f1))])

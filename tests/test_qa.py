@@ -377,6 +377,25 @@ def test_spans_are_exact_character_offsets(fitted, squad1):
     assert score == pytest.approx(squad_f1(list(test.answers), predictions))
 
 
+def test_answers_respect_max_answer_length(fitted, squad1):
+    qa, _ = fitted
+    test = _short(squad1, 4, 2, skip=60)
+    model = clone(qa).set_params(max_answer_length=2)
+    model.__dict__.update(
+        {k: v for k, v in vars(qa).items() if k.endswith("_") and not k.endswith("__")}
+    )
+    inputs = qa._check_X(test, reset=False)
+    _, windows = qa._encode_windows(inputs)
+    spans = model.predict_spans(test, n_best=20)
+    longest = 0
+    for i, records in enumerate(spans):
+        starts, ends = windows.starts[i], windows.ends[i]
+        for r in records:
+            inside = (starts < r["end"]) & (ends > r["start"]) & (ends > starts)
+            longest = max(longest, int(inside.sum()))
+    assert longest == 2  # some spans use the limit, none go past it
+
+
 def test_long_contexts_are_read_in_windows(fitted, squad1):
     qa, _ = fitted
     frame = squad1[squad1.title == squad1.title.unique()[2]]

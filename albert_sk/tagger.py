@@ -1,12 +1,12 @@
 """``AlbertTagger``: token classification (NER, POS) with words in and words out."""
 
+import warnings
 from numbers import Integral
 
 import keras
 import keras_hub
 import numpy as np
 import pandas as pd
-from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk import backbones
@@ -79,7 +79,7 @@ class _TokenLabels:
         return _TokenLabels(flat, _exclusive_cumsum(lengths)[:-1], lengths)
 
 
-class AlbertTagger(ClassifierMixin, AlbertEstimator):
+class AlbertTagger(AlbertEstimator):
     """Fine-tune ALBERT to tag every word of a sentence (NER, POS, chunking).
 
     Input is a list of word lists (CoNLL style, see
@@ -91,6 +91,11 @@ class AlbertTagger(ClassifierMixin, AlbertEstimator):
     and each word takes its tag from the window where it has the most context
     on both sides. :meth:`predict_entities` returns entities of raw texts with
     character offsets.
+
+    Like a classifier it has ``classes_``, ``predict_proba`` and ``score``,
+    but it is not a sklearn classifier: ``y`` holds sequences, which
+    stratified cross-validation cannot split, so ``GridSearchCV(cv=5)`` uses
+    plain ``KFold``.
 
     Parameters
     ----------
@@ -446,15 +451,17 @@ mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
         return targets.subset(rows)
 
     def _expand_weights(self, weights, encoded):
-        return weights[encoded.source_rows]
+        # One weight per window, shaped (n, 1) to scale each of its tokens.
+        return weights[encoded.source_rows][:, None]
+
+    def _split(self, encoded, targets, weights):
+        # The base expands weights only when the window count differs from
+        # the sentence count; windows map to sentences in any case.
+        if weights is not None and weights.ndim == 1:
+            weights = self._expand_weights(weights, encoded)
+        return super()._split(encoded, targets, weights)
 
     # === Model ===
-
-    def _build_model(self, backbone):
-        # Only sequence_output feeds the head: freeze the unused pooler so
-        # Keras does not warn that it gets no gradients.
-        backbone.get_layer("pooled_dense").trainable = False
-        return super()._build_model(backbone)
 
     def _build_head(self, features):
         units = len(self.labels_)
@@ -464,6 +471,16 @@ mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
         return keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, ignore_class=-1
         )
+
+    def _fit_loop(self, train, val):
+        # The pooler gets no gradient (tags read sequence_output only). It
+        # stays trainable, so a pickled model reloads with the same optimizer
+        # variables; only Keras' warning about it is silenced.
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", "Gradients do not exist for variables", UserWarning
+            )
+            return super()._fit_loop(train, val)
 
     # === Prediction ===
 

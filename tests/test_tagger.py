@@ -1,0 +1,414 @@
+"""AlbertTagger: word-level tags, windows, alignment, schemes, entities, real data."""
+
+import pickle
+import random
+from collections import Counter, defaultdict
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from albert_sk import AlbertTagger
+from albert_sk.align import from_iob2, get_entities, repair_iob2, to_iob2, word_windows
+from albert_sk.exceptions import InputError, NotFittedError
+from albert_sk.io import read_conll
+from albert_sk.metrics import entity_f1_score, entity_f1_scorer
+
+NAMES = ["Ada", "Bob", "Carla", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro"]
+CITIES = [["Paris"], ["Rome"], ["Lagos"], ["New", "York"], ["Oslo"], ["Lima"]]
+FILLER = ["today", "again", "happily", "at", "noon", "with", "friends", "."]
+
+
+def synthetic(n, seed=0):
+    """Template sentences: people (PER) travelling to cities (LOC)."""
+    rng = random.Random(seed)
+    X, y = [], []
+    for _ in range(n):
+        name, city = rng.choice(NAMES), rng.choice(CITIES)
+        verb = rng.choice(["visits", "loves", "left", "flew to"]).split()
+        words = [name, *verb, *city, *rng.sample(FILLER, rng.randint(0, 3))]
+        tags = ["B-PER"] + ["O"] * len(verb)
+        tags += ["B-LOC"] + ["I-LOC"] * (len(city) - 1)
+        X.append(words)
+        y.append(tags + ["O"] * (len(words) - len(tags)))
+    return X, y
+
+
+def raw_synthetic(n, seed=0):
+    texts, spans = [], []
+    for words, tags in zip(*synthetic(n, seed), strict=True):
+        text, starts = "", []
+        for w in words:
+            text += "" if not text else "  " if w == "." else " "
+            starts.append(len(text))
+            text += w
+        entities = [
+            (starts[a], starts[b - 1] + len(words[b - 1]), label)
+            for label, a, b in get_entities(tags)
+        ]
+        texts.append(text)
+        spans.append(entities)
+    return texts, spans
+
+
+def tiny(**params):
+    base = dict(
+        backbone="tiny",
+        vocab_size=64,
+        max_length=24,
+        epochs=12,
+        batch_size=8,
+        learning_rate=3e-3,
+        random_state=0,
+    )
+    return AlbertTagger(**{**base, **params})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic(160)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """One tagger for most tests, trained on raw texts with span annotations."""
+    return tiny().fit(*raw_synthetic(160))
+
+
+# === Fit and predict ===
+
+
+def test_learns_the_synthetic_task(fitted):
+    X, y = synthetic(60, seed=1)
+    assert fitted.score(X, y) > 0.9
+    assert set(fitted.classes_) == {"B-LOC", "B-PER", "I-LOC", "O"}
+    assert list(fitted.labels_) == sorted(fitted.classes_)
+    assert fitted.history_["loss"][-1] < fitted.history_["loss"][0]
+
+
+def test_score_is_entity_f1_of_predict(fitted):
+    X, y = synthetic(30, seed=2)
+    y = [t[:-1] + ["B-PER"] if len(t) > 4 else t for t in y]  # some errors
+    assert fitted.score(X, y) == entity_f1_score(y, fitted.predict(X))
+
+
+def test_predict_one_tag_per_word_never_truncated(fitted):
+    X = [
+        [],
+        ["\u200b"],  # no SentencePiece piece at all
+        ["Ada"],
+        ["Ada", "\u200b", "visits", "Rome"],
+        (NAMES * 300)[:2000],  # far longer than max_length=24 pieces
+        pd.Series(["Bob", "left", "Oslo"]).to_numpy(),
+    ]
+    tags = fitted.predict(X)
+    assert [len(t) for t in tags] == [len(x) for x in X]
+    assert all(isinstance(t, str) for sentence in tags for t in sentence)
+    assert fitted.predict(pd.Series([["Grace", "loves", "Lima"]]))[0][0] == "B-PER"
+
+
+def test_predictions_are_well_formed(fitted):
+    rng = random.Random(3)
+    vocabulary = NAMES + FILLER + ["York", "New", "Rome"]
+    X = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 40))] for _ in range(40)]
+    for sentence in fitted.predict(X):
+        assert repair_iob2(sentence) == sentence
+
+
+def reference_proba(tagger, words, aggregation):
+    """Word probabilities computed the slow, obvious way, one window at a time."""
+    tok = tagger.tokenizer_
+    size = tagger.max_length - 2
+    bare = tok._sp.piece_to_id("\u2581")
+    pieces = [p[:size] or [tok.unk_id] for p in tok.encode(words)]
+    counts = [len(p) for p in pieces]
+    windows = word_windows(counts, size, tagger._stride())
+    n = len(words)
+    best = {}  # word -> (context, window, probabilities of its pieces)
+    for k, (a, b) in enumerate(windows):
+        row = [tok.cls_id] + [t for p in pieces[a:b] for t in p] + [tok.sep_id]
+        x = {
+            "token_ids": np.asarray([row], "int32"),
+            "segment_ids": np.zeros((1, len(row)), "int32"),
+            "padding_mask": np.ones((1, len(row)), "int32"),
+        }
+        logits = np.asarray(tagger.model_.predict_on_batch(x))[0].astype("float64")
+        probs = np.exp(logits - logits.max(1, keepdims=True))
+        probs /= probs.sum(1, keepdims=True)
+        position = 1
+        for w in range(a, b):
+            lead = 1 if len(pieces[w]) > 1 and pieces[w][0] == bare else 0
+            first = position + lead
+            left = first - 1 if a > 0 else np.inf
+            right = len(row) - 2 - first if b < n else np.inf
+            context = min(left, right)
+            if w not in best or context > best[w][0]:
+                word_probs = probs[position : position + len(pieces[w])]
+                best[w] = (context, k, word_probs, lead)
+            position += len(pieces[w])
+    out = []
+    for w in range(n):
+        _, _, word_probs, lead = best[w]
+        if aggregation == "first":
+            out.append(word_probs[lead])
+        elif aggregation == "average":
+            out.append(word_probs.mean(0))
+        else:
+            out.append(word_probs[word_probs.max(1).argmax()])
+    return np.asarray(out), len(windows)
+
+
+@pytest.mark.parametrize("aggregation", ["first", "average", "max"])
+def test_windows_take_each_word_from_its_widest_context(fitted, aggregation):
+    tagger = pickle.loads(pickle.dumps(fitted))
+    tagger.set_params(aggregation=aggregation, stride=6)
+    rng = random.Random(4)
+    words = [rng.choice(NAMES + FILLER + ["Lagos", "flew", "to"]) for _ in range(70)]
+    expected, n_windows = reference_proba(tagger, words, aggregation)
+    assert n_windows > 3
+    got = tagger.predict_proba([words, ["Ada"]])[0]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # Tags are the repaired argmax of those probabilities.
+    expected_tags = repair_iob2(tagger.labels_[expected.argmax(1)].tolist())
+    assert tagger.predict([words])[0] == expected_tags
+
+
+def test_predict_proba_rows_sum_to_one(fitted):
+    proba = fitted.predict_proba([["Ada", "visits", "New", "York"], []])
+    assert proba[0].shape == (4, len(fitted.labels_))
+    assert proba[1].shape == (0, len(fitted.labels_))
+    np.testing.assert_allclose(proba[0].sum(1), 1.0, atol=1e-5)
+
+
+def test_label_all_tokens_and_empty_sentences(data):
+    X, y = data
+    tagger = tiny(label_all_tokens=True, epochs=1, aggregation="average")
+    # Empty sentences are allowed in fit (and contribute nothing).
+    tags = tagger.fit([[], *X[:40], []], [[], *y[:40], []]).predict(X[:5] + [[]])
+    assert [len(t) for t in tags] == [len(x) for x in X[:5]] + [0]
+
+
+def test_sample_weight_and_validation(data):
+    X, y = data
+    weights = np.ones(len(X))
+    weights[::2] = 0.0
+    tagger = tiny(epochs=2, validation_split=0.2)
+    tagger.fit(X[:60], y[:60], sample_weight=weights[:60])
+    assert len(tagger.history_["val_loss"]) == 2
+
+
+# === Schemes ===
+
+
+@pytest.mark.parametrize("scheme", ["BIOES", "IOB1"])
+def test_other_schemes_in_and_out(data, scheme):
+    X, y = data
+    y_scheme = [from_iob2(t, scheme) for t in y]
+    tagger = tiny(scheme=scheme, epochs=2).fit(X[:40], y_scheme[:40])
+    assert set(tagger.classes_) == {t for s in y_scheme[:40] for t in s}
+    assert set(tagger.labels_) <= {"O", "B-PER", "I-PER", "B-LOC", "I-LOC"}
+    pred = tagger.predict(X[80:])
+    for sentence in pred:
+        assert from_iob2(to_iob2(sentence, scheme), scheme) == sentence
+    assert tagger.score(X[80:], y_scheme[80:]) == entity_f1_score(
+        y[80:], [to_iob2(s, scheme) for s in pred]
+    )
+
+
+def test_plain_labels_score_word_accuracy(data):
+    X = data[0][:40]
+    kinds = {**{n: "NAME" for n in NAMES}, **{w: "FILL" for w in FILLER}}
+    y = [[kinds.get(w, "W") for w in s] for s in X]
+    tagger = tiny(scheme=None, epochs=1).fit(X, y)
+    assert set(tagger.classes_) == {"NAME", "FILL", "W"}
+    pred = tagger.predict(X[:2])
+    flat = [
+        a == b
+        for p, t in zip(pred, y[:2], strict=True)
+        for a, b in zip(p, t, strict=True)
+    ]
+    assert tagger.score(X[:2], y[:2]) == pytest.approx(np.mean(flat))
+    with pytest.raises(InputError, match="fitted with scheme=None"):
+        tagger.predict_entities(["the cat"])
+
+
+# === Raw text and character offsets ===
+
+
+def test_fit_on_raw_text_with_spans_and_predict_entities(fitted):
+    tagger = fitted
+    test_texts, test_spans = raw_synthetic(30, seed=6)
+    result = tagger.predict_entities(test_texts)
+    found = [[(e["start"], e["end"], e["label"]) for e in r] for r in result]
+    hits = sum(len(set(f) & set(g)) for f, g in zip(found, test_spans, strict=True))
+    assert hits / sum(map(len, test_spans)) > 0.8
+    for text, records in zip(test_texts, result, strict=True):
+        for e in records:
+            assert text[e["start"] : e["end"]] == e["text"]
+            assert 0.0 < e["score"] <= 1.0
+    assert tagger.score(test_texts, test_spans) > 0.8
+
+
+def test_entity_offsets_survive_normalisation(fitted):
+    lower = clone(fitted).set_params(lowercase=True, epochs=1)
+    X, y = synthetic(40)
+    extra = "Quentin jumps over the lazy brown fox quickly with zebras".split()
+    lower.fit(X + [extra], y + [["O"] * len(extra)])
+    assert lower.tokenizer_.lowercase and not fitted.tokenizer_.lowercase
+    texts = ["ÀDA VISITS  Zoë's NEW YORK!!", "", "\u200b Ada", "İstanbul ß Straße"]
+    for tagger in (fitted, lower):
+        result = tagger.predict_entities(texts)
+        assert len(result) == len(texts)
+        for text, records in zip(texts, result, strict=True):
+            for e in records:
+                assert text[e["start"] : e["end"]] == e["text"]
+                assert e["text"] == e["text"].strip() and e["text"]
+
+
+def test_predict_entities_as_frame(fitted):
+    texts = ["Ada visits Rome .", "nothing here", "Bob loves New York"]
+    frame = fitted.predict_entities(texts, as_frame=True)
+    assert list(frame.columns) == ["row", "text", "label", "start", "end", "score"]
+    records = fitted.predict_entities(texts)
+    assert len(frame) == sum(map(len, records))
+    for row in frame.itertuples():
+        assert texts[row.row][row.start : row.end] == row.text
+    empty = fitted.predict_entities([""], as_frame=True)
+    assert empty.empty and list(empty.columns) == list(frame.columns)
+
+
+def test_predict_on_raw_strings_tags_split_words(fitted):
+    tags = fitted.predict(["Ada visits Rome.", ""])
+    assert len(tags[0]) == 4 and tags[1] == []
+
+
+# === Persistence and sklearn ===
+
+
+def test_save_load_and_pickle_round_trip(fitted, tmp_path):
+    X = [["Grace", "flew", "to", "Lima"], (NAMES * 20)[:90]]
+    expected = fitted.predict_proba(X)
+    loaded = AlbertTagger.load(fitted.save(tmp_path / "tagger.albert"))
+    restored = pickle.loads(pickle.dumps(fitted))
+    for other in (loaded, restored):
+        assert other.get_params() == fitted.get_params()
+        assert list(other.classes_) == list(fitted.classes_)
+        for a, b in zip(other.predict_proba(X), expected, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_unfitted_and_clone(fitted):
+    with pytest.raises(NotFittedError):
+        AlbertTagger().predict([["a"]])
+    fresh = clone(fitted)
+    assert not hasattr(fresh, "model_")
+    assert fresh.get_params() == fitted.get_params()
+
+
+def test_grid_search_with_entity_f1_scorer(data):
+    X, y = data
+    search = GridSearchCV(
+        tiny(epochs=1),
+        {"aggregation": ["max"]},
+        scoring=entity_f1_scorer,
+        cv=2,
+        refit=False,
+    )
+    search.fit(X[:60], y[:60])
+    assert search.cv_results_["mean_test_score"].shape == (1,)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+# === Bad input ===
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "message"),
+    [
+        ([["a", "b"]], [["O"]], "Sentence 0 has 2 words but 1 tags"),
+        ([["a"], ["b"]], [["O"], [3]], "sentence 1 word 0 has tag 3 \\(int\\)"),
+        ([["a"], ["b c"]], [["O"], ["O"]], "sentence 1 word 0 is 'b c'"),
+        ([["a"], [""]], [["O"], ["O"]], "sentence 1 word 0 is ''"),
+        ([["a"], [7]], [["O"], ["O"]], "sentence 1 word 0 is int"),
+        ([["a"], ["b"]], [["O"]], "X and y must have the same number of rows"),
+        ([["a"], "b"], [["O"], ["O"]], "row 1 is str"),
+        (["a b", "cd"], [[], [(0, 9, "X")]], "Text 1 span 0 \\(0, 9\\) falls outside"),
+        (["abcdef"], [[(0, 4, "X"), (2, 6, "Y")]], "Text 0 has overlapping spans"),
+        ([["a"]], [["PER"]], "Sentence 0 word 0 has tag 'PER'"),
+        ([["a"]], ["O"], "expects one tag list per sentence, but y\\[0\\] is str"),
+        ([["a"]], None, "needs targets y"),
+        ([[], []], [[], []], "every sentence is empty"),
+        ("a b", [["O"]], "single str"),
+    ],
+)
+def test_bad_fit_input(X, y, message):
+    with pytest.raises(InputError, match=message):
+        tiny(epochs=1).fit(X, y)
+
+
+def test_bad_predict_input(fitted):
+    with pytest.raises(InputError, match="expects raw strings"):
+        fitted.predict_entities([["Ada"]])
+    with pytest.raises(InputError, match="sentence 0 word 1 is 'a b'"):
+        fitted.predict([["x", "a b"]])
+    with pytest.raises(InputError, match="not take sample_weight"):
+        fitted.score([["Ada"]], [["B-PER"]], sample_weight=[1.0])
+    with pytest.raises(InputError, match="y holds tags \\['B-ORG'\\]"):
+        tiny(epochs=1, validation_data=([["x"]], [["B-ORG"]])).fit(*synthetic(20))
+    with pytest.raises(InputError, match="stride=20 must be at most"):
+        tiny(stride=20).fit(*synthetic(20))
+    # Tags never seen in fit are fine in score (they just count as misses).
+    assert fitted.score([["Ada", "x"]], [["B-PER", "B-ORG"]]) <= 2 / 3
+
+
+# === Real data: WNUT-17 ===
+
+
+def most_frequent_tag(train_tags, sentences):
+    tag = Counter(t for s in train_tags for t in s).most_common(1)[0][0]
+    return [[tag] * len(s) for s in sentences]
+
+
+def memorised_tags(train_words, train_tags, sentences):
+    """Each word's most frequent training tag, repaired to valid IOB2."""
+    seen = defaultdict(Counter)
+    for words, tags in zip(train_words, train_tags, strict=True):
+        for w, t in zip(words, tags, strict=True):
+            seen[w][t] += 1
+    return [
+        repair_iob2([seen[w].most_common(1)[0][0] if w in seen else "O" for w in s])
+        for s in sentences
+    ]
+
+
+def test_wnut17_beats_baselines(data_dir):
+    folder = data_dir / "wnut17"
+    if not (folder / "wnut17train.conll").exists():
+        pytest.skip("WNUT-17 files not available")
+    X_train, y_train = read_conll(folder / "wnut17train.conll")
+    X_dev, y_dev = read_conll(folder / "emerging.dev.conll")
+    # Sentences with entities: the entity-rich part of the training set.
+    keep = [i for i, t in enumerate(y_train) if set(t) != {"O"}][:500]
+    X_train, y_train = [X_train[i] for i in keep], [y_train[i] for i in keep]
+    X_dev, y_dev = X_dev[:300], y_dev[:300]
+    tagger = AlbertTagger(
+        backbone="tiny",
+        vocab_size=600,
+        max_length=48,
+        epochs=6,
+        batch_size=8,
+        learning_rate=2e-3,
+        random_state=0,
+    ).fit(X_train, y_train)
+    f1 = tagger.score(X_dev, y_dev)
+    majority = entity_f1_score(y_dev, most_frequent_tag(y_train, X_dev))
+    memorised = entity_f1_score(y_dev, memorised_tags(X_train, y_train, X_dev))
+    print(
+        f"WNUT-17 dev entity F1: tagger {f1:.3f}, most frequent tag "
+        f"{majority:.3f}, memorised word tags {memorised:.3f}"
+    )
+    assert majority == 0.0  # "O" everywhere finds no entity
+    assert f1 > majority + 0.05
+    assert f1 > memorised

@@ -890,7 +890,12 @@ class _Tracker(keras.callbacks.Callback):
             self.model.reset_metrics()
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
+        logs = dict(logs or {})
+        if "mlm_loss" not in logs and "loss" in logs:
+            # One output (sop=False): Keras drops the output name.
+            logs["mlm_loss"] = logs["loss"]
+            if "accuracy" in logs:
+                logs["mlm_accuracy"] = logs.pop("accuracy")
         self.step += 1
         self.since_reset += 1
         position = self.data.positions.pop(batch, None)

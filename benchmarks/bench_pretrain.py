@@ -60,12 +60,14 @@ def pretraining_corpus(exclude):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--backbone", default="tiny")
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--vocab-size", type=int, default=8000)
+    parser.add_argument("--vocab-size", type=int, default=4000)
+    parser.add_argument("--lr", type=float, default=2e-3, help="pretraining")
+    parser.add_argument("--fine-tune-lr", type=float, default=5e-4)
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
 
@@ -85,7 +87,7 @@ def main():
         max_length=MAX_LENGTH,
         batch_size=BATCH_SIZE,
         max_steps=args.steps,
-        learning_rate=1e-3,
+        learning_rate=args.lr,
         log_every=max(1, args.steps // 10),
         random_state=0,
         verbose=1,
@@ -106,13 +108,17 @@ def main():
                 max_length=MAX_LENGTH,
                 batch_size=BATCH_SIZE,
                 epochs=args.epochs,
-                learning_rate=1e-3,
+                learning_rate=args.fine_tune_lr,
                 random_state=0,
             )
             t = time.perf_counter()
             clf.fit(train.text, train.label)
             fit_s = time.perf_counter() - t
-            results[name] = (clf.score(test.text, test.label), fit_s)
+            results[name] = (
+                clf.score(test.text, test.label),
+                fit_s,
+                clf.tokenizer_.vocab_size,
+            )
             print(name, results[name], flush=True)
 
     history = pre.history_
@@ -130,20 +136,25 @@ def main():
         ],
     )
     fine_tune = markdown_table(
-        ["AlbertClassifier start", "SST-2 held-out accuracy", "fine-tune time"],
-        [(name, f"{acc:.3f}", f"{s:.0f} s") for name, (acc, s) in results.items()],
+        ["AlbertClassifier start", "vocabulary", "SST-2 held-out accuracy", "time"],
+        [
+            (name, f"{v:,}", f"{acc:.3f}", f"{s:.0f} s")
+            for name, (acc, s, v) in results.items()
+        ],
     )
     body = (
         "### Pretraining (AlbertPretrainer) then SST-2 fine-tuning\n\n"
         f"`python benchmarks/bench_pretrain.py --steps {args.steps}`: backbone "
         f"`{args.backbone}`, vocabulary {pre.tokenizer_.vocab_size:,} pieces "
         f"trained on {len(corpus):,} documents ({sizes}), max_length {MAX_LENGTH}, "
-        f"batch {BATCH_SIZE}, {pre.n_steps_:,} steps of n-gram MLM + SOP in "
+        f"batch {BATCH_SIZE}, peak learning rate {args.lr:g}, "
+        f"{pre.n_steps_:,} steps of n-gram MLM + SOP in "
         f"{pretrain_s:.0f} s. Masked-token accuracy on 200 SQuAD paragraphs "
         f"after pretraining: {mlm_score:.3f}.\n\n"
         f"{curve}\n\n"
         f"Fine-tuning on {len(train):,} SST-2 sentences, {args.epochs} epochs, "
-        f"learning rate 1e-3, same architecture; accuracy on {len(test):,} "
+        f"learning rate {args.fine_tune_lr:g}, same architecture; accuracy on "
+        f"{len(test):,} "
         "held-out SST-2 sentences absent from the pretraining corpus:\n\n"
         f"{fine_tune}\n"
     )

@@ -285,7 +285,7 @@ def checkpoint_state(folder):
         return json.loads(str(data["state"]))
 
 
-def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, capsys):
     from albert_sk import AlbertPretrainer
 
     corpus = tmp_path / "corpus.txt"
@@ -327,10 +327,26 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     assert done - params["checkpoint_every"] <= saved <= done + 1
     assert not list(Path(params["checkpoint_dir"]).glob("*.part"))  # atomic
 
-    pre = AlbertPretrainer(**params).fit(corpus)
-    assert pre.resumed_from_ == saved and pre.n_steps_ == 30
-    assert pre.history_["step"] == list(range(2, 31, 2))
-    assert checkpoint_state(params["checkpoint_dir"])["step"] == 30
+    # Resume through the command line: same settings, a progress bar, a summary.
+    from albert_sk.cli import main
+
+    out = tmp_path / "preset"
+    argv = ["pretrain", "--corpus", str(corpus), "--out", str(out)]
+    argv += ["--backbone", "tiny", "--vocab-size", "300", "--max-length", "32"]
+    argv += ["--max-steps", "30", "--batch-size", "8", "--seed", "0"]
+    argv += ["--checkpoint-dir", params["checkpoint_dir"], "--checkpoint-every", "3"]
+    argv += ["--set", "log_every=2", "--hf", str(tmp_path / "hf")]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Pretrained ALBERT for 30 steps" in printed
+    assert f"(resumed at step {saved})" in printed
+    assert "MLM accuracy" in printed and "SOP accuracy" in printed
+    state = checkpoint_state(params["checkpoint_dir"])
+    assert state["step"] == 30 and state["history"]["step"] == list(range(2, 31, 2))
+    assert (out / "config.json").exists() and (out / "albert_sk.json").exists()
+    assert (tmp_path / "hf" / "model.safetensors").exists()
+    pre = AlbertPretrainer(**params).fit(corpus)  # finished: nothing left to do
+    assert pre.resumed_from_ == 30 and pre.n_steps_ == 30
 
     # Other settings on the same folder, then a damaged checkpoint.
     with pytest.raises(InputError, match=r"other settings \(max_length=32"):
@@ -411,3 +427,28 @@ def test_export_hf_of_the_pretrainer_has_pretraining_heads(pretrained, tmp_path)
         pretrained.backbone_.predict_on_batch(x)["pooled_output"],
         atol=1e-5,
     )
+
+
+def test_cli_pretrain_names_a_missing_output_folder(tmp_path, capsys):
+    from albert_sk.cli import main
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("One sentence. Two sentences.\n")
+    out = tmp_path / "no" / "preset"
+    assert main(["pretrain", "--corpus", str(corpus), "--out", str(out)]) == 2
+    assert "does not exist. Create it first." in capsys.readouterr().err
+
+
+def test_sklearn_basics_clone_params_and_not_fitted():
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    from albert_sk import AlbertPretrainer
+
+    pre = AlbertPretrainer(backbone="tiny", optimizer="lamb", max_ngram=2)
+    copy = clone(pre)
+    assert copy.get_params() == pre.get_params()
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        copy.score(["Some text."])
+    with pytest.raises(NotFittedError):
+        copy.save_preset("x")

@@ -452,3 +452,28 @@ def test_sklearn_basics_clone_params_and_not_fitted():
         copy.score(["Some text."])
     with pytest.raises(NotFittedError):
         copy.save_preset("x")
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "lamb"])
+def test_model_ties_the_mlm_head_and_uses_the_optimizer_asked_for(optimizer):
+    import keras
+    import keras_hub
+
+    from albert_sk import AlbertPretrainer
+    from albert_sk.backbones import backbone_config
+    from albert_sk.base import LinearWarmupDecay
+
+    config = backbone_config("tiny", vocab_size=100, max_length=32, dropout=0.0)
+    backbone = keras_hub.models.AlbertBackbone(**config)
+    pre = AlbertPretrainer(backbone="tiny", optimizer=optimizer, warmup_ratio=0.2)
+    pre.model_ = pre._build_model(backbone)
+    pre._compile(50)
+    head = pre.model_.get_layer("mlm_head")
+    assert head.token_embedding is backbone.token_embedding  # tied, no own kernel
+    assert pre.model_.get_layer("sop").kernel.shape == (backbone.hidden_dim, 2)
+    kind = keras.optimizers.Lamb if optimizer == "lamb" else keras.optimizers.AdamW
+    assert type(pre.model_.optimizer) is kind
+    schedule = pre.model_.optimizer._learning_rate
+    assert isinstance(schedule, LinearWarmupDecay)
+    assert (schedule.warmup_steps, schedule.total_steps) == (10, 50)
+    assert float(schedule(10)) == pytest.approx(1e-3) and float(schedule(50)) == 0.0

@@ -13,6 +13,7 @@ Run: ``python benchmarks/bench_qa.py`` (``--help`` for the sizes).
 
 import argparse
 import math
+import os
 import re
 import sys
 import time
@@ -254,7 +255,8 @@ word n-grams of up to 4 words as candidates instead of parse constituents.
 
 Predict throughput: {len(test) / predict_s:.1f} questions/s,
 {n_context_tokens / predict_s:.0f} context tokens/s (batch size
-{args.batch_size}, CPU).
+{args.batch_size}, CPU; load average {os.getloadavg()[0]:.1f} at the end of
+the run, from other jobs on the machine: absolute times are noisy).
 
 Predict cost against context length (16 questions, contexts of k
 consecutive paragraphs): windows, and so time, grow linearly with the

@@ -101,3 +101,13 @@ def eager_keras():
     tf.config.run_functions_eagerly(True)
     yield
     tf.config.run_functions_eagerly(before)
+
+
+def pytest_collection_modifyitems(config, items):
+    """``slow`` tests are opt-in: they run only when ``-m`` names them."""
+    if "slow" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

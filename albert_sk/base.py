@@ -19,9 +19,9 @@ import keras
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from albert_sk import __version__, backbones
+from albert_sk import __version__, backbones, distribute
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
 from albert_sk.io import check_texts
 from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
@@ -154,6 +154,7 @@ class AlbertEstimator(BaseEstimator):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
+        "distribution": [StrOptions({"auto", "data_parallel"}), HasMethods(["scope"])],
     }
     # Fitted attributes written by ``save``; subclasses add their own.
     _saved_attributes = ("history_", "n_features_in_", "feature_names_in_")
@@ -186,6 +187,7 @@ class AlbertEstimator(BaseEstimator):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        distribution="auto",
     ):
         self.preset = preset
         self.backbone = backbone
@@ -208,6 +210,7 @@ class AlbertEstimator(BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.distribution = distribution
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -369,7 +372,8 @@ class AlbertEstimator(BaseEstimator):
         jit = self.jit_compile
         if jit == "auto":
             # XLA compiles once per padded shape: worth it on accelerators only.
-            jit = backbones.has_accelerator()
+            # JAX without jit runs op by op (minutes for a tiny fit): always on.
+            jit = backbones.has_accelerator() or keras.backend.backend() == "jax"
         self.model_.compile(
             optimizer=optimizer,
             loss=self._get_loss(),
@@ -444,16 +448,22 @@ class AlbertEstimator(BaseEstimator):
         weights = self._class_weights(targets, weights)
         warm = self.warm_start and hasattr(self, "model_")
         if not warm:
-            backbone, self.tokenizer_ = self._initialize(inputs)
-        encoded, targets = self._encode_fit(inputs, targets)
-        if weights is not None and len(weights) != len(encoded):
-            weights = self._expand_weights(weights, encoded)
-        train, val = self._split(encoded, targets, weights)
-        if not warm:
-            self.model_ = self._build_model(backbone)
-            self._load_preset_head()
-        self._compile(len(train[0]))
-        self.history_ = self._fit_loop(train, val)
+            # Release the previous model (and its optimizer and compiled
+            # steps) before building the next: refits keep memory flat.
+            self.__dict__.pop("model_", None)
+        name = type(self).__name__
+        with distribute.scope(getattr(self, "distribution", "auto"), name):
+            if not warm:
+                backbone, self.tokenizer_ = self._initialize(inputs)
+            encoded, targets = self._encode_fit(inputs, targets)
+            if weights is not None and len(weights) != len(encoded):
+                weights = self._expand_weights(weights, encoded)
+            train, val = self._split(encoded, targets, weights)
+            if not warm:
+                self.model_ = self._build_model(backbone)
+                self._load_preset_head()
+            self._compile(len(train[0]))
+            self.history_ = self._fit_loop(train, val)
         return self
 
     def _load_preset_head(self):
@@ -483,8 +493,8 @@ class AlbertEstimator(BaseEstimator):
 
     def _fit_loop(self, train, val):
         rng = np.random.default_rng(self.random_state)
-        data = self._batches(*train, rng=rng)
-        val_data = None if val is None else self._batches(*val)
+        data = distribute.even_batches(self._batches(*train, rng=rng))
+        val_data = None if val is None else distribute.even_batches(self._batches(*val))
         previous = getattr(self, "history_", None) if self.warm_start else None
         history = self.model_.fit(
             data,
@@ -512,7 +522,7 @@ class AlbertEstimator(BaseEstimator):
         progress = keras.utils.Progbar(len(encoded)) if self.verbose else None
         result = None
         for rows, length in zip(index, padded):
-            out = self.model_.predict_on_batch(encoded.batch(rows, length))
+            out = distribute.predict_on_batch(self.model_, encoded.batch(rows, length))
             out = keras.tree.map_structure(np.asarray, out)
             if result is None:
                 # Object arrays are leaves for keras.tree: one cell per row.
@@ -550,6 +560,8 @@ class AlbertEstimator(BaseEstimator):
         for live in ("callbacks", "validation_data"):  # live objects: not written
             if live in params:
                 params[live] = None
+        if not isinstance(params.get("distribution", "auto"), str):
+            params["distribution"] = "auto"  # a strategy object: not written
         if params.get("preset") is not None:
             params["preset"] = os.fspath(params["preset"])
         return params

@@ -85,6 +85,12 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
     callbacks : list of keras.callbacks.Callback, default=None
     warm_start : bool, default=False
         Continue training the fitted model on the next ``fit``.
+    distribution : "auto", "data_parallel" or a strategy, default="auto"
+        "auto" trains on one device; "data_parallel" splits every batch
+        between all GPUs (all logical CPUs when there is none) and averages
+        the gradients. A ``keras.distribution`` object (JAX) or a
+        ``tf.distribute.Strategy`` (TensorFlow) is used as given. See
+        ``docs/scaling.md``.
 
     Attributes
     ----------
@@ -146,6 +152,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        distribution="auto",
     ):
         super().__init__(
             preset=preset,
@@ -169,6 +176,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
             verbose=verbose,
             callbacks=callbacks,
             warm_start=warm_start,
+            distribution=distribution,
         )
         self.class_weight = class_weight
         self.threshold = threshold

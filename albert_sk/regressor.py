@@ -22,7 +22,8 @@ class AlbertRegressor(RegressorMixin, AlbertEstimator):
     preset, backbone, vocab_size, max_length, epochs, batch_size, \
 learning_rate, weight_decay, warmup_ratio, max_grad_norm, dropout, \
 validation_split, validation_data, early_stopping, patience, \
-mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
+mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start, \
+distribution
         As in :class:`~albert_sk.AlbertClassifier`.
 
     Attributes

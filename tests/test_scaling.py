@@ -1,0 +1,272 @@
+"""Scaling out: grid search on a Dask cluster, flat memory over refits,
+multi-device data parallel training and the JAX backend.
+
+Multi-device and JAX tests run in subprocesses: the number of logical devices
+(TensorFlow) or host devices (``XLA_FLAGS``) and the Keras backend are fixed
+before the backend first starts, which in this process happened long ago.
+
+Tests marked ``jax_smoke`` are backend-neutral; ``test_jax_smoke_subset``
+runs them again under ``KERAS_BACKEND=jax`` so the default test run covers
+both backends.
+"""
+
+import gc
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from albert_sk import AlbertClassifier, AlbertRegressor, load
+from albert_sk.exceptions import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+ON_JAX_SUBPROCESS = os.environ.get("ALBERT_SK_JAX_SMOKE") == "1"
+
+TINY = dict(
+    backbone="tiny",
+    vocab_size=128,
+    max_length=48,
+    epochs=2,
+    batch_size=16,
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def texts_labels(sentiment_small):
+    """80 short real review sentences (40 per label) and their labels."""
+    frame = sentiment_small.iloc[:80]
+    return frame.text.tolist(), frame.label.to_numpy()
+
+
+def _run(code, *, env=None, timeout=900):
+    """Run ``code`` in a fresh interpreter; fail with its output on error."""
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result.stdout
+
+
+# === Backend-neutral smoke tests (also run on JAX) ===
+
+
+@pytest.mark.jax_smoke
+def test_fit_predict_save_load_pickle_and_refit(texts_labels, tmp_path):
+    X, y = texts_labels
+    clf = AlbertClassifier(**TINY).fit(X, y)
+    proba = clf.predict_proba(X[:9])
+    assert proba.shape == (9, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(again.predict_proba(X[:9]), proba, atol=1e-6)
+    loaded = load(clf.save(tmp_path / "clf.albert"))
+    np.testing.assert_allclose(loaded.predict_proba(X[:9]), proba, atol=1e-6)
+    # The training texts are not part of the pickled estimator.
+    longest = max(X, key=len)
+    assert len(longest) > 30
+    assert longest.encode() not in pickle.dumps(clf)
+
+    # Another estimator's fits leave this one's model intact, and a refit
+    # replaces the previous model instead of keeping it around.
+    other = clone(clf).set_params(random_state=1).fit(X, y)
+    old_model = other.model_
+    other.fit(X, y)
+    assert other.model_ is not old_model
+    del old_model
+    gc.collect()
+    np.testing.assert_allclose(clf.predict_proba(X[:9]), proba, atol=1e-6)
+    assert other.predict(X[:9]).shape == (9,)
+
+
+@pytest.mark.jax_smoke
+def test_regressor_fits_and_predicts(texts_labels):
+    X, y = texts_labels
+    reg = AlbertRegressor(**TINY).fit(X, y.astype(float))
+    pred = reg.predict(X[:5])
+    assert pred.shape == (5,) and np.isfinite(pred).all()
+
+
+@pytest.mark.jax_smoke
+def test_distribution_data_parallel_matches_single_device_on_two_devices(
+    texts_labels,
+):
+    """Runs where the backend sees 2 devices (the subprocess tests below)."""
+    if os.environ.get("ALBERT_SK_TWO_DEVICES") != "1":
+        pytest.skip("needs 2 logical devices: run by test_*_data_parallel_*")
+    X, y = texts_labels
+    # No dropout (random per replica) and no clipping (TensorFlow clips each
+    # replica's gradients before summing them): then the two fits agree.
+    params = dict(TINY, dropout=0.0, max_grad_norm=None)
+    single = AlbertClassifier(**params).fit(X, y)
+    parallel = AlbertClassifier(**params, distribution="data_parallel").fit(X, y)
+    p_single = single.predict_proba(X[:13])  # 13: an odd batch on 2 devices
+    p_parallel = parallel.predict_proba(X[:13])
+    assert p_parallel.shape == (13, 2)
+    np.testing.assert_allclose(p_parallel, p_single, atol=1e-3)
+    np.testing.assert_allclose(
+        parallel.history_["loss"], single.history_["loss"], rtol=1e-3
+    )
+    # The string form pickles; the model comes back on one device.
+    again = pickle.loads(pickle.dumps(parallel))
+    np.testing.assert_allclose(again.predict_proba(X[:13]), p_parallel, atol=1e-6)
+
+
+# === Subprocess runs: 2 devices, JAX ===
+
+
+def test_tensorflow_data_parallel_on_two_logical_cpus():
+    out = _run(
+        """
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+        )
+        import sys, pytest
+        sys.exit(pytest.main([
+            "-q", "-p", "no:cacheprovider", "tests/test_scaling.py",
+            "-k", "data_parallel_matches or explicit_strategy",
+        ]))
+        """,
+        env={"ALBERT_SK_TWO_DEVICES": "1", "KERAS_BACKEND": "tensorflow"},
+    )
+    assert "2 passed" in out, out
+
+
+def test_explicit_strategy_object_is_used_as_given(texts_labels):
+    if os.environ.get("ALBERT_SK_TWO_DEVICES") != "1" or ON_JAX_SUBPROCESS:
+        pytest.skip("needs 2 logical TensorFlow devices")
+    import tensorflow as tf
+
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+    strategy = tf.distribute.MirroredStrategy(devices)
+    X, y = texts_labels
+    clf = AlbertClassifier(**TINY, distribution=strategy).fit(X, y)
+    assert clf.model_.distribute_strategy is strategy
+    assert clf.predict(X[:5]).shape == (5,)
+    # Strategy objects are not written to the saved parameters.
+    assert clf._params_for_save()["distribution"] == "auto"
+
+
+def test_jax_smoke_subset():
+    """The ``jax_smoke`` tests, again, on the JAX backend with 2 host devices."""
+    pytest.importorskip("jax")
+    if ON_JAX_SUBPROCESS:
+        pytest.skip("already on JAX")
+    out = _run(
+        """
+        import sys, pytest
+        sys.exit(pytest.main(
+            ["-q", "-p", "no:cacheprovider", "-m", "jax_smoke", "tests/test_scaling.py"]
+        ))
+        """,
+        env={
+            "KERAS_BACKEND": "jax",
+            "ALBERT_SK_JAX_SMOKE": "1",
+            "ALBERT_SK_TWO_DEVICES": "1",
+            "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+            "JAX_PLATFORMS": "cpu",
+        },
+    )
+    assert "3 passed" in out, out
+
+
+# === Parameter checks ===
+
+
+def test_keras_distribution_object_needs_the_jax_backend(texts_labels):
+    import keras
+
+    if keras.backend.backend() == "jax":
+        pytest.skip("checks the message on the other backends")
+    X, y = texts_labels
+    distribution = keras.distribution.DataParallel(devices=["cpu:0"])
+    clf = AlbertClassifier(**TINY, distribution=distribution)
+    with pytest.raises(InputError, match="keras.distribution object.*JAX backend"):
+        clf.fit(X, y)
+
+
+def test_distribution_parameter_is_validated(texts_labels):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = texts_labels
+    with pytest.raises(InvalidParameterError, match="'distribution' parameter"):
+        AlbertClassifier(**TINY, distribution="everywhere").fit(X, y)
+    assert clone(AlbertClassifier(distribution="data_parallel")).distribution == (
+        "data_parallel"
+    )
+
+
+# === Memory over repeated fits ===
+
+
+def test_memory_stays_flat_over_20_fits(texts_labels):
+    psutil = pytest.importorskip("psutil")
+    if ON_JAX_SUBPROCESS:
+        pytest.skip("run on the default backend")
+    X, y = texts_labels
+    X, y = X[:32], y[:32]
+    process = psutil.Process()
+    clf = AlbertClassifier(
+        backbone="tiny", vocab_size=100, max_length=48, epochs=1, batch_size=32
+    )
+    rss = []
+    for seed in range(20):
+        clf.set_params(random_state=seed).fit(X, y)
+        gc.collect()
+        rss.append(process.memory_info().rss / 2**20)
+    growth = rss[-1] - rss[4]
+    assert growth < 150, f"RSS grew {growth:.0f} MB from fit 5 to fit 20: {rss}"
+
+
+# === Dask ===
+
+
+def test_grid_search_on_a_two_process_dask_cluster(texts_labels):
+    pytest.importorskip("dask.distributed")
+    if ON_JAX_SUBPROCESS:
+        pytest.skip("run on the default backend")
+    import joblib
+    from dask.distributed import Client, LocalCluster, get_task_stream
+    from sklearn.model_selection import GridSearchCV, cross_validate
+
+    X, y = texts_labels
+    search = GridSearchCV(
+        AlbertClassifier(**TINY),
+        {"learning_rate": [1e-3, 3e-3]},
+        cv=2,
+        n_jobs=-1,
+    )
+    with (
+        LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        with get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+            search.fit(X, y)
+            # Fitted estimators come back from the workers and predict here.
+            fitted = cross_validate(
+                AlbertClassifier(**TINY), X, y, cv=2, return_estimator=True
+            )["estimator"]
+        workers = {task["worker"] for task in stream.data}
+    assert len(workers) == 2, workers  # both worker processes fitted models
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_params_["learning_rate"] in (1e-3, 3e-3)
+    assert set(search.best_estimator_.predict(X[:10])) <= {0, 1}
+    for est in fitted:
+        assert est.predict_proba(X[:4]).shape == (4, 2)
+    print("dask grid search:", search.cv_results_["mean_test_score"])

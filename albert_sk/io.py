@@ -636,7 +636,8 @@ def write_squad_predictions(path, ids, answers):
     >>> from albert_sk.io import write_squad_predictions
     >>> path = os.path.join(tempfile.mkdtemp(), "predictions.json")
     >>> _ = write_squad_predictions(path, ["q1", "q2"], ["France", ""])
-    >>> json.load(open(path))
+    >>> with open(path) as fh:
+    ...     json.load(fh)
     {'q1': 'France', 'q2': ''}
     """
     ids, answers = list(ids), list(answers)

@@ -480,8 +480,19 @@ class AlbertEstimator(BaseEstimator):
     def _expand_weights(self, weights, encoded):
         return weights[encoded.source_rows]
 
+    def _bucket_sizes(self):
+        """Padded batch lengths: powers of two where each shape is an XLA
+        compile (``jit_compile``, the JAX backend), else multiples of 8: less
+        padding, which a TensorFlow graph or PyTorch runs without retracing."""
+        jit = self.jit_compile
+        if jit == "auto":
+            jit = backbones.has_accelerator()
+        if jit or keras.backend.backend() == "jax":
+            return bucket_sizes(self.max_length)
+        return bucket_sizes(self.max_length, step=8)
+
     def _batches(self, encoded, targets=None, weights=None, rng=None):
-        buckets = bucket_sizes(self.max_length)
+        buckets = self._bucket_sizes()
         return _Batches(
             encoded,
             targets,
@@ -517,7 +528,10 @@ class AlbertEstimator(BaseEstimator):
         to each row's length; the others as one array.
         """
         index, padded = make_batches(
-            encoded.lengths, self.batch_size, bucket_sizes(self.max_length)
+            encoded.lengths,
+            self.batch_size,
+            self._bucket_sizes(),
+            max_tokens=self.batch_size * self.max_length,
         )
         progress = keras.utils.Progbar(len(encoded)) if self.verbose else None
         result = None

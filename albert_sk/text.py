@@ -261,8 +261,23 @@ class Encoded:
         }
 
 
-def bucket_sizes(max_length, smallest=16):
-    """Padded lengths used for batches: powers of two up to ``max_length``."""
+def bucket_sizes(max_length, smallest=16, step=None):
+    """Padded lengths used for batches, ending at ``max_length``.
+
+    Powers of two from ``smallest`` (few shapes: each one is an XLA compile
+    under ``jit_compile``), or with ``step`` every multiple of ``step`` (less
+    padding where shapes cost nothing, as in a TensorFlow graph on CPU).
+
+    Examples
+    --------
+    >>> bucket_sizes(100).tolist()
+    [16, 32, 64, 100]
+    >>> bucket_sizes(40, step=8).tolist()
+    [8, 16, 24, 32, 40]
+    """
+    if step is not None:
+        sizes = list(range(step, max_length, step)) + [max_length]
+        return np.asarray(sizes, dtype=np.int64)
     sizes, size = [], smallest
     while size < max_length:
         sizes.append(size)
@@ -271,13 +286,15 @@ def bucket_sizes(max_length, smallest=16):
     return np.asarray(sizes, dtype=np.int64)
 
 
-def make_batches(lengths, batch_size, buckets, rng=None, pool=50):
+def make_batches(lengths, batch_size, buckets, rng=None, pool=50, max_tokens=None):
     """Group rows of similar length into batches.
 
     Returns ``(index arrays, padded length of each)``. With ``rng`` the rows are
     shuffled, sorted by length only inside pools of ``pool`` batches, and the
     batch order is shuffled, so each epoch sees a new order. Without ``rng``
-    (prediction) rows are sorted by length.
+    (prediction) rows are sorted by length; there ``max_tokens`` lets batches of
+    short rows hold more than ``batch_size`` rows, up to ``max_tokens`` padded
+    tokens (bigger matrix products, same memory as a full-length batch).
     """
     lengths = np.asarray(lengths)
     n = len(lengths)
@@ -298,7 +315,15 @@ def make_batches(lengths, batch_size, buckets, rng=None, pool=50):
             if n
             else order
         )
-    batches = [order[s : s + batch_size] for s in range(0, n, batch_size)]
+    if rng is None and max_tokens and n:
+        bucket_of = buckets[np.searchsorted(buckets, lengths[order])]
+        batches = []
+        for size in np.unique(bucket_of):  # sorted rows: each bucket is a run
+            group = order[bucket_of == size]
+            rows = max(batch_size, int(max_tokens // size))
+            batches += [group[s : s + rows] for s in range(0, len(group), rows)]
+    else:
+        batches = [order[s : s + batch_size] for s in range(0, n, batch_size)]
     if rng is not None:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     padded = [int(buckets[np.searchsorted(buckets, lengths[b].max())]) for b in batches]

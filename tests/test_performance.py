@@ -1,0 +1,162 @@
+"""The fast path stays fast: few traced graphs, little padding, CPU-safe GPU paths.
+
+No timings here (they live in benchmarks/); these tests pin the mechanisms
+the benchmarks rely on.
+"""
+
+import collections
+
+import keras
+import numpy as np
+import pytest
+from keras_hub.models import AlbertBackbone
+
+from albert_sk import AlbertClassifier
+from albert_sk.text import bucket_sizes, make_batches
+
+TINY = dict(
+    backbone="tiny",
+    vocab_size=400,
+    max_length=64,
+    batch_size=16,
+    random_state=0,
+)
+
+
+class TraceCountingClassifier(AlbertClassifier):
+    """Counts how often Keras traces (compiles) its train/test/predict steps.
+
+    A step method is called in Python only while TensorFlow traces the graph
+    that holds it; every later batch runs the traced graph.
+    """
+
+    def _compile(self, n_train):
+        super()._compile(n_train)
+        self.traces_ = collections.Counter()
+        for name in ("train_step", "test_step", "predict_step"):
+            step = getattr(self.model_, name)
+
+            def counted(data, _step=step, _name=name):
+                self.traces_[_name] += 1
+                return _step(data)
+
+            setattr(self.model_, name, counted)
+
+
+@pytest.fixture(scope="module")
+def fitted_tiny(sentiment_small):
+    X, y = sentiment_small.text.tolist(), sentiment_small.label.to_numpy()
+    return AlbertClassifier(epochs=1, **dict(TINY, vocab_size=300)).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def sst2_mixed(sst2_small):
+    """400 SST-2 phrases of very different lengths (1 to 20 words)."""
+    words = sst2_small.text.str.split().str.len()
+    return sst2_small[words <= 20].iloc[:400]
+
+
+def test_bucket_sizes_with_step():
+    assert bucket_sizes(64, step=8).tolist() == [8, 16, 24, 32, 40, 48, 56, 64]
+    assert bucket_sizes(60, step=8).tolist() == [8, 16, 24, 32, 40, 48, 56, 60]
+    assert bucket_sizes(8, step=8).tolist() == [8]
+    assert bucket_sizes(64).tolist() == [16, 32, 64]
+
+
+def test_finer_buckets_pad_less():
+    lengths = np.random.default_rng(0).integers(3, 40, size=2000)
+    padding = {}
+    for name, buckets in [("pow2", bucket_sizes(64)), ("x8", bucket_sizes(64, step=8))]:
+        _, padded = make_batches(lengths, 32, buckets, np.random.default_rng(0))
+        padding[name] = 32 * sum(padded) / lengths.sum()
+    assert padding["x8"] < padding["pow2"]
+    assert padding["x8"] < 1.3
+
+
+def test_cpu_graph_uses_multiples_of_eight():
+    clf = AlbertClassifier(max_length=64, jit_compile=False)
+    assert clf._bucket_sizes().tolist() == [8, 16, 24, 32, 40, 48, 56, 64]
+    clf = AlbertClassifier(max_length=64, jit_compile=True)
+    assert clf._bucket_sizes().tolist() == [16, 32, 64]
+
+
+def test_prediction_batches_fill_a_token_budget():
+    lengths = np.random.default_rng(1).integers(3, 64, size=1000)
+    buckets = bucket_sizes(64, step=8)
+    batches, padded = make_batches(lengths, 32, buckets, max_tokens=32 * 64)
+    rows = np.concatenate(batches)
+    assert sorted(rows.tolist()) == list(range(1000))
+    assert np.all(np.diff(lengths[rows]) >= 0)  # still sorted by length
+    for index, length in zip(batches, padded, strict=True):
+        assert lengths[index].max() <= length
+        assert len(index) <= max(32, 32 * 64 // length)
+    # Short rows share big batches: fewer model calls than batches of 32.
+    plain, _ = make_batches(lengths, 32, buckets)
+    assert [len(b) for b in plain[:-1]] == [32] * (len(plain) - 1)
+    assert len(batches) < 0.8 * len(plain)
+
+
+def test_predictions_do_not_depend_on_batching(fitted_tiny, sentiment_small):
+    clf = fitted_tiny
+    X = sentiment_small.text.tolist()
+    logits = clf.decision_function(X)
+    encoded = clf._encode(clf._check_X(X, reset=False))
+    one_batch = encoded.batch(np.arange(len(encoded)), clf.max_length)
+    reference = np.asarray(clf.model_.predict_on_batch(one_batch))
+    np.testing.assert_allclose(
+        logits, reference[:, 1] - reference[:, 0], rtol=1e-4, atol=1e-4
+    )
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="counts TensorFlow traces"
+)
+def test_fit_and_predict_over_many_lengths_trace_a_few_times(sst2_mixed):
+    X, y = sst2_mixed.text.tolist(), sst2_mixed.label.to_numpy()
+    clf = TraceCountingClassifier(epochs=2, validation_split=0.25, **TINY)
+    clf.fit(X, y)
+    train = clf._batches(clf._encode(clf._check_X(X, reset=False)), y)
+    shapes = {(len(i), p) for i, p in zip(train.index, train.padded, strict=True)}
+    # Many padded shapes (bucket lengths x a short last batch) ...
+    assert len({p for _, p in shapes}) >= 4
+    n_batches = 2 * len(train)
+    # ... but each step traced at most twice: once for the first shape, once
+    # relaxed to a free sequence axis; never once per shape or per batch.
+    assert 1 <= clf.traces_["train_step"] <= 2 < n_batches
+    assert 1 <= clf.traces_["test_step"] <= 2
+    before = clf.traces_["predict_step"]
+    clf.predict(X)
+    clf.predict(X[:37])
+    assert clf.traces_["predict_step"] - before <= 3
+    assert clf.score(X, y) > 0.5
+
+
+def test_mixed_precision_on_cpu_keeps_float32_logits(sentiment_small):
+    X, y = sentiment_small.text.tolist(), sentiment_small.label.to_numpy()
+    clf = AlbertClassifier(mixed_precision=True, epochs=1, **TINY)
+    clf.fit(X, y)
+    backbone = next(
+        layer for layer in clf.model_.layers if isinstance(layer, AlbertBackbone)
+    )
+    assert backbone.dtype_policy.name == "mixed_bfloat16"
+    assert clf.model_.output.dtype == "float32"
+    logits = clf.decision_function(X)
+    assert logits.dtype == np.float32 and np.isfinite(logits).all()
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.isfinite(clf.history_["loss"]).all()
+
+
+@pytest.mark.slow  # XLA compiles each padded shape on CPU: minutes under load
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="XLA through tf.function"
+)
+def test_jit_compile_on_cpu_fits_and_predicts(sentiment_small):
+    X, y = sentiment_small.text.tolist(), sentiment_small.label.to_numpy()
+    params = dict(TINY, vocab_size=150)
+    clf = AlbertClassifier(jit_compile=True, epochs=1, **params)
+    clf.fit(X[:64], y[:64])
+    assert clf.model_.jit_compile
+    proba = clf.predict_proba(X[:40])
+    assert proba.shape == (40, 2) and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)

@@ -228,7 +228,8 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
             if len(classes) < 2:
                 raise InputError(
                     f"{who} needs at least two classes in y, but every row has "
-                    f"the label {classes[0]!r}. Add examples of another class."
+                    f"the label {classes.tolist()[0]!r}. Add examples of another "
+                    "class."
                 )
             self.classes_, self.multilabel_ = classes, False
             return encoded.astype("int32")
@@ -271,7 +272,8 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         elif not self.multilabel_ or y.shape[1] != len(self.classes_):
             raise InputError(
                 f"y has {y.shape[1]} label columns but {who} was fitted on "
-                f"{len(self.classes_)} {'multilabel columns' if self.multilabel_ else 'classes'}."
+                f"{len(self.classes_)} "
+                f"{'multilabel columns' if self.multilabel_ else 'classes'}."
             )
         return values
 
@@ -320,14 +322,14 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
     # === Prediction ===
 
     def decision_function(self, X):
-        """Logits: shape (n,) for binary (positive minus negative), else (n, n_classes)."""
+        """Logits: (n,) for binary (positive minus negative), else (n, n_classes)."""
         logits = self._predict_outputs(X)
         if not self.multilabel_ and len(self.classes_) == 2:
             return logits[:, 1] - logits[:, 0]
         return logits
 
     def predict_proba(self, X):
-        """Class probabilities (rows sum to 1), or per-label probabilities (multilabel)."""
+        """Class probabilities (rows sum to 1), or per-label ones (multilabel)."""
         logits = self._predict_outputs(X).astype("float64")
         if self.multilabel_:
             return 1.0 / (1.0 + np.exp(-logits))

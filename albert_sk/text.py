@@ -6,6 +6,7 @@ here. Batches group similar lengths and are padded to a few bucket sizes.
 """
 
 import io
+import itertools
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -124,7 +125,10 @@ class Tokenizer:
 
     def encode(self, texts):
         """Token ids (no special tokens) for each text, one C++ batch call."""
-        norm = [self.normalize(t)[0] for t in texts]
+        fast = self.lowercase and self.strip_accents
+        norm = [
+            t.lower() if fast and t.isascii() else self.normalize(t)[0] for t in texts
+        ]
         return self._sp.encode(norm, out_type=int)
 
     def encode_with_offsets(self, texts):
@@ -169,6 +173,8 @@ class Tokenizer:
         :class:`TruncationWarning` counts the truncated rows; nothing is cut
         silently.
         """
+        if ids_b is None:
+            return self._pack_single(ids_a, max_length=max_length, name=name)
         rows, segments, n_cut, longest = [], [], 0, 0
         budget = max_length - (2 if ids_b is None else 3)
         for i, a in enumerate(ids_a):
@@ -194,6 +200,33 @@ class Tokenizer:
                 stacklevel=3,
             )
         return Encoded.from_rows(rows, segments, pad_id=self.pad_id)
+
+    def _pack_single(self, ids, *, max_length, name):
+        """``pack`` for single texts, with array operations instead of a row loop."""
+        n, budget = len(ids), max_length - 2
+        lengths = np.fromiter(map(len, ids), np.int64, n)
+        flat = np.fromiter(itertools.chain.from_iterable(ids), np.int32, lengths.sum())
+        keep = np.minimum(lengths, budget)
+        out_lengths = keep + 2
+        starts = np.cumsum(out_lengths) - out_lengths
+        token_ids = np.empty(int(out_lengths.sum()), dtype=np.int32)
+        token_ids[starts] = self.cls_id
+        token_ids[starts + out_lengths - 1] = self.sep_id
+        # Position k of row i's kept tokens: flat[src_i + k] -> token_ids[dst_i + k].
+        k = np.arange(keep.sum()) - np.repeat(np.cumsum(keep) - keep, keep)
+        source = np.repeat(np.cumsum(lengths) - lengths, keep) + k
+        token_ids[np.repeat(starts + 1, keep) + k] = flat[source]
+        cut = lengths > budget
+        if cut.any():
+            warnings.warn(
+                f"{int(cut.sum())} of {n} {name} were longer than max_length="
+                f"{max_length} tokens (the longest had {int(lengths.max()) + 2}) "
+                "and were truncated. Raise max_length to keep them whole.",
+                TruncationWarning,
+                stacklevel=4,
+            )
+        segment_ids = np.zeros_like(token_ids)
+        return Encoded(token_ids, segment_ids, starts, out_lengths, self.pad_id)
 
 
 def _truncate_pair(la, lb, budget, is_pair):
@@ -221,10 +254,10 @@ class Encoded:
     def from_rows(cls, rows, segments, *, pad_id=0):
         lengths = np.fromiter((len(r) for r in rows), np.int64, len(rows))
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        flat = np.fromiter((t for r in rows for t in r), np.int32, int(lengths.sum()))
-        seg = np.fromiter(
-            (t for r in segments for t in r), np.int32, int(lengths.sum())
-        )
+        total = int(lengths.sum())
+        chain = itertools.chain.from_iterable
+        flat = np.fromiter(chain(rows), np.int32, total)
+        seg = np.fromiter(chain(segments), np.int32, total)
         return cls(flat, seg, starts, lengths, pad_id)
 
     def __len__(self):

@@ -6,7 +6,7 @@
 * tag schemes: IOB1 / IOB2 / BIOES conversion, IOB2 repair, strict IOB2
   entity extraction (the definition ``seqeval`` uses in strict mode).
 * token spans <-> character spans for question answering: sliding windows
-  over a context, the max-context rule and n-best span decoding.
+  over a context and n-best span decoding.
 """
 
 import re
@@ -364,26 +364,6 @@ def token_windows(n_tokens, size, stride):
         starts.append(starts[-1] + step)
     starts = np.asarray(starts, dtype=np.int64)
     return starts, np.minimum(size, n_tokens - starts)
-
-
-def max_context_mask(starts, lengths, n_tokens):
-    """For each window, which of its tokens have their widest context there.
-
-    A token seen by several windows belongs to the one where
-    ``min(left, right) + 0.01 * length`` is largest (BERT's
-    ``_check_is_max_context``), so each token starts spans in one window only.
-    Returns one boolean array per window.
-    """
-    best = np.full(n_tokens, -np.inf)
-    owner = np.zeros(n_tokens, dtype=np.int64)
-    for w, (s, n) in enumerate(zip(starts, lengths, strict=True)):
-        j = np.arange(n)
-        score = np.minimum(j, n - 1 - j) + 0.01 * n
-        better = score > best[s : s + n]
-        best[s : s + n][better] = score[better]
-        owner[s : s + n][better] = w
-    windows = enumerate(zip(starts, lengths, strict=True))
-    return [owner[s : s + n] == w for w, (s, n) in windows]
 
 
 def char_span_to_tokens(starts, ends, char_start, char_end):

@@ -18,7 +18,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk.align import (
     char_span_to_tokens,
-    max_context_mask,
     token_windows,
     top_spans,
 )
@@ -56,16 +55,15 @@ class _Windows:
     """Where each row (window) of an Encoded comes from.
 
     Row ``w`` holds context tokens ``first[w] : first[w] + length[w]`` of
-    question ``example[w]``, from row position ``offset[w]`` on; ``owns[w]``
-    marks the tokens whose widest context is this window. ``starts[i]`` /
-    ``ends[i]`` are the character offsets of question ``i``'s context tokens.
+    question ``example[w]``, from row position ``offset[w]`` on.
+    ``starts[i]`` / ``ends[i]`` are the character offsets of question
+    ``i``'s context tokens.
     """
 
     example: np.ndarray
     offset: np.ndarray
     first: np.ndarray
     length: np.ndarray
-    owns: list
     starts: list
     ends: list
 
@@ -264,7 +262,7 @@ random_state, verbose, callbacks, warm_start
         distinct = list(dict.fromkeys(inputs.contexts))
         pieces = dict(zip(distinct, tok.encode_with_offsets(distinct), strict=True))
         rows, segments = [], []
-        example, offset, first, length, owns = [], [], [], [], []
+        example, offset, first, length = [], [], [], []
         starts, ends = [], []
         for i, (question, context) in enumerate(
             zip(questions, inputs.contexts, strict=True)
@@ -275,23 +273,20 @@ random_state, verbose, callbacks, warm_start
             ends.append(char_ends)
             room = self.max_length - len(question) - 3
             win_starts, win_lengths = token_windows(len(ids), room, self.doc_stride)
-            masks = max_context_mask(win_starts, win_lengths, len(ids))
             head = [tok.cls_id, *question, tok.sep_id]
-            for s, n, mask in zip(win_starts, win_lengths, masks, strict=True):
+            for s, n in zip(win_starts, win_lengths, strict=True):
                 rows.append(head + [*ids[s : s + n], tok.sep_id])
                 segments.append([0] * len(head) + [1] * (n + 1))
                 example.append(i)
                 offset.append(len(head))
                 first.append(s)
                 length.append(n)
-                owns.append(mask)
         encoded = Encoded.from_rows(rows, segments, pad_id=tok.pad_id)
         windows = _Windows(
             np.asarray(example, np.int64),
             np.asarray(offset, np.int64),
             np.asarray(first, np.int64),
             np.asarray(length, np.int64),
-            owns,
             starts,
             ends,
         )
@@ -440,7 +435,7 @@ random_state, verbose, callbacks, warm_start
             s, e, scores = top_spans(
                 row[off : off + n, 0],
                 row[off : off + n, 1],
-                windows.owns[w] & real,
+                real,
                 real,
                 n_best_size=self.n_best_size,
                 max_length=self.max_answer_length,

@@ -1,4 +1,4 @@
-"""Resolve ``preset`` / ``backbone`` into a keras-hub ``AlbertBackbone`` and a tokenizer.
+"""Resolve ``preset`` / ``backbone`` into a keras-hub ``AlbertBackbone`` + tokenizer.
 
 Three sources, one result ``(backbone, tokenizer)``:
 

@@ -615,16 +615,16 @@ class AlbertEstimator(BaseEstimator):
         }
         fd, partial = tempfile.mkstemp(dir=folder, prefix=".albert_sk-", suffix=".part")
         try:
-            with tempfile.TemporaryDirectory() as scratch:
+            # The descriptor is wrapped first so a failing model save closes it.
+            with os.fdopen(fd, "wb") as fh, tempfile.TemporaryDirectory() as scratch:
                 model_file = os.path.join(scratch, "model.keras")
                 self.model_.save(model_file)
-                with os.fdopen(fd, "wb") as fh:
-                    with zipfile.ZipFile(fh, "w") as archive:
-                        archive.writestr("albert_sk.json", json.dumps(meta, indent=1))
-                        archive.write(model_file, "model.keras")
-                        archive.writestr("spiece.model", self.tokenizer_.proto)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                with zipfile.ZipFile(fh, "w") as archive:
+                    archive.writestr("albert_sk.json", json.dumps(meta, indent=1))
+                    archive.write(model_file, "model.keras")
+                    archive.writestr("spiece.model", self.tokenizer_.proto)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(partial, path)
         except BaseException:
             if os.path.exists(partial):

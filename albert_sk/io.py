@@ -115,7 +115,7 @@ def check_texts(X, who, *, allow_pairs=True):
         rows = (
             X.iloc[:, 0].tolist()
             if n_cols == 1
-            else list(zip(*(X[c].tolist() for c in X.columns)))
+            else list(zip(*(X[c].tolist() for c in X.columns), strict=True))
         )
     else:
         rows = _rows(X, who)
@@ -171,7 +171,8 @@ def load_sentiment_sentences(sources=("amazon", "imdb", "yelp")):
             .joinpath("data", files[source])
             .read_text("utf-8")
         )
-        # Split on "\n" only: the IMDb file holds U+0085, which str.splitlines breaks at.
+        # Split on "\n" only: the IMDb file holds U+0085, where str.splitlines
+        # would break.
         lines = [line for line in raw.split("\n") if line.strip()]
         pairs = [line.rsplit("\t", 1) for line in lines]
         frames.append(
@@ -187,7 +188,7 @@ def load_sentiment_sentences(sources=("amazon", "imdb", "yelp")):
 
 
 def read_sst2(path, n=None):
-    """GLUE SST-2 ``train.tsv`` (``sentence<TAB>label`` with a header) as a DataFrame."""
+    """GLUE SST-2 ``train.tsv`` (``sentence<TAB>label``, a header) as a DataFrame."""
     frame = pd.read_csv(
         os.fspath(path), sep="\t", quoting=3, nrows=n, dtype={"sentence": str}
     )

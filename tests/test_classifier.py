@@ -350,8 +350,12 @@ def test_save_is_atomic(fitted, tmp_path, monkeypatch, where):
         monkeypatch.setattr(keras.Model, "save", crash)
     else:  # after the JSON member went in: a half-written archive
         monkeypatch.setattr(zipfile.ZipFile, "write", crash)
+    fds = "/proc/self/fd"
+    open_before = len(os.listdir(fds)) if os.path.isdir(fds) else None
     with pytest.raises(RuntimeError, match="disk full"):
         clf.save(path)
+    if open_before is not None:  # the temporary file's descriptor is closed
+        assert len(os.listdir(fds)) == open_before
     assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []
     assert sorted(os.listdir(tmp_path)) == ["clf.albert"]

@@ -13,9 +13,7 @@ import itertools
 import json
 import math
 import os
-import tempfile
 import warnings
-import zipfile
 from numbers import Integral, Real
 
 import keras
@@ -36,10 +34,18 @@ from albert_sk.masking import (
     split_sentences,
     word_start_table,
 )
+from albert_sk.pretraining_loop import (
+    CHECKPOINT_FILE,
+    VOCABULARY_FILE,
+    StreamBatches,
+    Tracker,
+    read_checkpoint,
+    restore,
+    save_checkpoint,
+    write_atomic,
+)
 from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
 
-CHECKPOINT_FILE = "checkpoint.npz"
-VOCABULARY_FILE = "spiece.model"
 # Parameters that may change between a killed run and its resumption.
 _RESUME_FREE = ("verbose", "callbacks", "checkpoint_dir", "checkpoint_every")
 
@@ -560,22 +566,9 @@ class AlbertPretrainer(BaseEstimator):
         return os.path.join(os.fspath(self.checkpoint_dir), name)
 
     def _read_checkpoint(self):
-        if self.checkpoint_dir is None or not os.path.exists(self._checkpoint_path()):
+        if self.checkpoint_dir is None:
             return None
-        path = self._checkpoint_path()
-        try:
-            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
-                state = json.loads(str(data["state"]))
-                model = [data[f"model_{i}"] for i in range(state["n_model"])]
-                optimizer = [
-                    data[f"optimizer_{i}"] for i in range(state["n_optimizer"])
-                ]
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-            raise ModelFileError(
-                f"The checkpoint {path!r} is damaged ({type(err).__name__}: {err}). "
-                "Delete it to start over, or pass another checkpoint_dir."
-            ) from None
-        return state, model, optimizer
+        return read_checkpoint(os.fspath(self.checkpoint_dir))
 
     def _resume_vocabulary(self):
         if self.checkpoint_dir is None:
@@ -596,42 +589,10 @@ class AlbertPretrainer(BaseEstimator):
             ) from None
 
     def _write_atomic(self, name, write):
-        folder = os.fspath(self.checkpoint_dir)
-        fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(partial, os.path.join(folder, name))
-        except BaseException:
-            if os.path.exists(partial):
-                os.unlink(partial)
-            raise
+        write_atomic(os.fspath(self.checkpoint_dir), name, write)
 
     def _save_checkpoint(self, state):
-        model = [np.asarray(v) for v in self.model_.weights]
-        optimizer = [np.asarray(v) for v in self.model_.optimizer.variables]
-        state = dict(state, n_model=len(model), n_optimizer=len(optimizer))
-        arrays = {f"model_{i}": a for i, a in enumerate(model)}
-        arrays.update({f"optimizer_{i}": a for i, a in enumerate(optimizer)})
-        arrays["state"] = np.asarray(json.dumps(state))
-        self._write_atomic(CHECKPOINT_FILE, lambda fh: np.savez(fh, **arrays))
-
-    def _restore(self, model, optimizer):
-        targets = (self.model_.weights, self.model_.optimizer.variables)
-        for variables, values in zip(targets, (model, optimizer), strict=True):
-            shapes = [tuple(v.shape) for v in variables]
-            if len(values) != len(variables) or any(
-                tuple(a.shape) != s for a, s in zip(values, shapes, strict=False)
-            ):
-                raise ModelFileError(
-                    f"The checkpoint in {os.fspath(self.checkpoint_dir)!r} does not "
-                    "match this model's variables. Delete it to start over, or pass "
-                    "another checkpoint_dir."
-                )
-            for v, a in zip(variables, values, strict=True):
-                v.assign(a)
+        save_checkpoint(os.fspath(self.checkpoint_dir), self.model_, state)
 
     # === Fit ===
 
@@ -704,7 +665,7 @@ class AlbertPretrainer(BaseEstimator):
         }
         self.resumed_from_ = None
         if resume is not None:
-            self._restore(resume[1], resume[2])
+            restore(self.model_, resume[1], resume[2], os.fspath(self.checkpoint_dir))
             state.update({k: resume[0][k] for k in state})
             self.resumed_from_ = state["step"]
         elif self.checkpoint_dir is not None and self.preset is None:
@@ -733,14 +694,14 @@ class AlbertPretrainer(BaseEstimator):
             epoch, start = epoch + 1, (0, 0)
 
     def _train(self, corpus, cache, state, total, per_epoch, fingerprint):
-        data = _StreamBatches(
+        data = StreamBatches(
             self._stream(
                 corpus, cache, state["epoch"], (state["chunk"], state["batch"])
             ),
             total - state["step"],
             self._probe_batches(),
         )
-        tracker = _Tracker(
+        tracker = Tracker(
             self,
             data,
             state,
@@ -830,112 +791,6 @@ class AlbertPretrainer(BaseEstimator):
             self.backbone_ = keras_hub.models.AlbertBackbone.from_config(config)
             self.model_ = self._build_model(self.backbone_)
             self.model_.set_weights(weights)
-
-
-class _StreamBatches(keras.utils.PyDataset):
-    """A stream of training batches served in order to ``Model.fit``.
-
-    Keras asks for items 0 and 1 before the epoch starts, to read the tensor
-    spec; those calls get the probe batches. From ``on_epoch_begin`` on, item
-    ``i`` is the next batch of the stream (Keras reads them in order). A
-    stream that runs dry serves zero-weight batches and records where it
-    ended, so the tracker stops training there.
-    """
-
-    def __init__(self, stream, steps, probes):
-        super().__init__()
-        self.stream, self.steps, self.probes = stream, steps, probes
-        self.started, self.positions, self.ended_at = False, {}, None
-
-    def __len__(self):
-        return self.steps
-
-    def on_epoch_begin(self):
-        self.started = True
-
-    def __getitem__(self, i):
-        if not self.started:
-            return self.probes[i % len(self.probes)]
-        item = None if self.ended_at is not None else next(self.stream, None)
-        if item is None:
-            if self.ended_at is None:
-                self.ended_at = i
-            x, y, w = self.probes[0]
-            return x, y, w
-        self.positions[i] = item[0]
-        return tuple(item[1])
-
-
-class _Tracker(keras.callbacks.Callback):
-    """Counts steps, keeps ``history_``, writes checkpoints, shows progress."""
-
-    def __init__(self, estimator, data, state, *, total, log_period, fingerprint):
-        super().__init__()
-        self.estimator, self.data, self.total = estimator, data, total
-        self.log_period, self.fingerprint = log_period, fingerprint
-        self.first = self.step = state["step"]
-        self.history, self.period = state["history"], state["period"]
-        self.since_reset = 0
-        self.progress = keras.utils.Progbar(total) if estimator.verbose else None
-        if self.progress is not None and self.step:
-            self.progress.update(self.step)
-
-    def _flush(self, logs):
-        """Fold the metrics since the last reset into the current period."""
-        if self.since_reset:
-            for k, v in logs.items():
-                self.period[k] = self.period.get(k, 0.0) + float(v) * self.since_reset
-            self.period["n"] = self.period.get("n", 0) + self.since_reset
-            self.since_reset = 0
-            self.model.reset_metrics()
-
-    def on_train_batch_end(self, batch, logs=None):
-        logs = dict(logs or {})
-        if "mlm_loss" not in logs and "loss" in logs:
-            # One output (sop=False): Keras drops the output name.
-            logs["mlm_loss"] = logs["loss"]
-            if "accuracy" in logs:
-                logs["mlm_accuracy"] = logs.pop("accuracy")
-        self.step += 1
-        self.since_reset += 1
-        position = self.data.positions.pop(batch, None)
-        done = self.step >= self.total or (
-            self.data.ended_at is not None and batch + 1 >= self.data.ended_at
-        )
-        if self.step % self.log_period == 0 or done:
-            self._flush(logs)
-            n = self.period.pop("n", 0)
-            if n:
-                for k, v in self.period.items():
-                    self.history.setdefault(k, []).append(v / n)
-                self.history.setdefault("step", []).append(self.step)
-            self.period.clear()
-        est = self.estimator
-        if (
-            est.checkpoint_dir is not None
-            and position is not None
-            and (self.step % est.checkpoint_every == 0 or done)
-        ):
-            self._flush(logs)
-            epoch, chunk, b = position
-            est._save_checkpoint(
-                {
-                    "fingerprint": self.fingerprint,
-                    "seed": est._seed,
-                    "step": self.step,
-                    "epoch": epoch,
-                    "chunk": chunk,
-                    "batch": b + 1,
-                    "history": self.history,
-                    "period": self.period,
-                }
-            )
-        if self.progress is not None:
-            self.progress.update(
-                self.step, [(k, float(v)) for k, v in logs.items()], finalize=done
-            )
-        if done:
-            self.model.stop_training = True
 
 
 def save_preset(backbone, tokenizer, path):

@@ -3,8 +3,8 @@
 1. Pretrain a from-scratch ALBERT (own SentencePiece vocabulary, n-gram MLM +
    SOP) for a fixed number of steps on the text in ../shared/data: SST-2
    sentences (all but the evaluation split), TREC questions (Latin-1), WNUT-17
-   tweets and SQuAD contexts. One document per sentence/question/tweet, one
-   per SQuAD paragraph.
+   tweets and SQuAD contexts. One document per SQuAD paragraph; the short
+   texts are grouped ``--group`` to a document so rows fill ``max_length``.
 2. Fine-tune ``AlbertClassifier`` on an SST-2 training split twice with the
    same budget (epochs, learning rate, batch size, architecture): from the
    pretrained preset, and from scratch with a vocabulary trained on the
@@ -58,16 +58,30 @@ def pretraining_corpus(exclude):
     return docs
 
 
+def grouped(texts, size):
+    """Consecutive short texts joined (one per line) into documents of ``size``.
+
+    Rows are packed from the sentences of one document, so grouping fills the
+    ``max_length`` tokens of a row instead of one short sentence per row (more
+    masked tokens per step). The order of unrelated sentences carries no
+    signal, so SOP learns from the SQuAD paragraphs only.
+    """
+    return ["\n".join(texts[i : i + size]) for i in range(0, len(texts), size)]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--backbone", default="tiny")
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--vocab-size", type=int, default=4000)
     parser.add_argument("--lr", type=float, default=2e-3, help="pretraining")
-    parser.add_argument("--fine-tune-lr", type=float, default=5e-4)
+    parser.add_argument("--fine-tune-lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--group", type=int, default=4, help="short texts per document (1: none)"
+    )
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
 
@@ -76,7 +90,11 @@ def main():
     train = sst2.iloc[rows[: args.n_train]]
     test = sst2.iloc[rows[args.n_train : args.n_train + args.n_test]]
     docs = pretraining_corpus(set(test.text))
-    corpus = [d for part in docs.values() for d in part]
+    corpus = [
+        d
+        for name, part in docs.items()
+        for d in (part if name == "SQuAD" else grouped(part, args.group))
+    ]
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in docs.items())
     print(f"pretraining corpus: {len(corpus):,} documents ({sizes})", flush=True)
 
@@ -146,7 +164,8 @@ def main():
         "### Pretraining (AlbertPretrainer) then SST-2 fine-tuning\n\n"
         f"`python benchmarks/bench_pretrain.py --steps {args.steps}`: backbone "
         f"`{args.backbone}`, vocabulary {pre.tokenizer_.vocab_size:,} pieces "
-        f"trained on {len(corpus):,} documents ({sizes}), max_length {MAX_LENGTH}, "
+        f"trained on {sizes} ({len(corpus):,} documents: SQuAD paragraphs, "
+        f"the other texts {args.group} per document), max_length {MAX_LENGTH}, "
         f"batch {BATCH_SIZE}, peak learning rate {args.lr:g}, "
         f"{pre.n_steps_:,} steps of n-gram MLM + SOP in "
         f"{pretrain_s:.0f} s. Masked-token accuracy on 200 SQuAD paragraphs "

@@ -134,3 +134,56 @@ def test_export_of_a_keras_hub_preset_and_bad_arguments(keras_hub_preset_dir, tm
         export_hf(object(), tmp_path / "x")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         export_hf(preset, tmp_path / "no" / "such" / "dir")
+
+
+def head_model(name, units, hidden=8):
+    import keras
+
+    features = keras.Input(shape=(hidden,))
+    return keras.Model(features, keras.layers.Dense(units, name=name)(features))
+
+
+def write_head(path, prefix, weight, bias, id2label=None):
+    from safetensors.numpy import save_file
+
+    path.mkdir()
+    tensors = {f"{prefix}.weight": weight, f"{prefix}.bias": bias}
+    save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
+    config = {"model_type": "albert"}
+    if id2label:
+        config["id2label"] = id2label
+    (path / "config.json").write_text(json.dumps(config))
+
+
+def test_question_answering_and_token_classification_heads_are_imported(tmp_path):
+    from albert_sk import AlbertQA, AlbertTagger
+    from albert_sk.hf import import_head
+
+    rng = np.random.default_rng(0)
+    weight, bias = rng.normal(size=(2, 8)).astype("float32"), np.array([1.0, 2.0])
+    write_head(tmp_path / "qa", "qa_outputs", weight, bias.astype("float32"))
+    qa = AlbertQA()
+    qa.model_ = head_model("span_logits", 2)
+    assert import_head(qa, tmp_path / "qa") == ["qa_outputs.bias", "qa_outputs.weight"]
+    layer = qa.model_.get_layer("span_logits")
+    np.testing.assert_allclose(np.asarray(layer.kernel), weight.T)
+    np.testing.assert_allclose(np.asarray(layer.bias), bias)
+
+    # AlbertForTokenClassification: rows follow id2label, reordered to classes_.
+    weight = rng.normal(size=(3, 8)).astype("float32")
+    labels = {"0": "O", "1": "B-PER", "2": "I-PER"}
+    write_head(tmp_path / "ner", "classifier", weight, np.zeros(3, "float32"), labels)
+    tagger = AlbertTagger()
+    tagger.classes_ = np.array(["B-PER", "I-PER", "O"])
+    tagger.model_ = head_model("logits", 3)
+    assert import_head(tagger, tmp_path / "ner") == [
+        "classifier.bias",
+        "classifier.weight",
+    ]
+    kernel = np.asarray(tagger.model_.get_layer("logits").kernel)
+    np.testing.assert_allclose(kernel, weight[[1, 2, 0]].T)
+    # A head with another number of labels is not forced in.
+    tagger.classes_ = np.array(["B-LOC", "I-LOC", "B-PER", "I-PER", "O"])
+    tagger.model_ = head_model("logits", 5)
+    with pytest.warns(UserWarning, match="does not match this AlbertTagger"):
+        assert import_head(tagger, tmp_path / "ner") == []

@@ -240,10 +240,12 @@ def export_hf(estimator_or_preset, path):
     --------
     >>> import tempfile, keras_hub
     >>> from albert_sk import AlbertClassifier, export_hf
-    >>> texts = ["good film", "great fun", "bad plot", "dull and bad"] * 8
-    >>> clf = AlbertClassifier(backbone="tiny", vocab_size=64, max_length=16,
+    >>> from albert_sk.io import load_sentiment_sentences
+    >>> reviews = load_sentiment_sentences()
+    >>> short = reviews[reviews.text.str.len() <= 60].iloc[:120]
+    >>> clf = AlbertClassifier(backbone="tiny", vocab_size=300, max_length=64,
     ...                        epochs=1, random_state=0)
-    >>> clf = clf.fit(texts, ["pos", "pos", "neg", "neg"] * 8)
+    >>> clf = clf.fit(short.text, short.label)
     >>> out = export_hf(clf, tempfile.mkdtemp() + "/hf")
     >>> keras_hub.models.AlbertBackbone.from_preset(out).num_layers
     2

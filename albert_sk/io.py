@@ -234,6 +234,14 @@ def check_sentences(X, who):
     strings. Word lists may be empty (a sentence without words); words must
     be non-empty strings without whitespace.
     """
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise InputError(
+                f"{who} expects one column of word lists or texts, but got a "
+                f"DataFrame with {X.shape[1]} columns {list(X.columns)}. Select "
+                "that column, e.g. X['tokens']."
+            )
+        X = X.iloc[:, 0]
     rows = X.tolist() if isinstance(X, pd.Series) else _rows(X, who)
     if not rows:
         raise InputError(

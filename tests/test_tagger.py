@@ -107,6 +107,8 @@ def test_predict_one_tag_per_word_never_truncated(fitted):
     assert [len(t) for t in tags] == [len(x) for x in X]
     assert all(isinstance(t, str) for sentence in tags for t in sentence)
     assert fitted.predict(pd.Series([["Grace", "loves", "Lima"]]))[0][0] == "B-PER"
+    frame = pd.DataFrame({"tokens": [["Grace", "loves", "Lima"], ["Bob"]]})
+    assert [len(t) for t in fitted.predict(frame)] == [3, 1]
 
 
 def test_predictions_are_well_formed(fitted):
@@ -341,6 +343,7 @@ def test_grid_search_with_entity_f1_scorer(data):
         ([["a"]], None, "needs targets y"),
         ([[], []], [[], []], "every sentence is empty"),
         ("a b", [["O"]], "single str"),
+        (pd.DataFrame({"a": [["x"]], "b": [["y"]]}), [["O"]], "with 2 columns"),
     ],
 )
 def test_bad_fit_input(X, y, message):

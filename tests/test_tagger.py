@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from albert_sk import AlbertTagger
 from albert_sk.align import from_iob2, get_entities, repair_iob2, to_iob2, word_windows
 from albert_sk.exceptions import InputError, NotFittedError
-from albert_sk.io import read_conll
+from albert_sk.io import read_conll, write_conll
 from albert_sk.metrics import entity_f1_score, entity_f1_scorer
 
 NAMES = ["Ada", "Bob", "Carla", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro"]
@@ -364,6 +364,57 @@ def test_bad_predict_input(fitted):
         tiny(stride=20).fit(*synthetic(20))
     # Tags never seen in fit are fine in score (they just count as misses).
     assert fitted.score([["Ada", "x"]], [["B-PER", "B-ORG"]]) <= 2 / 3
+
+
+# === CoNLL files and other input errors ===
+
+
+def test_read_conll_wnut_and_conll2003(data_dir, tmp_path):
+    folder = data_dir / "wnut17"
+    if (folder / "wnut17train.conll").exists():
+        X, y = read_conll(folder / "wnut17train.conll")
+        assert len(X) == 3394 and [len(s) for s in X] == [len(t) for t in y]
+        assert X[0][:3] == ["@paulwalk", "It", "'s"] and y[0][14] == "B-location"
+        X_dev, _ = read_conll(folder / "emerging.dev.conll")
+        assert len(X_dev) == 1009
+    path = tmp_path / "eng.train"
+    path.write_text(
+        "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
+        "-DOCSTART- -X- -X- O\nPeter NNP B-NP B-PER\n"
+    )
+    assert read_conll(path, columns=(0, 3)) == (
+        [["EU", "rejects"], ["Peter"]],
+        [["B-ORG", "O"], ["B-PER"]],
+    )
+    assert read_conll(path, columns=(0, None)) == ([["EU", "rejects"], ["Peter"]], None)
+    with pytest.raises(InputError, match="Line 3 of .* has 4 column\\(s\\)"):
+        read_conll(path, columns=(0, 5))
+
+
+def test_write_conll_round_trip_and_errors(tmp_path):
+    path = tmp_path / "out.conll"
+    X, y = synthetic(5)
+    write_conll(path, X, y, y, sep=" ")
+    assert read_conll(path, columns=(0, 2)) == (X, y)
+    with pytest.raises(InputError, match="sentence 0 has 2 words but tag column 0"):
+        write_conll(path, [["a", "b"]], [["O"]])
+    with pytest.raises(InputError, match="got 1 sentences but tag column 0 has 2"):
+        write_conll(path, [["a"]], [["O"], ["O"]])
+    with pytest.raises(InputError, match="sentence 0 word 0 is 'a b'"):
+        write_conll(path, [["a b"]], [["O"]])
+    with pytest.raises(InputError, match="sentence 0 word 0 has tag 'B PER'"):
+        write_conll(path, [["a"]], [["B PER"]], sep=" ")
+
+
+def test_other_input_errors():
+    with pytest.raises(InputError, match="needs at least one sentence"):
+        tiny().fit([], [])
+    with pytest.raises(InputError, match="Span offsets must be ints"):
+        tiny().fit(["abc"], [[("a", 2, "X")]])
+    with pytest.raises(InputError, match="expects y as a list of tag lists"):
+        tiny().fit([["a"]], "O")
+    with pytest.raises(InputError, match="tag ''"):
+        tiny(scheme=None).fit([["a"]], [[""]])
 
 
 # === Real data: WNUT-17 ===

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk import backbones
-from albert_sk.base import _NORM_LAYER_NAMES, LinearWarmupDecay
+from albert_sk.base import _NORM_LAYER_NAMES, AlbertEstimator, LinearWarmupDecay
 from albert_sk.corpus import Corpus
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
 from albert_sk.heads import dense_head
@@ -44,7 +44,7 @@ from albert_sk.pretraining_loop import (
     save_checkpoint,
     write_atomic,
 )
-from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
+from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, make_batches
 
 # Parameters that may change between a killed run and its resumption.
 _RESUME_FREE = ("verbose", "callbacks", "checkpoint_dir", "checkpoint_every")
@@ -500,7 +500,8 @@ class AlbertPretrainer(BaseEstimator):
 
     def _epoch_batches(self, corpus, epoch, start=(0, 0), cache=None):
         """Yield ``(chunk, batch, x, y, sample_weight)`` of one pass, from ``start``."""
-        buckets = bucket_sizes(self.max_length)
+        # Multiples of 8 on a TF graph / PyTorch, powers of two under XLA.
+        buckets = AlbertEstimator._bucket_sizes(self)
         for c, docs in enumerate(self._chunks(corpus, cache)):
             if c < start[0]:
                 continue

@@ -33,8 +33,11 @@ from albert_sk.metrics import entity_f1_score, entity_report  # noqa: E402
 from benchmarks._common import DATA, markdown_table, write_section  # noqa: E402
 
 MODES = {
-    "quick": dict(n_train=800, epochs=3, scaling_words=2000, batch_size=16),
-    "full": dict(n_train=None, epochs=10, scaling_words=8000, batch_size=8),
+    # Training sentences that hold an entity: a denser signal that a small
+    # model from scratch learns faster from (0.124 vs 0.081 dev F1 for every
+    # sentence, 10 epochs, in one run). quick: the first 600 of them.
+    "quick": dict(n_train=600, entities_only=True, epochs=8, scaling_words=2000),
+    "full": dict(n_train=None, entities_only=True, epochs=10, scaling_words=8000),
 }
 SENTENCE_LENGTHS = (1, 10, 100, 500, 2000)
 PREDICT_BATCH_SIZE = 64
@@ -79,15 +82,24 @@ def main():
     folder = DATA / "wnut17"
     X_train, y_train = read_conll(folder / "wnut17train.conll")
     X_dev, y_dev = read_conll(folder / "emerging.dev.conll")
-    if mode["n_train"]:
-        X_train, y_train = X_train[: mode["n_train"]], y_train[: mode["n_train"]]
+    keep = [
+        i
+        for i, tags in enumerate(y_train)
+        if not mode["entities_only"] or set(tags) != {"O"}
+    ][: mode["n_train"]]
+    X_train, y_train = [X_train[i] for i in keep], [y_train[i] for i in keep]
+    which = (
+        "training sentences that hold an entity"
+        if mode["entities_only"]
+        else ("training sentences")
+    )
 
     params = dict(
         backbone=args.backbone,
         vocab_size=2000,
         max_length=64,
         epochs=mode["epochs"],
-        batch_size=mode["batch_size"],
+        batch_size=8,
         learning_rate=2e-3,
         random_state=0,
     )
@@ -153,7 +165,7 @@ def main():
         [
             "## Tagger: WNUT-17 entity F1 and predict throughput",
             f"`bench_tagger.py`: `AlbertTagger({signature})` "
-            f"fitted from scratch on {len(X_train):,} WNUT-17 training sentences "
+            f"fitted from scratch on {len(X_train):,} WNUT-17 {which} "
             f"({n_words:,} words) in {fit_seconds:,.0f} s; strict IOB2 entity F1 on "
             f"the {len(X_dev):,} dev sentences (`emerging.dev.conll`).",
             markdown_table(["system", "entity micro F1", "entity macro F1"], rows),

@@ -88,9 +88,15 @@ def predict_on_batch(model, batch):
 
 
 def _batch_devices():
-    """Devices a JAX ``keras.distribution`` splits the batch axis over (1: none)."""
+    """Devices the current strategy or distribution splits a batch over (1: none)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.distribute.has_strategy():
+            return 1
+        return int(tf.distribute.get_strategy().num_replicas_in_sync)
     if keras.backend.backend() != "jax":
-        return 1  # tf.distribute splits uneven batches by itself
+        return 1
     current = keras.distribution.distribution()
     if current is None:
         return 1
@@ -105,11 +111,13 @@ def even_batches(batches):
     """Batches whose row count divides evenly between the devices.
 
     JAX shards every batch over the devices of the batch axis and needs the
-    row count to be a multiple of their number; length bucketing leaves
-    smaller batches. Those get copies of their last row with sample weight 0,
-    so they add nothing to the loss sum and nothing is dropped (the loss of
-    that batch is averaged over the padded row count). Without a JAX
-    distribution, ``batches`` is returned as is.
+    row count to be a multiple of their number, and TensorFlow's collective
+    ops need equal shapes on every replica (sparse embedding gradients);
+    length bucketing leaves smaller batches. Those get copies of their last
+    row with sample weight 0, and the real rows' weights are scaled by
+    ``padded / real`` rows, so the batch loss (a sum over the padded batch
+    size) equals the unpadded batch's mean: nothing is dropped and nothing
+    changes. Outside a multi-device scope, ``batches`` is returned as is.
     """
     n = _batch_devices()
     return batches if n == 1 else _EvenBatches(batches, n)
@@ -130,13 +138,15 @@ class _EvenBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         x, y, *weights = self.inner[i]
         rows = len(keras.tree.flatten(x)[0])
+        # Every batch carries weights: TensorFlow fixes the batch structure.
+        w = np.asarray(weights[0] if weights else np.ones(rows), dtype="float32")
         pad = -rows % self.n
         if not pad:
-            return (x, y, *weights)
-        w = weights[0] if weights else np.ones(rows, dtype="float32")
+            return x, y, w
         x = keras.tree.map_structure(lambda v: _pad(v, pad), x)
         y = keras.tree.map_structure(lambda v: _pad(v, pad), y)
-        return x, y, np.concatenate([w, np.zeros(pad, dtype=w.dtype)])
+        w = np.concatenate([w * ((rows + pad) / rows), np.zeros(pad, "float32")])
+        return x, y, w
 
     def on_epoch_end(self):
         self.inner.on_epoch_end()

@@ -74,7 +74,7 @@ def main():
 
     start = time.perf_counter()
     cluster = LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
     )
     client = Client(cluster)
     pids = client.run(_warm_up)

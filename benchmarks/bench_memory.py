@@ -8,7 +8,8 @@ growth from fit 5 (after start-up costs: imports, first traces, allocator
 pools) to the last fit, and the per-fit slope of a least-squares line over
 those fits. Flat memory means a slope near 0 MB per fit.
 
-Run ``python benchmarks/bench_memory.py`` (``--fits 20``, ``--no-write``).
+Run ``python benchmarks/bench_memory.py`` (``--fits 20``, ``--modes refit,new``,
+``--no-write``).
 Set ``KERAS_BACKEND=jax`` to measure the JAX backend.
 """
 
@@ -66,11 +67,17 @@ def run(mode, n_fits, X, y):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", type=int, default=20)
+    parser.add_argument(
+        "--modes",
+        default="refit,new",
+        help="comma-separated: refit (one estimator) and/or new (one per fit)",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     X, y = sentences()
     rows, series = [], []
-    for mode in ("refit", "new estimator"):
+    names = {"refit": "refit", "new": "new estimator"}
+    for mode in [names[m] for m in args.modes.split(",")]:
         rss, seconds = run(mode, args.fits, X, y)
         tail = rss[4:]
         slope = np.polyfit(np.arange(len(tail)), tail, 1)[0] if len(tail) > 1 else 0

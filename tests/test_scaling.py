@@ -31,7 +31,7 @@ ON_JAX_SUBPROCESS = os.environ.get("ALBERT_SK_JAX_SMOKE") == "1"
 TINY = dict(
     backbone="tiny",
     vocab_size=128,
-    max_length=48,
+    max_length=64,
     epochs=2,
     batch_size=16,
     random_state=0,
@@ -45,7 +45,7 @@ def texts_labels(sentiment_small):
     return frame.text.tolist(), frame.label.to_numpy()
 
 
-def _run(code, *, env=None, timeout=900):
+def _run(code, *, env=None, timeout=1800):
     """Run ``code`` in a fresh interpreter; fail with its output on error."""
     full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     result = subprocess.run(
@@ -116,8 +116,9 @@ def test_distribution_data_parallel_matches_single_device_on_two_devices(
     p_parallel = parallel.predict_proba(X[:13])
     assert p_parallel.shape == (13, 2)
     np.testing.assert_allclose(p_parallel, p_single, atol=1e-3)
+    # Epoch losses average over batches; a padded batch weighs a row more.
     np.testing.assert_allclose(
-        parallel.history_["loss"], single.history_["loss"], rtol=1e-3
+        parallel.history_["loss"], single.history_["loss"], rtol=2e-2
     )
     # The string form pickles; the model comes back on one device.
     again = pickle.loads(pickle.dumps(parallel))
@@ -252,7 +253,7 @@ def test_grid_search_on_a_two_process_dask_cluster(texts_labels):
     )
     with (
         LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -114,7 +114,7 @@ def run_ours(texts, labels, predict_texts, cls=AlbertClassifier, **params):
 BEFORE = "albert_sk, old batching"
 
 
-class _OldBatching(AlbertClassifier):
+class OldBatchingClassifier(AlbertClassifier):
     """AlbertClassifier with the batching it had before this benchmark."""
 
     def _bucket_sizes(self):
@@ -132,7 +132,7 @@ class _OldBatching(AlbertClassifier):
 
 
 def run_before(texts, labels, predict_texts):
-    return run_ours(texts, labels, predict_texts, cls=_OldBatching)[0]
+    return run_ours(texts, labels, predict_texts, cls=OldBatchingClassifier)[0]
 
 
 def _backbone(tokenizer):
@@ -398,6 +398,98 @@ def main(argv=None):
         print("torch/transformers not installed: skipping Hugging Face (bench extra)")
     results = {name: [] for name in systems}
     totals, peaks = [], []
+
+    def report(done):
+        median = statistics.median
+
+        def speed(name, key, n):
+            return median(n / x[key] for x in results[name])
+
+        def ratio(name, key):
+            # ours / theirs in throughput = their time / our time, per repeat
+            pairs = zip(results["albert_sk"], results[name], strict=True)
+            return median(b[key] / a[key] for a, b in pairs)
+
+        rows = []
+        for name in systems:
+            label = name
+            if name == "hf-torch":
+                threads = sorted({x["threads"] for x in results[name]})
+                label = f"hf-torch ({'/'.join(map(str, threads))} thread)"
+            rows.append(
+                [
+                    label,
+                    f"{speed(name, 'fit_s', n_fit):.1f}",
+                    f"{ratio(name, 'fit_s'):.2f}x" if name != "albert_sk" else "-",
+                    f"{speed(name, 'predict_s', n_predict):.1f}",
+                    f"{ratio(name, 'predict_s'):.2f}x" if name != "albert_sk" else "-",
+                ]
+            )
+        table = markdown_table(
+            [
+                "system",
+                "fit examples/s",
+                "albert_sk fit speed-up",
+                "predict examples/s",
+                "albert_sk predict speed-up",
+            ],
+            rows,
+        )
+        encoded = tok.pack(tok.encode(fit_texts), max_length=MAX_LENGTH)
+        padded = train_padded_lengths(encoded, clf._bucket_sizes())
+        padded_before = train_padded_lengths(encoded, bucket_sizes(MAX_LENGTH))
+        flops = train_flops(padded)
+        peak = max(peaks)
+        achieved = [flops / x["fit_s"] for x in results["albert_sk"]]
+        real = encoded.lengths.sum()
+        util = markdown_table(
+            ["quantity", "value"],
+            [
+                ["measured float32 matmul peak (best)", f"{peak / 1e9:.1f} GFLOP/s"],
+                [
+                    "training FLOPs per example (padded tokens)",
+                    f"{flops / len(fit_texts):.3g}",
+                ],
+                [
+                    "achieved during fit (albert_sk, median)",
+                    f"{median(achieved) / 1e9:.1f} GFLOP/s",
+                ],
+                ["utilisation (median / best peak)", f"{median(achieved) / peak:.0%}"],
+                [
+                    "padded / real tokens: multiples of 8 (now)",
+                    f"{BATCH_SIZE * sum(padded) / real:.2f}",
+                ],
+                [
+                    "padded / real tokens: powers of two from 16 (before)",
+                    f"{BATCH_SIZE * sum(padded_before) / real:.2f}",
+                ],
+                [
+                    "padded / real tokens: keras-hub (always 64)",
+                    f"{64 * n_fit / real:.2f}",
+                ],
+                [
+                    "end-to-end albert_sk fit incl. vocabulary and tracing (2 epochs)",
+                    f"{median(totals):.1f} s",
+                ],
+            ],
+        )
+        body = (
+            f"### Classifier throughput ({args.mode or 'quick'})\n\n"
+            f"SST-2, backbone `{SIZE}`, max_length {MAX_LENGTH}, batch size "
+            f"{BATCH_SIZE}; {n_fit} examples per timed fit epoch (after a warm-up "
+            f"epoch), {n_predict} per timed predict call (after a warm-up call); "
+            f"medians of {done} interleaved repeats. Speed-up = albert_sk "
+            "throughput / that system's, median of per-repeat ratios. "
+            f"`{BEFORE}` is albert_sk with the batching it had before this "
+            "benchmark (powers-of-two buckets from 16, 32-row predict batches); "
+            "the floor uses the same batches as albert_sk now.\n\n"
+            f"{table}\n\n### Training utilisation\n\n{util}\n"
+        )
+        if args.no_write:
+            print(body)
+        else:
+            write_section("classifier-throughput", body)
+
     for r in range(repeats):
         peaks.append(matmul_peak())
         ours, clf = run_ours(fit_texts, fit_labels, predict_texts)
@@ -420,92 +512,7 @@ def main(argv=None):
             ),
             flush=True,
         )
-    median = statistics.median
-
-    def speed(name, key, n):
-        return median(n / x[key] for x in results[name])
-
-    def ratio(name, key):
-        # ours / theirs in throughput = their time / our time, per repeat
-        pairs = zip(results["albert_sk"], results[name], strict=True)
-        return median(b[key] / a[key] for a, b in pairs)
-
-    rows = []
-    for name in systems:
-        label = name
-        if name == "hf-torch":
-            threads = sorted({x["threads"] for x in results[name]})
-            label = f"hf-torch ({'/'.join(map(str, threads))} thread)"
-        rows.append(
-            [
-                label,
-                f"{speed(name, 'fit_s', n_fit):.1f}",
-                f"{ratio(name, 'fit_s'):.2f}x" if name != "albert_sk" else "-",
-                f"{speed(name, 'predict_s', n_predict):.1f}",
-                f"{ratio(name, 'predict_s'):.2f}x" if name != "albert_sk" else "-",
-            ]
-        )
-    table = markdown_table(
-        [
-            "system",
-            "fit examples/s",
-            "albert_sk fit speed-up",
-            "predict examples/s",
-            "albert_sk predict speed-up",
-        ],
-        rows,
-    )
-    encoded = tok.pack(tok.encode(fit_texts), max_length=MAX_LENGTH)
-    padded = train_padded_lengths(encoded, clf._bucket_sizes())
-    padded_before = train_padded_lengths(encoded, bucket_sizes(MAX_LENGTH))
-    flops = train_flops(padded)
-    peak = max(peaks)
-    achieved = [flops / x["fit_s"] for x in results["albert_sk"]]
-    real = encoded.lengths.sum()
-    util = markdown_table(
-        ["quantity", "value"],
-        [
-            ["measured float32 matmul peak (best)", f"{peak / 1e9:.1f} GFLOP/s"],
-            [
-                "training FLOPs per example (padded tokens)",
-                f"{flops / len(fit_texts):.3g}",
-            ],
-            [
-                "achieved during fit (albert_sk, median)",
-                f"{median(achieved) / 1e9:.1f} GFLOP/s",
-            ],
-            ["utilisation (median / best peak)", f"{median(achieved) / peak:.0%}"],
-            [
-                "padded / real tokens: multiples of 8 (now)",
-                f"{BATCH_SIZE * sum(padded) / real:.2f}",
-            ],
-            [
-                "padded / real tokens: powers of two from 16 (before)",
-                f"{BATCH_SIZE * sum(padded_before) / real:.2f}",
-            ],
-            ["padded / real tokens: keras-hub (always 64)", f"{64 * n_fit / real:.2f}"],
-            [
-                "end-to-end albert_sk fit incl. vocabulary and tracing (2 epochs)",
-                f"{median(totals):.1f} s",
-            ],
-        ],
-    )
-    body = (
-        f"### Classifier throughput ({args.mode or 'quick'})\n\n"
-        f"SST-2, backbone `{SIZE}`, max_length {MAX_LENGTH}, batch size "
-        f"{BATCH_SIZE}; {n_fit} examples per timed fit epoch (after a warm-up "
-        f"epoch), {n_predict} per timed predict call (after a warm-up call); "
-        f"medians of {repeats} interleaved repeats. Speed-up = albert_sk "
-        "throughput / that system's, median of per-repeat ratios. "
-        f"`{BEFORE}` is albert_sk with the batching it had before this "
-        "benchmark (powers-of-two buckets from 16, 32-row predict batches); "
-        "the floor uses the same batches as albert_sk now.\n\n"
-        f"{table}\n\n### Training utilisation\n\n{util}\n"
-    )
-    if args.no_write:
-        print(body)
-    else:
-        write_section("classifier-throughput", body)
+        report(r + 1)  # rewritten after every repeat: a cut run keeps its table
     return results
 
 

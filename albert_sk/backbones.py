@@ -117,11 +117,18 @@ def backbone_config(backbone, *, vocab_size, max_length, dropout):
     return config
 
 
-def from_scratch(texts, *, backbone, vocab_size, max_length, dropout, dtype, seed):
-    """A random ALBERT and a vocabulary trained on ``texts``."""
+def from_scratch(
+    texts, *, backbone, vocab_size, max_length, dropout, dtype, seed, lowercase=True
+):
+    """A random ALBERT and a vocabulary trained on ``texts``.
+
+    ``lowercase=False`` keeps case and accents (a cased vocabulary).
+    """
     import keras_hub
 
-    tokenizer = train_sentencepiece(texts, vocab_size, seed=seed)
+    tokenizer = train_sentencepiece(
+        texts, vocab_size, lowercase=lowercase, strip_accents=lowercase, seed=seed
+    )
     config = backbone_config(
         backbone,
         vocab_size=tokenizer.vocab_size,

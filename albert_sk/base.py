@@ -34,7 +34,7 @@ _NORM_LAYER_NAMES = ["bias", "gamma", "beta", "layer_norm", "layernorm"]
 
 @keras.saving.register_keras_serializable(package="albert_sk")
 class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0."""
+    """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then decay to 0."""
 
     def __init__(self, peak, warmup_steps, total_steps):
         self.peak = float(peak)
@@ -315,6 +315,7 @@ class AlbertEstimator(BaseEstimator):
                 dropout=self.dropout,
                 dtype=dtype,
                 seed=self.random_state,
+                lowercase=getattr(self, "lowercase", True),
             )
         return backbones.from_preset(
             self.preset, dtype=dtype, max_length=self.max_length
@@ -535,7 +536,7 @@ class AlbertEstimator(BaseEstimator):
         )
         progress = keras.utils.Progbar(len(encoded)) if self.verbose else None
         result = None
-        for rows, length in zip(index, padded):
+        for rows, length in zip(index, padded, strict=False):
             out = distribute.predict_on_batch(self.model_, encoded.batch(rows, length))
             out = keras.tree.map_structure(np.asarray, out)
             if result is None:
@@ -549,7 +550,7 @@ class AlbertEstimator(BaseEstimator):
                     out,
                 )
             for target, values in zip(
-                keras.tree.flatten(result), keras.tree.flatten(out)
+                keras.tree.flatten(result), keras.tree.flatten(out), strict=False
             ):
                 if target.dtype == object:
                     for j, row in enumerate(rows):
@@ -634,7 +635,7 @@ class AlbertEstimator(BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """Load an estimator written by :meth:`save` (Keras ``safe_mode``, no pickle)."""
+        """Load an estimator written by :meth:`save` (Keras safe_mode, no pickle)."""
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No saved model at {path!r}.")

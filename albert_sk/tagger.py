@@ -4,12 +4,10 @@ import warnings
 from numbers import Integral
 
 import keras
-import keras_hub
 import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from albert_sk import backbones
 from albert_sk.align import (
     SCHEMES,
     check_tags,
@@ -26,7 +24,7 @@ from albert_sk.exceptions import InputError
 from albert_sk.heads import dense_head
 from albert_sk.io import check_sentences
 from albert_sk.metrics import entity_f1_score
-from albert_sk.text import Encoded, train_sentencepiece
+from albert_sk.text import Encoded
 
 _NO_EDGE = 1 << 30  # context score of a word next to a sentence edge
 
@@ -222,31 +220,6 @@ mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
         self.lowercase = lowercase
 
     # === Inputs ===
-
-    def _initialize(self, inputs):
-        if self.preset is not None:
-            return super()._initialize(inputs)
-        # As the base, with the tagger's choice of a cased vocabulary.
-        backbones.configure_devices()
-        if self.random_state is not None:
-            keras.utils.set_random_seed(self.random_state)
-        tokenizer = train_sentencepiece(
-            inputs.all_texts(),
-            self.vocab_size,
-            lowercase=self.lowercase,
-            strip_accents=self.lowercase,
-            seed=self.random_state,
-        )
-        config = backbones.backbone_config(
-            self.backbone,
-            vocab_size=tokenizer.vocab_size,
-            max_length=self.max_length,
-            dropout=self.dropout,
-        )
-        backbone = keras_hub.models.AlbertBackbone(
-            **config, dtype=self._resolve_dtype()
-        )
-        return backbone, tokenizer
 
     def _check_X(self, X, *, reset):
         inputs = check_sentences(X, type(self).__name__)

@@ -81,7 +81,8 @@ class AlbertQA(AlbertEstimator):
     preset, backbone, vocab_size, epochs, batch_size, learning_rate, \
 weight_decay, warmup_ratio, max_grad_norm, dropout, validation_split, \
 validation_data, early_stopping, patience, mixed_precision, jit_compile, \
-random_state, verbose, callbacks, warm_start
+random_state, verbose, callbacks, warm_start, \
+distribution
         As in :class:`~albert_sk.AlbertClassifier`. ``validation_split``
         holds out whole questions (all windows of a question stay together).
     max_length : int, default=384
@@ -177,6 +178,7 @@ random_state, verbose, callbacks, warm_start
         verbose=0,
         callbacks=None,
         warm_start=False,
+        distribution="auto",
     ):
         super().__init__(
             preset=preset,
@@ -200,6 +202,7 @@ random_state, verbose, callbacks, warm_start
             verbose=verbose,
             callbacks=callbacks,
             warm_start=warm_start,
+            distribution=distribution,
         )
         self.doc_stride = doc_stride
         self.max_query_length = max_query_length

@@ -100,7 +100,8 @@ class AlbertTagger(AlbertEstimator):
     preset, backbone, vocab_size, max_length, epochs, batch_size, \
 learning_rate, weight_decay, warmup_ratio, max_grad_norm, dropout, \
 validation_split, validation_data, early_stopping, patience, \
-mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
+mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start, \
+distribution
         As in :class:`~albert_sk.AlbertClassifier`. ``max_length`` counts the
         pieces of a window, ``[CLS]`` and ``[SEP]`` included; ``validation_data``
         is ``(X_val, y_val)`` in the form of ``X``/``y``.
@@ -189,6 +190,7 @@ mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
         verbose=0,
         callbacks=None,
         warm_start=False,
+        distribution="auto",
     ):
         super().__init__(
             preset=preset,
@@ -212,6 +214,7 @@ mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start
             verbose=verbose,
             callbacks=callbacks,
             warm_start=warm_start,
+            distribution=distribution,
         )
         self.stride = stride
         self.label_all_tokens = label_all_tokens

@@ -12,7 +12,7 @@ parameter, bad data) print one line to stderr and exit with code 2.
 import os
 
 # Before anything imports TensorFlow: hide its C++ start-up chatter.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse  # noqa: E402
 import json  # noqa: E402

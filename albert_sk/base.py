@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from albert_sk import __version__, backbones, distribute
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
-from albert_sk.io import check_texts
+from albert_sk.io import atomic_write, check_texts
 from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
 
 MODEL_FORMAT = "albert_sk"
@@ -592,12 +592,6 @@ class AlbertEstimator(BaseEstimator):
         """
         self._check_is_fitted()
         path = os.path.abspath(os.fspath(path))
-        folder = os.path.dirname(path)
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(
-                f"Cannot save to {path!r}: folder {folder!r} does not exist. "
-                "Create it first."
-            )
         meta = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
@@ -614,23 +608,13 @@ class AlbertEstimator(BaseEstimator):
                 "strip_accents": self.tokenizer_.strip_accents,
             },
         }
-        fd, partial = tempfile.mkstemp(dir=folder, prefix=".albert_sk-", suffix=".part")
-        try:
-            # The descriptor is wrapped first so a failing model save closes it.
-            with os.fdopen(fd, "wb") as fh, tempfile.TemporaryDirectory() as scratch:
-                model_file = os.path.join(scratch, "model.keras")
-                self.model_.save(model_file)
-                with zipfile.ZipFile(fh, "w") as archive:
-                    archive.writestr("albert_sk.json", json.dumps(meta, indent=1))
-                    archive.write(model_file, "model.keras")
-                    archive.writestr("spiece.model", self.tokenizer_.proto)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(partial, path)
-        except BaseException:
-            if os.path.exists(partial):
-                os.unlink(partial)
-            raise
+        with atomic_write(path) as fh, tempfile.TemporaryDirectory() as scratch:
+            model_file = os.path.join(scratch, "model.keras")
+            self.model_.save(model_file)
+            with zipfile.ZipFile(fh, "w") as archive:
+                archive.writestr("albert_sk.json", json.dumps(meta, indent=1))
+                archive.write(model_file, "model.keras")
+                archive.writestr("spiece.model", self.tokenizer_.proto)
         return path
 
     @classmethod

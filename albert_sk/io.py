@@ -3,6 +3,7 @@
 numpy and pandas only: no Keras here.
 """
 
+import contextlib
 import json
 import os
 import tempfile
@@ -14,6 +15,35 @@ import numpy as np
 import pandas as pd
 
 from albert_sk.exceptions import InputError
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb", *, encoding=None):
+    """Open a temporary file beside ``path``, and move it into place on success.
+
+    The data is flushed and fsync'd before ``os.replace``, so a crash at any
+    point leaves either the previous file or the complete new one, never a
+    partial file; on an error the temporary file is removed.
+    """
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot write {path!r}: folder {folder!r} does not exist. Create it first."
+        )
+    name = os.path.basename(path)
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".part")
+    try:
+        # The descriptor is wrapped first so an error in the caller closes it.
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.unlink(partial)
+        raise
 
 
 @dataclass
@@ -381,16 +411,8 @@ def write_conll(path, sentences, *tag_columns, sep="\t"):
                     )
         lines.extend(sep.join(row) for row in zip(words, *columns, strict=True))
         lines.append("")
-    path = os.path.abspath(os.fspath(path))
-    fd, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + ("\n" if lines else ""))
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.exists(partial):
-            os.unlink(partial)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + ("\n" if lines else ""))
 
 
 # === Question answering (SQuAD) ===
@@ -664,16 +686,6 @@ def write_squad_predictions(path, ids, answers):
     predictions = {str(i): a for i, a in zip(ids, answers, strict=True)}
     if len(predictions) != len(ids):
         raise InputError("write_squad_predictions got repeated question ids.")
-    path = os.path.abspath(os.fspath(path))
-    fd, partial = tempfile.mkstemp(
-        dir=os.path.dirname(path), prefix=".predictions-", suffix=".part"
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(predictions, fh, ensure_ascii=False)
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.exists(partial):
-            os.unlink(partial)
-        raise
-    return path
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        json.dump(predictions, fh, ensure_ascii=False)
+    return os.path.abspath(os.fspath(path))

@@ -9,13 +9,13 @@
 
 import json
 import os
-import tempfile
 import zipfile
 
 import keras
 import numpy as np
 
 from albert_sk.exceptions import ModelFileError
+from albert_sk.io import atomic_write
 
 CHECKPOINT_FILE = "checkpoint.npz"
 VOCABULARY_FILE = "spiece.model"
@@ -23,17 +23,8 @@ VOCABULARY_FILE = "spiece.model"
 
 def write_atomic(folder, name, write):
     """Call ``write(file)`` on a temporary file in ``folder``; move it to ``name``."""
-    fd, partial = tempfile.mkstemp(dir=folder, prefix=f".{name}-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, os.path.join(folder, name))
-    except BaseException:
-        if os.path.exists(partial):
-            os.unlink(partial)
-        raise
+    with atomic_write(os.path.join(folder, name)) as fh:
+        write(fh)
 
 
 def save_checkpoint(folder, model, state):

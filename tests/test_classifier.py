@@ -333,7 +333,7 @@ def test_save_load_round_trip(fitted, X, tmp_path):
 
 
 def _leftovers(folder):
-    return glob.glob(os.path.join(folder, ".albert_sk-*"))
+    return glob.glob(os.path.join(folder, ".*.part"))
 
 
 @pytest.mark.parametrize("where", ["keras_save", "zip_write"])

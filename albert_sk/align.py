@@ -10,6 +10,7 @@
 """
 
 import re
+from collections import Counter, defaultdict
 
 import numpy as np
 
@@ -447,3 +448,21 @@ def top_spans(
     scores = start_logits[s_grid] + end_logits[e_grid]
     order = np.argsort(-scores, kind="stable")
     return s_grid[order], e_grid[order], scores[order]
+
+
+def most_frequent_tag(train_tags, sentences):
+    """Baseline: the most frequent training tag on every word of ``sentences``."""
+    tag = Counter(t for s in train_tags for t in s).most_common(1)[0][0]
+    return [[tag] * len(s) for s in sentences]
+
+
+def memorised_tags(train_words, train_tags, sentences):
+    """Baseline: each word's most frequent training tag ("O" if unseen), repaired."""
+    seen = defaultdict(Counter)
+    for words, tags in zip(train_words, train_tags, strict=True):
+        for w, t in zip(words, tags, strict=True):
+            seen[w][t] += 1
+    return [
+        repair_iob2([seen[w].most_common(1)[0][0] if w in seen else "O" for w in s])
+        for s in sentences
+    ]

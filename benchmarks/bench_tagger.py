@@ -19,7 +19,6 @@ import argparse
 import os
 import sys
 import time
-from collections import Counter, defaultdict
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from albert_sk import AlbertTagger  # noqa: E402
-from albert_sk.align import repair_iob2  # noqa: E402
+from albert_sk.align import memorised_tags, most_frequent_tag  # noqa: E402
 from albert_sk.io import read_conll  # noqa: E402
 from albert_sk.metrics import entity_f1_score, entity_report  # noqa: E402
 from benchmarks._common import DATA, markdown_table, write_section  # noqa: E402
@@ -42,22 +41,6 @@ MODES = {
 }
 SENTENCE_LENGTHS = (1, 10, 100, 500, 2000)
 PREDICT_BATCH_SIZE = 64
-
-
-def most_frequent_tag(train_tags, sentences):
-    tag = Counter(t for s in train_tags for t in s).most_common(1)[0][0]
-    return [[tag] * len(s) for s in sentences]
-
-
-def memorised_tags(train_words, train_tags, sentences):
-    seen = defaultdict(Counter)
-    for words, tags in zip(train_words, train_tags, strict=True):
-        for w, t in zip(words, tags, strict=True):
-            seen[w][t] += 1
-    return [
-        repair_iob2([seen[w].most_common(1)[0][0] if w in seen else "O" for w in s])
-        for s in sentences
-    ]
 
 
 def words_per_second(tagger, sentences, repeats=3):

@@ -2,7 +2,6 @@
 
 import pickle
 import random
-from collections import Counter, defaultdict
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,15 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from albert_sk import AlbertTagger
-from albert_sk.align import from_iob2, get_entities, repair_iob2, to_iob2, word_windows
+from albert_sk.align import (
+    from_iob2,
+    get_entities,
+    memorised_tags,
+    most_frequent_tag,
+    repair_iob2,
+    to_iob2,
+    word_windows,
+)
 from albert_sk.exceptions import InputError, NotFittedError
 from albert_sk.io import read_conll, write_conll
 from albert_sk.metrics import entity_f1_score, entity_f1_scorer
@@ -418,23 +425,6 @@ def test_other_input_errors():
 
 
 # === Real data: WNUT-17 ===
-
-
-def most_frequent_tag(train_tags, sentences):
-    tag = Counter(t for s in train_tags for t in s).most_common(1)[0][0]
-    return [[tag] * len(s) for s in sentences]
-
-
-def memorised_tags(train_words, train_tags, sentences):
-    """Each word's most frequent training tag, repaired to valid IOB2."""
-    seen = defaultdict(Counter)
-    for words, tags in zip(train_words, train_tags, strict=True):
-        for w, t in zip(words, tags, strict=True):
-            seen[w][t] += 1
-    return [
-        repair_iob2([seen[w].most_common(1)[0][0] if w in seen else "O" for w in s])
-        for s in sentences
-    ]
 
 
 def test_wnut17_beats_baselines(data_dir):

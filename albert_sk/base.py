@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from albert_sk import __version__, backbones, distribute
+from albert_sk.batching import Batches, fit_input
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
 from albert_sk.io import atomic_write, check_texts
 from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
@@ -30,6 +31,10 @@ MODEL_FORMAT = "albert_sk"
 MODEL_FORMAT_VERSION = 1
 _ARCHIVE_FILES = ("albert_sk.json", "model.keras", "spiece.model")
 _NORM_LAYER_NAMES = ["bias", "gamma", "beta", "layer_norm", "layernorm"]
+# Padded tokens per prediction batch at least (short rows share a batch):
+# on 2 CPU cores 8,192 ran SST-2 predict ~10% faster than 2,048
+# (benchmarks/README.md); activations stay a few MB per layer.
+PREDICT_TOKENS = 8192
 
 
 @keras.saving.register_keras_serializable(package="albert_sk")
@@ -55,51 +60,6 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
             "warmup_steps": self.warmup_steps,
             "total_steps": self.total_steps,
         }
-
-
-class _Batches(keras.utils.PyDataset):
-    """Length-bucketed, padded batches of an :class:`~albert_sk.text.Encoded`.
-
-    ``targets`` is an array indexed by row, or an object whose
-    ``batch(index, length)`` pads per-token targets to the batch length.
-    With ``seed`` set (training) the batch plan is reshuffled every epoch.
-    """
-
-    def __init__(self, encoded, targets, weights, *, batch_size, buckets, rng=None):
-        super().__init__()
-        self.encoded, self.targets, self.weights = encoded, targets, weights
-        self.batch_size, self.buckets, self.rng = batch_size, buckets, rng
-        self._plan()
-
-    def _plan(self):
-        self.index, self.padded = make_batches(
-            self.encoded.lengths, self.batch_size, self.buckets, self.rng
-        )
-        # Keras reads the tensor spec off the first two batches: give them
-        # different padded lengths (when there are any) so the sequence axis
-        # stays free instead of being fixed to the first bucket.
-        if len(set(self.padded)) > 1 and self.padded[0] == self.padded[1]:
-            j = next(k for k, p in enumerate(self.padded) if p != self.padded[0])
-            for plan in (self.index, self.padded):
-                plan[1], plan[j] = plan[j], plan[1]
-
-    def __len__(self):
-        return len(self.index)
-
-    def __getitem__(self, i):
-        index, length = self.index[i], self.padded[i]
-        x = self.encoded.batch(index, length)
-        if hasattr(self.targets, "batch"):
-            y = self.targets.batch(index, length)
-        else:
-            y = self.targets[index]
-        if self.weights is None:
-            return x, y
-        return x, y, self.weights[index]
-
-    def on_epoch_end(self):
-        if self.rng is not None:
-            self._plan()
 
 
 def _to_json(value):
@@ -484,7 +444,10 @@ class AlbertEstimator(BaseEstimator):
     def _bucket_sizes(self):
         """Padded batch lengths: powers of two where each shape is an XLA
         compile (``jit_compile``, the JAX backend), else multiples of 8: less
-        padding, which a TensorFlow graph or PyTorch runs without retracing."""
+        padding, which a TensorFlow graph or PyTorch runs without retracing.
+        One length under a multi-replica TensorFlow strategy."""
+        if distribute.needs_one_length():
+            return bucket_sizes(self.max_length, smallest=self.max_length)
         jit = self.jit_compile
         if jit == "auto":
             jit = backbones.has_accelerator()
@@ -494,7 +457,7 @@ class AlbertEstimator(BaseEstimator):
 
     def _batches(self, encoded, targets=None, weights=None, rng=None):
         buckets = self._bucket_sizes()
-        return _Batches(
+        return Batches(
             encoded,
             targets,
             weights,
@@ -505,13 +468,16 @@ class AlbertEstimator(BaseEstimator):
 
     def _fit_loop(self, train, val):
         rng = np.random.default_rng(self.random_state)
-        data = distribute.even_batches(self._batches(*train, rng=rng))
-        val_data = None if val is None else distribute.even_batches(self._batches(*val))
+        data = fit_input(distribute.even_batches(self._batches(*train, rng=rng)))
+        val_data = None
+        if val is not None:
+            val_data = fit_input(distribute.even_batches(self._batches(*val)))
         previous = getattr(self, "history_", None) if self.warm_start else None
         history = self.model_.fit(
             data,
             validation_data=val_data,
             epochs=self.epochs,
+            shuffle=False,  # Batches reshuffles its own plan every epoch
             callbacks=self._fit_callbacks(val is not None),
             verbose=1 if self.verbose else 0,
         )
@@ -532,7 +498,7 @@ class AlbertEstimator(BaseEstimator):
             encoded.lengths,
             self.batch_size,
             self._bucket_sizes(),
-            max_tokens=self.batch_size * self.max_length,
+            max_tokens=max(self.batch_size * self.max_length, PREDICT_TOKENS),
         )
         progress = keras.utils.Progbar(len(encoded)) if self.verbose else None
         result = None

@@ -107,6 +107,16 @@ def _batch_devices():
     return 1
 
 
+def needs_one_length():
+    """True inside a TensorFlow strategy with more than one replica.
+
+    There every batch is padded to one length: the replicas' sparse
+    embedding gradients are gathered with collective ops that need equal
+    shapes on every step, and length buckets would hand them different ones.
+    """
+    return keras.backend.backend() == "tensorflow" and _batch_devices() > 1
+
+
 def even_batches(batches):
     """Batches whose row count divides evenly between the devices.
 

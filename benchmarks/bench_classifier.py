@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 
 from albert_sk import AlbertClassifier  # noqa: E402
 from albert_sk.backbones import SIZES, backbone_config  # noqa: E402
+from albert_sk.base import PREDICT_TOKENS  # noqa: E402
 from albert_sk.io import read_sst2  # noqa: E402
 from albert_sk.text import bucket_sizes, make_batches  # noqa: E402
 from benchmarks._common import DATA, markdown_table, write_section  # noqa: E402
@@ -193,7 +194,7 @@ def run_floor(tokenizer, texts, labels, predict_texts):
             BATCH_SIZE,
             buckets,
             rng,
-            max_tokens=None if rng else BATCH_SIZE * MAX_LENGTH,
+            max_tokens=None if rng else max(BATCH_SIZE * MAX_LENGTH, PREDICT_TOKENS),
         )
         return [(encoded.batch(i, n), i) for i, n in zip(index, padded, strict=True)]
 

@@ -12,7 +12,8 @@ import pytest
 from keras_hub.models import AlbertBackbone
 
 from albert_sk import AlbertClassifier
-from albert_sk.text import bucket_sizes, make_batches
+from albert_sk.batching import Batches, fit_input
+from albert_sk.text import Encoded, bucket_sizes, make_batches
 
 TINY = dict(
     backbone="tiny",
@@ -94,6 +95,34 @@ def test_prediction_batches_fill_a_token_budget():
     plain, _ = make_batches(lengths, 32, buckets)
     assert [len(b) for b in plain[:-1]] == [32] * (len(plain) - 1)
     assert len(batches) < 0.8 * len(plain)
+
+
+def test_fit_input_serves_every_row_once_per_epoch_in_a_new_order():
+    lengths = np.random.default_rng(0).integers(3, 60, size=100)
+    # Each row's first token is its row number, to follow rows into batches.
+    rows = [[i] + [1] * (n - 1) for i, n in enumerate(lengths)]
+    encoded = Encoded.from_rows(rows, [[0] * n for n in lengths])
+    batches = Batches(
+        encoded,
+        np.arange(100),
+        None,
+        batch_size=16,
+        buckets=bucket_sizes(64, step=8),
+        rng=np.random.default_rng(1),
+    )
+    data = fit_input(batches)
+    epochs = []
+    for _ in range(2):
+        seen = []
+        for x, y in data:
+            x, y = keras.tree.map_structure(np.asarray, (x, y))
+            np.testing.assert_array_equal(x["token_ids"][:, 0], y)
+            assert x["token_ids"].shape[1] >= lengths[y].max()
+            seen.append(y)
+        epochs.append(np.concatenate(seen))
+    for order in epochs:
+        assert sorted(order.tolist()) == list(range(100))
+    assert epochs[0].tolist() != epochs[1].tolist()
 
 
 def test_predictions_do_not_depend_on_batching(fitted_tiny, sentiment_small):

@@ -128,12 +128,6 @@ def test_distribution_data_parallel_matches_single_device_on_two_devices(
 # === Subprocess runs: 2 devices, JAX ===
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: under MirroredStrategy, consecutive length-bucketed batches "
-    "of different padded lengths reach different replicas, and the sparse "
-    "embedding gradient gather aborts on the shape mismatch",
-)
 def test_tensorflow_data_parallel_on_two_logical_cpus():
     out = _run(
         """

@@ -63,8 +63,10 @@ def fit_input(batches):
     throughput in about half of the epochs (benchmarks/README.md), so there
     the batches go through a plain ``tf.data`` generator instead: one batch
     prefetched, no autotuning, every axis free (one traced step serves all
-    batch shapes), and ``on_epoch_end`` called when an epoch's batches run
-    out, as Keras does for a PyDataset. Other backends read ``batches`` as is.
+    batch shapes), and ``on_epoch_begin`` / ``on_epoch_end`` called around
+    each epoch's batches, as Keras does for a PyDataset. The tensor spec is
+    read off ``batches[0]`` before the first ``on_epoch_begin``. Other
+    backends read ``batches`` as is.
     """
     if keras.backend.backend() != "tensorflow":
         return batches
@@ -75,6 +77,7 @@ def fit_input(batches):
         return tf.TensorSpec([None] * value.ndim, tf.as_dtype(value.dtype))
 
     def generate():
+        batches.on_epoch_begin()
         for i in range(len(batches)):
             yield batches[i]
         batches.on_epoch_end()

@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk import backbones
 from albert_sk.base import _NORM_LAYER_NAMES, AlbertEstimator, LinearWarmupDecay
+from albert_sk.batching import fit_input
 from albert_sk.corpus import Corpus
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
 from albert_sk.heads import dense_head
@@ -713,7 +714,7 @@ class AlbertPretrainer(BaseEstimator):
         )
         if state["step"] < total:
             self.model_.fit(
-                data,
+                fit_input(data),
                 epochs=1,
                 shuffle=False,  # the stream is served in order
                 verbose=0,

@@ -21,6 +21,7 @@ SCRIPTS = {
     "classifier": (["--quick"], ["--full"]),
     "fit_memory": (["--quick"], ["--full"]),
     "sst2_baseline": (["--quick"], ["--full"]),
+    "techniques": (["--repeats", "1"], ["--repeats", "3"]),
     "tagger": (["--quick"], []),
     "qa": (
         ["--train-articles", "3", "--test-articles", "2", "--epochs", "2"],

@@ -1,7 +1,7 @@
 """Run the benchmark suite; each script rewrites its section of benchmarks/README.md.
 
 ``python benchmarks/run.py --quick`` runs every script at a size that fits in
-about 15 minutes on 2 CPU cores; ``--full`` runs the bigger versions (an hour
+about 25 minutes on 2 CPU cores; ``--full`` runs the bigger versions (an hour
 and more). ``--only classifier fit_memory`` picks scripts by name, and
 ``--no-write`` prints the tables without touching the README. Scripts that
 are absent are skipped; a failing script is reported and the others still run.

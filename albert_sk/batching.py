@@ -15,7 +15,7 @@ class Batches(keras.utils.PyDataset):
 
     ``targets`` is an array indexed by row, or an object whose
     ``batch(index, length)`` pads per-token targets to the batch length.
-    With ``seed`` set (training) the batch plan is reshuffled every epoch.
+    With ``rng`` set (training) the batch plan is reshuffled every epoch.
     """
 
     def __init__(self, encoded, targets, weights, *, batch_size, buckets, rng=None):
@@ -28,9 +28,10 @@ class Batches(keras.utils.PyDataset):
         self.index, self.padded = make_batches(
             self.encoded.lengths, self.batch_size, self.buckets, self.rng
         )
-        # Keras reads the tensor spec off the first two batches: give them
-        # different padded lengths (when there are any) so the sequence axis
-        # stays free instead of being fixed to the first bucket.
+        # Where Keras wraps a PyDataset itself (not on TensorFlow: see
+        # fit_input) it reads the tensor spec off the first two batches: give
+        # them different padded lengths (when there are any) so the sequence
+        # axis stays free instead of being fixed to the first bucket.
         if len(set(self.padded)) > 1 and self.padded[0] == self.padded[1]:
             j = next(k for k, p in enumerate(self.padded) if p != self.padded[0])
             for plan in (self.index, self.padded):

@@ -27,14 +27,8 @@ from albert_sk.batching import fit_input
 from albert_sk.corpus import Corpus
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
 from albert_sk.heads import dense_head
-from albert_sk.masking import (
-    document_chunks,
-    ngram_mask,
-    pack_pairs,
-    sop_pair,
-    split_sentences,
-    word_start_table,
-)
+from albert_sk.masking import split_sentences
+from albert_sk.pretraining_examples import Examples, empty_corpus_message
 from albert_sk.pretraining_loop import (
     CHECKPOINT_FILE,
     VOCABULARY_FILE,
@@ -45,7 +39,7 @@ from albert_sk.pretraining_loop import (
     save_checkpoint,
     write_atomic,
 )
-from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, make_batches
+from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer
 
 # Parameters that may change between a killed run and its resumption.
 _RESUME_FREE = ("verbose", "callbacks", "checkpoint_dir", "checkpoint_every")
@@ -289,7 +283,7 @@ class AlbertPretrainer(BaseEstimator):
             n = 0 if next(corpus.documents(), None) is None else None
             sentences = self._sentences(corpus, errors)
         if n == 0:
-            raise InputError(self._empty_message(corpus))
+            raise InputError(empty_corpus_message(corpus))
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -321,15 +315,6 @@ class AlbertPretrainer(BaseEstimator):
                 yield from split_sentences(doc)
         except InputError as err:
             errors.append(err)
-
-    @staticmethod
-    def _empty_message(corpus):
-        return (
-            f"The corpus ({corpus.describe()}) holds no text: every document is "
-            "empty or blank. Pass documents with some text (a list of str, or a "
-            "text file with one document per line or per blank-line separated "
-            "block)."
-        )
 
     def _build_backbone(self, corpus):
         """(backbone, tokenizer, corpus) from ``preset`` or a new vocabulary."""
@@ -433,125 +418,19 @@ class AlbertPretrainer(BaseEstimator):
 
     # === Examples ===
 
-    def _prepare_tables(self):
-        tok = self.tokenizer_
-        pieces = tok.id_to_piece(range(tok.vocab_size))
-        self._word_starts = word_start_table(pieces)
-        special = np.zeros(tok.vocab_size, bool)
-        special[[tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id]] = True
-        self._special = special
-        self._replace_ids = np.flatnonzero(~special).astype(np.int32)
-
-    def _encode_chunk(self, docs):
-        """Sentence chunks (lists of token-id lists) of a list of documents."""
-        sentences, owner = [], []
-        for d, doc in enumerate(docs):
-            parts = split_sentences(doc)
-            sentences += parts
-            owner += [d] * len(parts)
-        ids = self.tokenizer_.encode(sentences)
-        per_doc = [[] for _ in docs]
-        for d, s in zip(owner, ids, strict=True):
-            if s:
-                per_doc[d].append(s)
-        target = self.max_length - 3
-        return [c for doc in per_doc if doc for c in document_chunks(doc, target)]
-
-    def _chunk_rows(self, chunks, rng):
-        """Packed rows and SOP labels (-1: no pair) of one chunk."""
-        if self.sop:
-            pairs = [sop_pair(c, rng, self._word_starts) for c in chunks]
-        else:
-            pairs = [([t for s in c for t in s], [], -1) for c in chunks]
-        tok = self.tokenizer_
-        encoded = pack_pairs(
-            pairs, cls_id=tok.cls_id, sep_id=tok.sep_id, pad_id=tok.pad_id
+    def _examples(self):
+        """The batch builder for the fitted vocabulary and these settings."""
+        return Examples(
+            self.tokenizer_,
+            max_length=self.max_length,
+            batch_size=self.batch_size,
+            mask_rate=self.mask_rate,
+            max_ngram=self.max_ngram,
+            sop=self.sop,
+            # Multiples of 8 on a TF graph / PyTorch, powers of two under XLA.
+            buckets=AlbertEstimator._bucket_sizes(self),
+            chunk_chars=self._chunk_chars,
         )
-        labels = np.fromiter((p[2] for p in pairs), np.int32, len(pairs))
-        return encoded, labels
-
-    def _batch(self, encoded, sop_labels, rows, length, rng):
-        x = encoded.batch(rows, length)
-        slots = max(1, math.ceil(length * self.mask_rate))
-        positions = np.zeros((len(rows), slots), np.int32)
-        labels = np.zeros((len(rows), slots), np.int32)
-        weights = np.zeros((len(rows), slots), np.float32)
-        for j, i in enumerate(rows):
-            ids = encoded.row(i)
-            corrupted, pos, lab = ngram_mask(
-                ids,
-                rng,
-                word_starts=self._word_starts,
-                special=self._special,
-                mask_id=self.tokenizer_.mask_id,
-                replace_ids=self._replace_ids,
-                mask_rate=self.mask_rate,
-                max_ngram=self.max_ngram,
-            )
-            x["token_ids"][j, : len(ids)] = corrupted
-            k = min(len(pos), slots)
-            positions[j, :k], labels[j, :k], weights[j, :k] = pos[:k], lab[:k], 1.0
-        x["mask_positions"] = positions
-        y, sample_weight = {"mlm": labels}, {"mlm": weights}
-        if self.sop:
-            sop = sop_labels[rows]
-            y["sop"] = np.maximum(sop, 0)
-            sample_weight["sop"] = (sop >= 0).astype(np.float32)
-        return x, y, sample_weight
-
-    def _epoch_batches(self, corpus, epoch, start=(0, 0), cache=None):
-        """Yield ``(chunk, batch, x, y, sample_weight)`` of one pass, from ``start``."""
-        # Multiples of 8 on a TF graph / PyTorch, powers of two under XLA.
-        buckets = AlbertEstimator._bucket_sizes(self)
-        for c, docs in enumerate(self._chunks(corpus, cache)):
-            if c < start[0]:
-                continue
-            rng = np.random.default_rng([self._seed, epoch, c])
-            encoded, labels = self._chunk_rows(docs, rng)
-            index, padded = make_batches(encoded.lengths, self.batch_size, buckets, rng)
-            first = start[1] if c == start[0] else 0
-            for b in range(first, len(index)):
-                batch_rng = np.random.default_rng([self._seed, epoch, c, b])
-                yield (
-                    c,
-                    b,
-                    *self._batch(encoded, labels, index[b], padded[b], batch_rng),
-                )
-
-    def _chunks(self, corpus, cache):
-        """Encoded chunks; a corpus that fits in one chunk is encoded once."""
-        if cache is not None and "chunks" in cache:
-            yield from cache["chunks"]
-            return
-        encoded = []
-        for docs in corpus.chunks(self._chunk_chars):
-            chunk = self._encode_chunk(docs)
-            encoded.append(chunk)
-            yield chunk
-        if cache is not None and len(encoded) == 1 and not corpus.one_shot:
-            cache["chunks"] = encoded
-
-    def _count_steps(self, corpus, cache):
-        """Steps per pass and pairs available for SOP (one read of the corpus)."""
-        steps = rows = sop_rows = 0
-        for chunk in self._chunks(corpus, cache):
-            rows += len(chunk)
-            steps += math.ceil(len(chunk) / self.batch_size)
-            sop_rows += sum(
-                len(c) >= 2 or any(self._word_starts[t] for t in c[0][1:])
-                for c in chunk
-            )
-        if rows == 0:
-            raise InputError(self._empty_message(corpus))
-        if self.sop and sop_rows < 2:
-            raise InputError(
-                f"Sentence-order prediction needs documents of two or more "
-                f"sentences (or words), but the corpus ({corpus.describe()}) gives "
-                f"{sop_rows} such pair(s) in {rows} rows. Pass longer documents "
-                "(with doc_sep='blank_line' a file's paragraphs are documents), or "
-                "sop=False to train the masked language model only."
-            )
-        return steps
 
     # === Checkpoints ===
 
@@ -647,13 +526,13 @@ class AlbertPretrainer(BaseEstimator):
         backbone, self.tokenizer_, corpus = self._build_backbone(corpus)
         if self.tokenizer_.mask_id is None:
             raise InputError("The vocabulary has no [MASK] piece.")
-        self._prepare_tables()
+        examples = self._examples()
         cache = {}
         if corpus.one_shot:
             per_epoch, total = None, self.max_steps
             self._check_first_chunk(corpus)
         else:
-            per_epoch = self._count_steps(corpus, cache)
+            per_epoch = examples.count_steps(corpus, cache)
             total = self.max_steps or self.epochs * per_epoch
         self.backbone_ = backbone
         self.model_ = self._build_model(backbone)
@@ -674,32 +553,37 @@ class AlbertPretrainer(BaseEstimator):
         elif self.checkpoint_dir is not None and self.preset is None:
             proto = self.tokenizer_.proto
             self._write_atomic(VOCABULARY_FILE, lambda fh: fh.write(proto))
-        self._train(corpus, cache, state, total, per_epoch, fingerprint)
+        self._train(examples, corpus, cache, state, total, per_epoch, fingerprint)
         return self
 
     def _check_first_chunk(self, corpus):
         """Refuse an empty stream before building a model for it."""
         first = next(corpus.chunks(self._chunk_chars), None)
         if first is None:
-            raise InputError(self._empty_message(corpus))
+            raise InputError(empty_corpus_message(corpus))
         corpus.iterator = itertools.chain(first, corpus.iterator)
         corpus._used = False
 
-    def _stream(self, corpus, cache, epoch, start):
+    def _stream(self, examples, corpus, cache, epoch, start):
         """Batches from position ``(epoch, chunk, batch)`` on, pass after pass."""
         while True:
             seen = False
-            for c, b, *batch in self._epoch_batches(corpus, epoch, start, cache):
+            batches = examples.epoch_batches(corpus, self._seed, epoch, start, cache)
+            for c, b, *batch in batches:
                 seen = True
                 yield (epoch, c, b), batch
             if corpus.one_shot or (not seen and start == (0, 0)):
                 return
             epoch, start = epoch + 1, (0, 0)
 
-    def _train(self, corpus, cache, state, total, per_epoch, fingerprint):
+    def _train(self, examples, corpus, cache, state, total, per_epoch, fingerprint):
         data = StreamBatches(
             self._stream(
-                corpus, cache, state["epoch"], (state["chunk"], state["batch"])
+                examples,
+                corpus,
+                cache,
+                state["epoch"],
+                (state["chunk"], state["batch"]),
             ),
             total - state["step"],
             self._probe_batches(),
@@ -748,15 +632,16 @@ class AlbertPretrainer(BaseEstimator):
         """Masked-token accuracy of the MLM on ``corpus`` (fixed, seeded masking)."""
         self._check_is_fitted()
         corpus = Corpus(corpus, self.doc_sep)
-        self._seed = self.random_state if self.random_state is not None else 0
+        seed = self.random_state if self.random_state is not None else 0
         correct = total = 0
-        for _, _, x, y_true, w in self._epoch_batches(corpus, epoch=2**31 - 1):
+        batches = self._examples().epoch_batches(corpus, seed, epoch=2**31 - 1)
+        for _, _, x, y_true, w in batches:
             logits = np.asarray(self.model_.predict_on_batch(x)["mlm"])
             hits = (logits.argmax(-1) == y_true["mlm"]) * w["mlm"]
             correct += float(hits.sum())
             total += float(w["mlm"].sum())
         if total == 0:
-            raise InputError(self._empty_message(corpus))
+            raise InputError(empty_corpus_message(corpus))
         return correct / total
 
     def save_preset(self, path):

@@ -26,8 +26,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
-import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,15 +47,7 @@ def child(name):
     import keras
 
     from albert_sk import AlbertClassifier
-    from benchmarks.bench_classifier import (
-        BATCH_SIZE,
-        LEARNING_RATE,
-        MAX_LENGTH,
-        MODES,
-        SIZE,
-        EpochTimer,
-        load_sst2,
-    )
+    from benchmarks.bench_classifier import MODES, load_sst2, run_ours
 
     params = dict(VARIANTS[name][1])
     steps = params.pop("steps_per_execution", None)
@@ -77,33 +67,15 @@ def child(name):
 
     n_fit, n_predict = MODES["quick"]["n_fit"], MODES["quick"]["n_predict"]
     texts, labels = load_sst2(n_fit + n_predict)
-    timer = EpochTimer()
-    clf = Classifier(
-        backbone=SIZE,
-        max_length=MAX_LENGTH,
-        batch_size=BATCH_SIZE,
-        epochs=2,
-        learning_rate=LEARNING_RATE,
-        random_state=0,
-        callbacks=[timer],
-        **params,
+    times, _ = run_ours(
+        texts[:n_fit], labels[:n_fit], texts[n_fit:], cls=Classifier, **params
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf.fit(texts[:n_fit], labels[:n_fit])
-    predict_texts = texts[n_fit:]
-    clf.predict(predict_texts)  # warm-up: traces or compiles the shapes
-    start = time.perf_counter()
-    pred = clf.predict(predict_texts)
-    predict_s = time.perf_counter() - start
-    accuracy = float((pred == labels[n_fit:]).mean())
     print(
         json.dumps(
             dict(
-                fit=n_fit / timer.seconds[-1],
-                first_epoch_s=timer.seconds[0],
-                predict=n_predict / predict_s,
-                accuracy=accuracy,
+                fit=n_fit / times["fit_s"],
+                first_epoch_s=times["first_epoch_s"],
+                predict=n_predict / times["predict_s"],
                 backend=keras.backend.backend(),
             )
         )

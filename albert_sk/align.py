@@ -10,6 +10,7 @@
 """
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -18,9 +19,12 @@ from albert_sk.exceptions import InputError
 
 # === Words and character spans ===
 
-# A word is a run of letters/digits/underscore, or one other non-space
-# character (punctuation, symbols, zero-width characters).
-WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
+# A word is a run of letters/digits/underscore, one CJK ideograph (Chinese
+# and Japanese write no spaces between words: each ideograph is a word, as in
+# BERT's basic tokenizer), or one other non-space character (punctuation,
+# symbols, zero-width characters).
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+WORD_PATTERN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -49,14 +53,43 @@ def split_words(text, cuts=()):
     """
     cuts = sorted(set(int(c) for c in cuts))
     words, starts, ends = [], [], []
-    for match in WORD_PATTERN.finditer(text):
-        s, e = match.span()
+    for s, e in _word_spans(text):
         inner = [c for c in cuts if s < c < e] if cuts else ()
         for a, b in zip([s, *inner], [*inner, e], strict=True):
             words.append(text[a:b])
             starts.append(a)
             ends.append(b)
     return words, np.asarray(starts, np.int64), np.asarray(ends, np.int64)
+
+
+def _is_mark(ch):
+    return unicodedata.category(ch)[0] == "M"
+
+
+def _word_spans(text):
+    """``(start, end)`` of the words of ``text``; combining marks (accents
+    written apart, Devanagari vowel signs and viramas), which ``\\w`` does
+    not match, stay in the word they belong to."""
+    spans, ascii = [], text.isascii()
+    for match in WORD_PATTERN.finditer(text):
+        s, e = match.span()
+        if (
+            not ascii
+            and spans
+            and spans[-1][1] == s
+            and (
+                _is_mark(text[s])
+                or (
+                    _is_mark(text[s - 1])
+                    and text[s].isalnum()
+                    and text[spans[-1][0]].isalnum()
+                )
+            )
+        ):
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.append((s, e))
+    return spans
 
 
 def check_spans(text, spans, row):

@@ -142,3 +142,20 @@ def test_word_windows_short_and_empty():
     # Windows grow linearly with the sentence, not quadratically.
     n = [len(word_windows(np.ones(k, int), 30, 8)) for k in (300, 600, 1200)]
     assert n[1] <= 2 * n[0] + 1 and n[2] <= 2 * n[1] + 1
+
+
+def test_cjk_and_combining_marks_are_split_into_words():
+    words, starts, ends = split_words("東京に行く हिन्दी e\u0301te\u0301 Zoë!")
+    assert words == [
+        "東",
+        "京",
+        "に",
+        "行",
+        "く",
+        "हिन्दी",
+        "e\u0301te\u0301",
+        "Zoë",
+        "!",
+    ]
+    text = "東京に行く हिन्दी e\u0301te\u0301 Zoë!"
+    assert [text[s:e] for s, e in zip(starts, ends, strict=True)] == words

@@ -21,15 +21,14 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from albert_sk import __version__, backbones, distribute
+from albert_sk import __version__, backbones, distribute, model_file
 from albert_sk.batching import Batches, fit_input
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
 from albert_sk.io import atomic_write, check_texts
 from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
 
-MODEL_FORMAT = "albert_sk"
-MODEL_FORMAT_VERSION = 1
-_ARCHIVE_FILES = ("albert_sk.json", "model.keras", "spiece.model")
+MODEL_FORMAT = model_file.FORMAT
+MODEL_FORMAT_VERSION = model_file.FORMAT_VERSION
 _NORM_LAYER_NAMES = ["bias", "gamma", "beta", "layer_norm", "layernorm"]
 # Padded tokens per prediction batch at least (short rows share a batch):
 # on 2 CPU cores 8,192 ran SST-2 predict ~10% faster than 2,048
@@ -585,47 +584,59 @@ class AlbertEstimator(BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """Load an estimator written by :meth:`save` (Keras safe_mode, no pickle)."""
+        """Load an estimator written by :meth:`save` (Keras safe_mode, no pickle).
+
+        The file is checked before use (:mod:`albert_sk.model_file`): its zip
+        directory (exact members, sizes), its format version, an albert_sk
+        estimator class and that class's own parameters, and a Keras config
+        without ``Lambda`` layers or foreign classes. Anything else raises
+        :class:`~albert_sk.exceptions.ModelFileError`.
+        """
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No saved model at {path!r}.")
-        expected = "an albert_sk model file (a zip archive written by est.save(path))"
         if not zipfile.is_zipfile(path):
-            raise ModelFileError(
-                f"{path!r} is not {expected}: it may be truncated or a different "
-                "kind of file. Save the model again."
+            raise model_file.error(
+                path,
+                "it may be truncated or a different kind of file",
+                "Save the model again.",
             )
         try:
             with zipfile.ZipFile(path) as archive:
-                missing = [f for f in _ARCHIVE_FILES if f not in archive.namelist()]
-                if missing:
+                model_file.check_directory(
+                    archive.infolist(),
+                    path,
+                    limits=model_file.LIMITS,
+                    allowed=model_file.MEMBERS,
+                )
+                meta = model_file.read_meta(archive, path)
+                estimator_cls = _estimator_class(meta["estimator"])
+                if cls is not AlbertEstimator and not issubclass(estimator_cls, cls):
                     raise ModelFileError(
-                        f"{path!r} is not {expected}: it lacks {missing}."
+                        f"{path!r} holds an {meta['estimator']}, not an "
+                        f"{cls.__name__}. Load it with {meta['estimator']}.load(path) "
+                        "or albert_sk.load(path)."
                     )
-                meta = json.loads(archive.read("albert_sk.json"))
+                model_file.check_params(estimator_cls, meta, path)
+                estimator = _estimator_from_params(estimator_cls, meta, path)
                 proto = archive.read("spiece.model")
                 with tempfile.TemporaryDirectory() as scratch:
-                    archive.extract("model.keras", scratch)
-                    model = keras.saving.load_model(
-                        os.path.join(scratch, "model.keras"),
-                        compile=False,
-                        safe_mode=True,
+                    model = _load_keras_model(
+                        model_file.extract_model(archive, path, scratch), path
                     )
-        except (zipfile.BadZipFile, json.JSONDecodeError, EOFError, OSError) as err:
+        except (zipfile.BadZipFile, EOFError, OSError) as err:
             raise ModelFileError(
-                f"{path!r} is damaged ({err}). It is not a readable {expected}; "
-                "save the model again."
+                f"{path!r} is damaged ({err}). It is not a readable "
+                f"{model_file.EXPECTED}; save the model again."
             ) from None
-        if meta.get("format") != MODEL_FORMAT:
-            raise ModelFileError(f"{path!r} is not {expected}.")
-        estimator_cls = _estimator_class(meta["estimator"])
-        if cls is not AlbertEstimator and not issubclass(estimator_cls, cls):
-            raise ModelFileError(
-                f"{path!r} holds an {meta['estimator']}, not an {cls.__name__}. "
-                f"Load it with {meta['estimator']}.load(path) or albert_sk.load(path)."
-            )
-        estimator = estimator_cls(**meta["params"])
-        estimator.tokenizer_ = Tokenizer(proto, **meta["tokenizer"])
+        try:
+            estimator.tokenizer_ = Tokenizer(proto, **meta["tokenizer"])
+        except (RuntimeError, ValueError, TypeError) as err:
+            raise model_file.error(
+                path,
+                f"its spiece.model is not a SentencePiece model ({err})",
+                "Save the model again.",
+            ) from None
         estimator.model_ = model
         for name, value in meta["fitted"].items():
             setattr(estimator, name, _from_json(value))
@@ -637,11 +648,37 @@ class AlbertEstimator(BaseEstimator):
 
 
 def _estimator_class(name):
-    import albert_sk
+    """The estimator class ``name`` of :data:`model_file.ESTIMATORS`, imported."""
+    import importlib
 
-    if name not in albert_sk.__all__:
-        raise ModelFileError(f"Unknown estimator {name!r} in the model file.")
-    return getattr(albert_sk, name)
+    return getattr(importlib.import_module(model_file.ESTIMATORS[name]), name)
+
+
+def _estimator_from_params(estimator_cls, meta, path):
+    """``estimator_cls(**params)``, its parameters validated as in ``fit``."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    estimator = estimator_cls(**meta["params"])
+    try:
+        estimator._validate_params()
+    except InvalidParameterError as err:
+        raise model_file.error(
+            path, f"albert_sk.json holds an invalid parameter ({err})"
+        ) from None
+    return estimator
+
+
+def _load_keras_model(model_path, path):
+    """The Keras model at ``model_path`` (safe_mode), or ``ModelFileError``."""
+    try:
+        return keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        first = " ".join(str(err).split())
+        raise model_file.error(
+            path,
+            f"Keras cannot rebuild its model.keras safely "
+            f"({type(err).__name__}: {first:.300})",
+        ) from None
 
 
 def load(path):

@@ -10,8 +10,6 @@ as ``preset=dir``.
 
 import json
 import os
-import shutil
-import tempfile
 import warnings
 
 import keras
@@ -19,6 +17,7 @@ import numpy as np
 
 from albert_sk import __version__, backbones
 from albert_sk.exceptions import InputError, NotFittedError
+from albert_sk.io import atomic_directory
 
 WEIGHTS_FILE = "model.safetensors"
 # Estimator -> (its head layer, the Hugging Face head prefix, architecture).
@@ -288,26 +287,15 @@ def export_hf(estimator_or_preset, path):
 
 
 def write_directory(path, write):
-    """Run ``write(folder)`` on a temporary sibling of ``path``, then move it in."""
-    path = os.path.abspath(os.fspath(path))
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(
-            f"Cannot write to {path!r}: folder {parent!r} does not exist. "
-            "Create it first."
-        )
-    scratch = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}-")
-    try:
-        write(scratch)
-        os.makedirs(path, exist_ok=True)
-        for root, _, files in os.walk(scratch):
-            rel = os.path.relpath(root, scratch)
-            os.makedirs(os.path.join(path, rel), exist_ok=True)
-            for name in files:
-                os.replace(os.path.join(root, name), os.path.join(path, rel, name))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return path
+    """Run ``write(folder)`` on a temporary sibling of ``path``, then swap it in.
+
+    The whole folder is replaced (:func:`albert_sk.io.atomic_directory`):
+    files of an earlier export never survive, and a crash leaves the earlier
+    export untouched. A non-empty folder without ``config.json`` is refused.
+    """
+    with atomic_directory(path, marker="config.json") as folder:
+        write(folder)
+    return os.path.abspath(os.fspath(path))
 
 
 # === Import ===

@@ -27,6 +27,7 @@ from albert_sk.batching import fit_input
 from albert_sk.corpus import Corpus
 from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
 from albert_sk.heads import dense_head
+from albert_sk.io import atomic_directory
 from albert_sk.masking import split_sentences
 from albert_sk.pretraining_examples import Examples, empty_corpus_message
 from albert_sk.pretraining_loop import (
@@ -684,14 +685,14 @@ class AlbertPretrainer(BaseEstimator):
 def save_preset(backbone, tokenizer, path):
     """Write ``backbone`` and ``tokenizer`` as a keras-hub preset directory at ``path``.
 
-    Files are written to a sibling temporary folder first and moved into
-    place, so a crash never leaves a half-written preset.
+    The whole folder is built in a temporary sibling and swapped into place
+    (:func:`albert_sk.io.atomic_directory`), so a crash never leaves a
+    half-written preset and files of an earlier preset never survive. A
+    non-empty folder without ``config.json`` is refused.
     """
     import keras_hub
 
-    from albert_sk.hf import write_directory
-
-    def write(folder):
+    with atomic_directory(path, marker="config.json") as folder:
         backbone.save_to_preset(folder)
         keras_hub.models.AlbertTokenizer(proto=tokenizer.proto).save_to_preset(folder)
         with open(os.path.join(folder, backbones.NORMALIZATION_FILE), "w") as fh:
@@ -704,5 +705,4 @@ def save_preset(backbone, tokenizer, path):
                 fh,
                 indent=1,
             )
-
-    return write_directory(path, write)
+    return os.path.abspath(os.fspath(path))

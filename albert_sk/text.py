@@ -5,8 +5,10 @@ C++ SentencePiece processor; the model only ever sees the integer arrays built
 here. Batches group similar lengths and are padded to a few bucket sizes.
 """
 
+import functools
 import io
 import itertools
+import re
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -22,36 +24,80 @@ MASK_PIECE = "[MASK]"
 MIN_VOCAB_SIZE = 64
 
 
+# Unicode's White_Space characters: Python's str.isspace() without the
+# information separators U+001C..U+001F, which Hugging Face's AlbertTokenizer
+# (Rust's char::is_whitespace) does not split on either.
+_WHITESPACE = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# An ASCII text needs the slow path only for these: a doubled quote, a
+# whitespace run or a whitespace char other than " ", a space at either end.
+_ASCII_SPECIAL = re.compile(r"``|''|[\t\n\x0b\x0c\r]|  |^ | $")
+_QUOTES = {"``": '"', "''": '"'}
+
+
+@functools.lru_cache(maxsize=65536)
 def _fold_char(ch, lowercase, strip_accents):
-    if lowercase:
-        ch = ch.lower()
+    """One char as ALBERT's tokenizer folds it: NFKD without marks, then lower.
+
+    Per char, as Hugging Face's ``AlbertTokenizer`` does it (no final-sigma
+    rule). Marks are every general category ``M*`` (``StripAccents``).
+    """
     if strip_accents:
         ch = "".join(
             c
-            for c in unicodedata.normalize("NFD", ch)
-            if unicodedata.category(c) != "Mn"
+            for c in unicodedata.normalize("NFKD", ch)
+            if unicodedata.category(c)[0] != "M"
         )
+    if lowercase:
+        ch = "".join(c.lower() for c in ch)
     return ch
 
 
 def normalize(text, *, lowercase=True, strip_accents=True):
-    """Lower-case and strip accents, and map each output char to its source.
+    """Normalise as ALBERT's tokenizer does, and map each output char to its source.
+
+    The steps of ALBERT's own preprocessing and of Hugging Face's
+    ``AlbertTokenizer``: whitespace runs become one space and the ends are
+    stripped; two backquotes or two apostrophes become ``"``; with ``strip_accents``,
+    NFKD (so compatibility characters such as ``ﬁ`` or fullwidth letters
+    fold too) without the combining marks; with ``lowercase``, lower case.
 
     Returns ``(normalized, source)`` where ``source[i]`` is the index in
     ``text`` of the character that produced ``normalized[i]``; ``source`` has
-    one extra entry, ``len(text)``, so end offsets map too.
+    one extra entry, the end of the text without its trailing whitespace, so
+    end offsets map too.
     """
-    if not (lowercase or strip_accents):
-        return text, np.arange(len(text) + 1, dtype=np.int64)
-    if text.isascii():
+    if text.isascii() and not _ASCII_SPECIAL.search(text):
         out = text.lower() if lowercase else text
         return out, np.arange(len(text) + 1, dtype=np.int64)
+    fold = lowercase or strip_accents
+    end = len(text)
+    while end and text[end - 1] in _WHITESPACE:
+        end -= 1
     parts, source = [], []
-    for i, ch in enumerate(text):
-        folded = _fold_char(ch, lowercase, strip_accents)
+    i = 0
+    while i < end and text[i] in _WHITESPACE:
+        i += 1
+    while i < end:
+        ch = text[i]
+        if ch in _WHITESPACE:
+            parts.append(" ")
+            source.append(i)
+            while text[i] in _WHITESPACE:  # the run stops before ``end``
+                i += 1
+            continue
+        if ch in "`'" and text[i : i + 2] in _QUOTES:
+            parts.append('"')
+            source.append(i)
+            i += 2
+            continue
+        folded = _fold_char(ch, lowercase, strip_accents) if fold else ch
         parts.append(folded)
         source.extend([i] * len(folded))
-    source.append(len(text))
+        i += 1
+    source.append(end)
     return "".join(parts), np.asarray(source, dtype=np.int64)
 
 
@@ -125,11 +171,21 @@ class Tokenizer:
 
     def encode(self, texts):
         """Token ids (no special tokens) for each text, one C++ batch call."""
-        fast = self.lowercase and self.strip_accents
+        lower = self.lowercase
         norm = [
-            t.lower() if fast and t.isascii() else self.normalize(t)[0] for t in texts
+            (t.lower() if lower else t)
+            if t.isascii() and not _ASCII_SPECIAL.search(t)
+            else self.normalize(t)[0]
+            for t in texts
         ]
         return self._sp.encode(norm, out_type=int)
+
+    def _is_blank(self, ch):
+        """A word boundary: whitespace, a zero-width char, or a char that
+        folds to whitespace (the spacing diaeresis ``¨`` is NFKD " " + U+0308)."""
+        return _is_blank(ch) or not _fold_char(
+            ch, self.lowercase, self.strip_accents
+        ).strip(" ")
 
     def encode_with_offsets(self, texts):
         """Ids plus ``[start, end)`` character offsets into the original texts.
@@ -161,7 +217,7 @@ class Tokenizer:
             for k, piece in enumerate(pieces):  # "▁word" covers the space before it
                 if not piece.piece.startswith("\u2581"):
                     continue
-                while starts[k] < ends[k] and _is_blank(text[starts[k]]):
+                while starts[k] < ends[k] and self._is_blank(text[starts[k]]):
                     starts[k] += 1
             out.append((ids, starts, ends))
         return out

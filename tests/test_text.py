@@ -85,6 +85,46 @@ def test_normalize_lowercase_only_keeps_accents():
     assert out == "Creme"
 
 
+def test_normalize_follows_albert_preprocessing():
+    # As ALBERT's own tokenizer and Hugging Face's AlbertTokenizer: quotes,
+    # whitespace runs, stripped ends, then NFKD without marks, then lower case.
+    text = "  ``Hi''  there\tyou\u3000NOW "
+    out, source = normalize(text)
+    assert out == '"hi" there you now'
+    assert [text[i] for i in source[:-1]] == list("`Hi' there\tyou\u3000NOW")
+    assert source[-1] == len(text.rstrip())
+    # Three apostrophes: the first two are a quote, as str.replace reads them.
+    assert normalize("'''")[0] == "\"'"
+    # NFKD folds compatibility characters; each output char maps to its source.
+    out, source = normalize("ﬁne ＡＢＣ ½")
+    assert out == "fine abc 1\u20442"
+    assert source.tolist() == [0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 9]
+    # No final-sigma rule: Hugging Face lower-cases char by char.
+    assert normalize("ΟΔΟΣ")[0] == "οδοσ"
+
+
+def test_normalize_quotes_and_spaces_without_folding():
+    out, source = normalize("``A''  b\n", lowercase=False, strip_accents=False)
+    assert out == '"A" b'
+    assert source.tolist() == [0, 2, 3, 5, 7, 8]
+
+
+def test_encode_ascii_fast_path_is_the_normalisation(tok):
+    texts = ["plain text", "``quoted''", "tab\tand  double", " lead", "trail "]
+    expected = [tok._sp.encode(tok.normalize(t)[0]) for t in texts]
+    assert tok.encode(texts) == expected
+    assert tok.encode(["``x''"]) == tok.encode(['"x"'])
+
+
+def test_offsets_of_quoted_and_spaced_text(tok):
+    text = "He said ``Great  movie''\tand ¨ left."
+    [(ids, starts, ends)] = tok.encode_with_offsets([text])
+    spans = [text[s:e] for s, e in zip(starts, ends, strict=True)]
+    assert "".join(spans) == "Hesaid``Greatmovie''andleft."
+    for span in spans:
+        assert span == span.strip() and "¨" not in span
+
+
 # === Encoding and offsets ===
 
 OFFSET_TEXTS = {

@@ -20,6 +20,7 @@ import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from albert_sk import __version__  # noqa: E402
@@ -60,7 +61,15 @@ def read_table(path):
             f"reading {path!r} needs a parquet engine ({err}). Install one with: "
             "pip install pyarrow"
         ) from None
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError:
+        from albert_sk.io import utf8_error
+
+        raise CommandError(
+            f"cannot read {path!r} as UTF-8 text: {utf8_error(path)} is not "
+            "UTF-8. Save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 IN > "
+            "OUT`."
+        ) from None
+    except (ValueError, pd.errors.ParserError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err)
         raise CommandError(f"cannot parse {path!r} as {kind}: {first}") from None
 
@@ -230,7 +239,11 @@ def run_fit(args):
 def add_predict_arguments(parser):
     parser.add_argument("--model", required=True, help="a saved albert_sk model")
     add_data_arguments(parser, target=False)
-    parser.add_argument("--out", help="write a .csv here (default: print to stdout)")
+    parser.add_argument(
+        "--out",
+        help="write a .jsonl (one JSON object per row) or .csv/.tsv file here "
+        "(default: print CSV, or JSON lines for a tagger, to stdout)",
+    )
     parser.add_argument(
         "--proba",
         action="store_true",
@@ -238,14 +251,77 @@ def add_predict_arguments(parser):
     )
 
 
+def _is_tagger(estimator):
+    from albert_sk.tagger import AlbertTagger
+
+    return isinstance(estimator, AlbertTagger)
+
+
+def _words_or_text(value):
+    """A cell as the tagger takes it: a word list (.jsonl/.parquet) or a text."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(value)
+    return value if pd.isna(value) else str(value)
+
+
+def tag_table(estimator, frame, args):
+    """One row per input: the input, its words (raw texts) and one tag per word."""
+    from albert_sk.align import split_words
+
+    if args.text_pair_column:
+        raise CommandError(
+            f"--text-pair-column does not apply to {args.model!r}, an AlbertTagger "
+            "(it tags one text or word list per row). Drop --text-pair-column."
+        )
+    column = args.text_column or "text"
+    X = select_columns(frame, [column], args.data, "--text-column")[column]
+    X = X.map(_words_or_text)
+    rows = []
+    for value, tags in zip(X, estimator.predict(X), strict=True):
+        row = {column: value}
+        if isinstance(value, str):
+            row["words"] = split_words(value)[0]
+        row["tags"] = tags
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_result(result, out, default_kind):
+    """``result`` as JSON lines (``.jsonl``) or CSV/TSV, to ``out`` or stdout."""
+    ext = os.path.splitext(out)[1].lower() if out else ""
+    kind = "jsonl" if ext == ".jsonl" else "tsv" if ext == ".tsv" else "csv"
+    kind = kind if out else default_kind
+    if kind == "jsonl":
+        text = result.to_json(orient="records", lines=True, force_ascii=False)
+        text = text if text.endswith("\n") or not text else text + "\n"
+    else:  # lists (tags, words) become JSON in their cell
+        cells = result.map(
+            lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
+        )
+        text = cells.to_csv(index=False, sep="\t" if kind == "tsv" else ",")
+    if not out:
+        sys.stdout.write(text)
+        return
+    from albert_sk.io import atomic_write
+
+    with atomic_write(out, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    print(f"Wrote {len(result):,} predictions to {out}")
+
+
 def run_predict(args):
+    from sklearn.base import is_classifier
+
     estimator = load_model(args.model)
-    if args.proba and not hasattr(estimator, "predict_proba"):
+    if args.proba and not is_classifier(estimator):
         raise CommandError(
             f"--proba needs a classifier, but {args.model!r} holds an "
             f"{type(estimator).__name__}. Drop --proba."
         )
     frame = read_table(args.data)
+    if _is_tagger(estimator):
+        write_result(tag_table(estimator, frame, args), args.out, "jsonl")
+        return
     X = model_inputs(estimator, frame, args)
     result = X.copy()
     predictions = estimator.predict(X)
@@ -261,11 +337,7 @@ def run_predict(args):
         proba = estimator.predict_proba(X)
         for j, name in enumerate(estimator.classes_):
             result[f"proba_{name}"] = proba[:, j].round(6)
-    if args.out:
-        result.to_csv(args.out, index=False)
-        print(f"Wrote {len(result):,} predictions to {args.out}")
-    else:
-        result.to_csv(sys.stdout, index=False)
+    write_result(result, args.out, "csv")
 
 
 def add_evaluate_arguments(parser):
@@ -434,7 +506,7 @@ def _user_errors():
     """Exception types that mean bad input, not a bug: one line, exit code 2."""
     from sklearn.utils._param_validation import InvalidParameterError
 
-    return (AlbertSkError, InvalidParameterError, FileNotFoundError)
+    return (AlbertSkError, InvalidParameterError, FileNotFoundError, FileExistsError)
 
 
 def main(argv=None):

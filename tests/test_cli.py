@@ -1,5 +1,6 @@
 """The ``albert-sk`` command line: demo, fit / predict / evaluate, errors."""
 
+import json
 import os
 import re
 import subprocess
@@ -347,3 +348,103 @@ def test_python_m_albert_sk_help():
     assert result.returncode == 0, result.stderr
     for command in ("demo", "fit", "predict", "evaluate"):
         assert command in result.stdout
+
+
+# === predict with a saved tagger ===
+
+TAGGED = [
+    (["Ada", "visits", "Paris", "today"], ["B-PER", "O", "B-LOC", "O"]),
+    (["Bob", "loves", "New", "York"], ["B-PER", "O", "B-LOC", "I-LOC"]),
+    (["Carla", "left", "Rome", "."], ["B-PER", "O", "B-LOC", "O"]),
+    (["Hiro", "flew", "to", "Oslo"], ["B-PER", "O", "O", "B-LOC"]),
+] * 8
+
+
+@pytest.fixture(scope="module")
+def tagger_model(tmp_path_factory):
+    """A tiny AlbertTagger saved to a file."""
+    import warnings
+
+    from albert_sk import AlbertTagger
+
+    tagger = AlbertTagger(
+        backbone="tiny", vocab_size=64, max_length=32, epochs=1, random_state=0
+    )
+    with warnings.catch_warnings():  # one epoch need not converge
+        warnings.simplefilter("ignore")
+        tagger.fit([w for w, _ in TAGGED], [t for _, t in TAGGED])
+    return tagger.save(tmp_path_factory.mktemp("cli-tagger") / "tagger.albert")
+
+
+@pytest.fixture(scope="module")
+def sentences(tmp_path_factory):
+    """Raw texts (``text``) and the same as word lists (``tokens``), as .jsonl."""
+    path = tmp_path_factory.mktemp("cli-tagger-data") / "sentences.jsonl"
+    frame = pd.DataFrame(
+        {
+            "text": ["Ada visits Rome", "Bob flew to  New York .", ""],
+            "tokens": [["Ada", "visits", "Rome"], ["Bob", "flew"], []],
+        }
+    )
+    frame.to_json(path, orient="records", lines=True)
+    return path
+
+
+def test_predict_with_a_tagger_writes_one_json_line_per_input(
+    tagger_model, sentences, tmp_path, capsys
+):
+    tagger = albert_sk.load(tagger_model)
+    out_file = tmp_path / "tags.jsonl"
+    code, out, err = run(
+        ["predict", "--model", tagger_model, "--data", sentences, "--out", out_file],
+        capsys,
+    )
+    assert (code, err) == (0, "") and "Wrote 3 predictions" in out
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    texts = ["Ada visits Rome", "Bob flew to  New York .", ""]
+    assert [r["text"] for r in rows] == texts
+    assert [r["words"] for r in rows] == [
+        ["Ada", "visits", "Rome"],
+        ["Bob", "flew", "to", "New", "York", "."],
+        [],
+    ]
+    assert [r["tags"] for r in rows] == tagger.predict(texts)
+    # Word lists from a .jsonl column: one tag per word, printed to stdout.
+    code, out, _ = run(
+        ["predict", "--model", tagger_model, "--data", sentences]
+        + ["--text-column", "tokens"],
+        capsys,
+    )
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["tokens"] for r in rows] == [
+        ["Ada", "visits", "Rome"],
+        ["Bob", "flew"],
+        [],
+    ]
+    assert [len(r["tags"]) for r in rows] == [3, 2, 0]
+    assert all(set(r) == {"tokens", "tags"} for r in rows)
+
+
+def test_predict_with_a_tagger_to_csv_and_its_errors(
+    tagger_model, sentences, tmp_path, capsys
+):
+    out_file = tmp_path / "tags.csv"
+    args = ["predict", "--model", tagger_model, "--data", sentences]
+    code, _, _ = run([*args, "--out", out_file], capsys)
+    assert code == 0
+    result = pd.read_csv(out_file, keep_default_na=False)
+    assert list(result.columns) == ["text", "words", "tags"]
+    assert [len(json.loads(t)) for t in result.tags] == [3, 6, 0]
+    code, _, err = run([*args, "--proba"], capsys)
+    assert_one_line_error(
+        code,
+        err,
+        r"--proba needs a classifier, but .* holds an AlbertTagger\. Drop --proba\.",
+    )
+    code, _, err = run([*args, "--text-pair-column", "tokens"], capsys)
+    assert_one_line_error(
+        code, err, r"--text-pair-column does not apply to .*Drop --text-pair-column"
+    )
+    code, _, err = run([*args, "--text-column", "sentence"], capsys)
+    assert_one_line_error(code, err, r"column 'sentence' is not in .*--text-column")

@@ -142,8 +142,8 @@ def read_meta(archive, path):
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise error(
             path,
-            f"albert_sk.json is not valid JSON ({type(err).__name__}: {err})",
-            "The file is damaged; save the model again.",
+            f"albert_sk.json is damaged (not valid JSON: {type(err).__name__}: {err})",
+            "It was cut short or edited; save the model again.",
         ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
@@ -270,7 +270,7 @@ def extract_model(archive, path, folder):
         raise error(
             path,
             f"its model.keras is damaged ({type(err).__name__}: {err})",
-            "Save the model again.",
+            "It was cut short or edited; save the model again.",
         ) from None
     except RecursionError:
         raise error(path, "model.keras's config.json is nested too deeply") from None

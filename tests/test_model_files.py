@@ -251,7 +251,8 @@ CRAFTED = [
     (
         "not-json",
         lambda m, s: _with(m, "albert_sk.json", b"\xff{not json"),
-        r"albert_sk\.json is not valid JSON .*The file is damaged; save the model",
+        r"albert_sk\.json is damaged \(not valid JSON: .*\)\. It was cut short or "
+        r"edited; save the model again\.",
     ),
     (
         "other-format",
@@ -323,7 +324,7 @@ CRAFTED = [
     (
         "model-keras-not-a-zip",
         lambda m, s: _with(m, "model.keras", b"not a zip"),
-        r"its model\.keras is damaged \(BadZipFile",
+        r"its model\.keras is damaged \(BadZipFile: .*; save the model again\.",
     ),
     (
         "spiece-not-sentencepiece",

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 import zipfile
 from numbers import Integral, Real
 
@@ -369,7 +370,29 @@ class AlbertEstimator(BaseEstimator):
                 random_state=self.random_state,
                 stratify=stratify,
             )
-        except ValueError:  # a class too rare to stratify on
+        except ValueError as err:  # a class too rare to stratify on
+            from albert_sk.exceptions import DataLossWarning
+            from albert_sk.text import first_rows
+
+            _, inverse, counts = np.unique(
+                stratify, return_inverse=True, return_counts=True
+            )
+            alone = np.flatnonzero(counts[inverse] < 2)
+            rare = (
+                f"; {len(alone)} rows hold a class no other row has (rows "
+                f"{first_rows(alone)})"
+                if len(alone)
+                else ""
+            )
+            warnings.warn(
+                f"validation_split={self.validation_split} could not keep the "
+                f"class proportions of y ({err}){rare}. The split is random "
+                "instead, so the validation part may lack some classes. Give "
+                "each class at least 2 rows, raise validation_split, or pass "
+                "validation_data.",
+                DataLossWarning,
+                stacklevel=4,
+            )
             train, val = train_test_split(
                 rows, test_size=self.validation_split, random_state=self.random_state
             )

@@ -23,13 +23,28 @@ class ModelFileError(AlbertSkError, ValueError):
     """A saved model file is missing, truncated, or was not written by albert_sk."""
 
 
-class TruncationWarning(UserWarning):
+class AlbertSkWarning(UserWarning):
+    """Base class of every albert_sk warning.
+
+    Each one counts what it is about, names the first rows concerned and says
+    how to avoid it; ``warnings.filterwarnings("error", category=AlbertSkWarning)``
+    turns them all into errors.
+    """
+
+
+class TruncationWarning(AlbertSkWarning):
     """Some inputs were longer than ``max_length`` and were cut."""
 
 
-class VocabularyWarning(UserWarning):
+class DataLossWarning(AlbertSkWarning):
+    """Some training targets could not be used as given (an answer no token
+    covers, a split that could not be stratified) and were replaced or
+    dropped; the warning counts them and names the rows."""
+
+
+class VocabularyWarning(AlbertSkWarning):
     """The vocabulary is smaller than asked for (the corpus cannot support it)."""
 
 
-class LabelWarning(UserWarning):
+class LabelWarning(AlbertSkWarning):
     """A label never occurs in the training targets."""

@@ -22,11 +22,11 @@ from albert_sk.align import (
     top_spans,
 )
 from albert_sk.base import AlbertEstimator
-from albert_sk.exceptions import InputError, TruncationWarning
+from albert_sk.exceptions import DataLossWarning, InputError, TruncationWarning
 from albert_sk.heads import dense_head
 from albert_sk.io import check_qa_answers, check_qa_inputs
 from albert_sk.metrics import answer_f1, squad_f1
-from albert_sk.text import Encoded
+from albert_sk.text import Encoded, first_rows
 
 
 @keras.saving.register_keras_serializable(package="albert_sk")
@@ -267,6 +267,7 @@ distribution
         rows, segments = [], []
         example, offset, first, length = [], [], [], []
         starts, ends = [], []
+        clamped, smallest = [], self.max_length
         for i, (question, context) in enumerate(
             zip(questions, inputs.contexts, strict=True)
         ):
@@ -275,6 +276,9 @@ distribution
             starts.append(char_starts)
             ends.append(char_ends)
             room = self.max_length - len(question) - 3
+            if self.doc_stride > room and len(ids) > room:
+                clamped.append(i)
+                smallest = min(smallest, room)
             win_starts, win_lengths = token_windows(len(ids), room, self.doc_stride)
             head = [tok.cls_id, *question, tok.sep_id]
             for s, n in zip(win_starts, win_lengths, strict=True):
@@ -284,6 +288,18 @@ distribution
                 offset.append(len(head))
                 first.append(s)
                 length.append(n)
+        if clamped:
+            warnings.warn(
+                f"doc_stride={self.doc_stride} is more than the context tokens a "
+                f"window holds (as few as {smallest}) for {len(clamped)} of "
+                f"{len(questions)} questions whose context needs several windows "
+                f"(rows {first_rows(clamped)}): their windows start one window "
+                "apart instead and do not overlap, so an answer across a window "
+                f"edge is in no window. Lower doc_stride below {smallest} (half "
+                "a window is usual) or raise max_length.",
+                DataLossWarning,
+                stacklevel=4,
+            )
         encoded = Encoded.from_rows(rows, segments, pad_id=tok.pad_id)
         windows = _Windows(
             np.asarray(example, np.int64),
@@ -300,6 +316,8 @@ distribution
         """Windows and their ``(start, end)`` row positions; [CLS] when outside."""
         encoded, windows = self._encode_windows(inputs)
         targets = np.zeros((len(encoded), 2), dtype="int32")
+        no_token, too_long = [], set()
+        answered = np.zeros(len(inputs), bool)
         for w, i in enumerate(windows.example):
             if not spans[i]:
                 continue
@@ -307,11 +325,43 @@ distribution
                 windows.starts[i], windows.ends[i], *spans[i][0]
             )
             if tokens is None:
+                if not no_token or no_token[-1] != i:
+                    no_token.append(i)
                 continue
             lo, hi = windows.first[w], windows.first[w] + windows.length[w]
             if lo <= tokens[0] and tokens[1] < hi:
                 targets[w] = np.asarray(tokens) - lo + windows.offset[w]
+                answered[i] = True
+            else:
+                too_long.add(i)
+        too_long = sorted(too_long.difference(np.flatnonzero(answered).tolist()))
+        if no_token or too_long:
+            self._warn_lost_answers(len(inputs), no_token, too_long)
         return encoded, targets
+
+    def _warn_lost_answers(self, n, no_token, too_long):
+        """One warning for the answers trained as "no answer" (none silently)."""
+        parts = []
+        if no_token:
+            parts.append(
+                f"{len(no_token)} cover no token of their context (rows "
+                f"{first_rows(no_token)}: the answer is whitespace or "
+                "characters the tokenizer drops, such as lone accents)"
+            )
+        if too_long:
+            parts.append(
+                f"{len(too_long)} fit in no window whole (rows "
+                f"{first_rows(too_long)}: the answer is longer than the context "
+                "part of a window, or doc_stride leaves no window around it)"
+            )
+        warnings.warn(
+            f"{len(no_token) + len(too_long)} of {n} answers cannot be located in "
+            f"the model's windows and were trained as 'no answer': "
+            f"{'; '.join(parts)}. Fix those answers, or raise max_length (or "
+            "lower doc_stride) so each answer fits in a window.",
+            DataLossWarning,
+            stacklevel=4,
+        )
 
     def _split(self, encoded, targets, weights):
         """``validation_split`` holds out whole questions, with all their windows."""

@@ -320,9 +320,11 @@ distribution
         Each word is encoded on its own (SentencePiece adds the ``▁`` a word
         starts with, and never joins pieces across spaces, so this gives the
         pieces of the joined sentence) and each distinct word once. A word
-        with no piece (a lone zero-width character) gets ``<unk>``. The
-        returned :class:`~albert_sk.text.Encoded` also carries the maps from
-        tokens back to words.
+        with no piece (a lone zero-width character) gets ``<unk>``; a word
+        of more than ``max_length - 2`` pieces is split across consecutive
+        windows, so no piece is cut. The returned
+        :class:`~albert_sk.text.Encoded` also carries the maps from tokens
+        back to words.
         """
         tok = self.tokenizer_
         size = self.max_length - 2
@@ -336,7 +338,7 @@ distribution
             int(word_start[-1]),
         )
         pieces = tok.encode(list(index)) if index else []
-        pieces = [p[:size] if p else [tok.unk_id] for p in pieces]
+        pieces = [p if p else [tok.unk_id] for p in pieces]
         unique_counts = np.fromiter(map(len, pieces), np.int64, len(pieces))
         # A word's "first piece" is its first piece with text: SentencePiece
         # often splits off the bare word-boundary piece "▁", which says
@@ -353,14 +355,23 @@ distribution
         piece_ids = unique_flat[
             _exclusive_cumsum(unique_counts)[:-1][word_ids][piece_word] + piece_pos
         ]
-        word_piece = _exclusive_cumsum(counts)  # first piece of each word
+        # Windows are built over "units": a word, or a part of at most
+        # ``size`` pieces of a word too long for one window, so no piece is
+        # dropped. A long word's parts go to consecutive windows; its tag is
+        # read from its first piece, as for any word.
+        n_parts = -(-counts // size)
+        part_word, part_pos = _ragged_positions(n_parts)
+        unit_counts = np.minimum(counts[part_word] - part_pos * size, size)
+        unit_start = _exclusive_cumsum(n_parts)[word_start]  # per sentence
+        n_units = np.diff(unit_start)
+        unit_piece = _exclusive_cumsum(unit_counts)  # first piece of each unit
 
-        # Windows: (sentence, first word, end word), words local to the sentence.
-        totals = word_piece[word_start[1:]] - word_piece[word_start[:-1]]
+        # Windows: (sentence, first unit, end unit), units local to the sentence.
+        totals = unit_piece[unit_start[1:]] - unit_piece[unit_start[:-1]]
         win_sent, win_a, win_b = [], [], []
         for s in np.flatnonzero(totals > size):
             windows = word_windows(
-                counts[word_start[s] : word_start[s + 1]], size, self._stride()
+                unit_counts[unit_start[s] : unit_start[s + 1]], size, self._stride()
             )
             win_sent.append(np.full(len(windows), s))
             win_a.append(windows[:, 0])
@@ -368,13 +379,13 @@ distribution
         short = np.flatnonzero((totals <= size) & (n_words > 0))
         win_sent = np.concatenate([short, *win_sent]).astype(np.int64)
         win_a = np.concatenate([np.zeros(len(short), np.int64), *win_a])
-        win_b = np.concatenate([n_words[short], *win_b]).astype(np.int64)
+        win_b = np.concatenate([n_units[short], *win_b]).astype(np.int64)
         order = np.lexsort((win_a, win_sent))
         win_sent, win_a, win_b = win_sent[order], win_a[order], win_b[order]
 
-        # Rows: [CLS] pieces of words [a, b) [SEP], built with flat gathers.
-        p0 = word_piece[word_start[win_sent] + win_a]
-        p1 = word_piece[word_start[win_sent] + win_b]
+        # Rows: [CLS] pieces of units [a, b) [SEP], built with flat gathers.
+        p0 = unit_piece[unit_start[win_sent] + win_a]
+        p1 = unit_piece[unit_start[win_sent] + win_b]
         lengths = p1 - p0 + 2
         token_window, pos = _ragged_positions(lengths)
         special = (pos == 0) | (pos == lengths[token_window] - 1)
@@ -393,7 +404,7 @@ distribution
         # side where the window reaches the sentence edge.
         left = np.where(win_a[token_window] == 0, _NO_EDGE, pos - 1)
         right = np.where(
-            win_b[token_window] == n_words[win_sent][token_window],
+            win_b[token_window] == n_units[win_sent][token_window],
             _NO_EDGE,
             lengths[token_window] - 2 - pos,
         )

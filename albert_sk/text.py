@@ -231,13 +231,13 @@ class Tokenizer:
         """
         if ids_b is None:
             return self._pack_single(ids_a, max_length=max_length, name=name)
-        rows, segments, n_cut, longest = [], [], 0, 0
+        rows, segments, cut, longest = [], [], [], 0
         budget = max_length - (2 if ids_b is None else 3)
         for i, a in enumerate(ids_a):
             b = None if ids_b is None else ids_b[i]
             la, lb = len(a), (0 if b is None else len(b))
             if la + lb > budget:
-                n_cut += 1
+                cut.append(i)
                 longest = max(longest, la + lb + max_length - budget)
                 la, lb = _truncate_pair(la, lb, budget, b is not None)
             tokens = [self.cls_id, *a[:la], self.sep_id]
@@ -247,11 +247,12 @@ class Tokenizer:
                 seg += [1] * (lb + 1)
             rows.append(tokens)
             segments.append(seg)
-        if n_cut:
+        if cut:
             warnings.warn(
-                f"{n_cut} of {len(rows)} {name} were longer than max_length="
+                f"{len(cut)} of {len(rows)} {name} were longer than max_length="
                 f"{max_length} tokens (the longest had {longest}) and were "
-                "truncated. Raise max_length to keep them whole.",
+                f"truncated (rows {first_rows(cut)}). Raise max_length to keep "
+                "them whole.",
                 TruncationWarning,
                 stacklevel=3,
             )
@@ -277,12 +278,19 @@ class Tokenizer:
             warnings.warn(
                 f"{int(cut.sum())} of {n} {name} were longer than max_length="
                 f"{max_length} tokens (the longest had {int(lengths.max()) + 2}) "
-                "and were truncated. Raise max_length to keep them whole.",
+                f"and were truncated (rows {first_rows(np.flatnonzero(cut))}). "
+                "Raise max_length to keep them whole.",
                 TruncationWarning,
                 stacklevel=4,
             )
         segment_ids = np.zeros_like(token_ids)
         return Encoded(token_ids, segment_ids, starts, out_lengths, self.pad_id)
+
+
+def first_rows(rows, limit=5):
+    """The first few row indexes, as text: ``[3, 8, 9, ...]``."""
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    return f"[{shown}{', ...' if len(rows) > limit else ''}]"
 
 
 def _truncate_pair(la, lb, budget, is_pair):

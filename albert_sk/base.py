@@ -661,9 +661,16 @@ class AlbertEstimator(BaseEstimator):
                 "Save the model again.",
             ) from None
         estimator.model_ = model
-        for name, value in meta["fitted"].items():
-            setattr(estimator, name, _from_json(value))
-        estimator._after_load()
+        try:
+            for name, value in meta["fitted"].items():
+                setattr(estimator, name, _from_json(value))
+            estimator._after_load()
+        except (TypeError, ValueError, KeyError, AttributeError) as err:
+            raise model_file.error(
+                path,
+                f"albert_sk.json's fitted attributes do not fit "
+                f"{type(estimator).__name__} ({type(err).__name__}: {err})",
+            ) from None
         return estimator
 
     def _after_load(self):

@@ -139,7 +139,7 @@ def read_meta(archive, path):
     """``albert_sk.json`` as a dict, with format, version and sections checked."""
     try:
         meta = json.loads(archive.read("albert_sk.json"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+    except (ValueError, RecursionError) as err:  # bad UTF-8, JSON or numbers
         raise error(
             path,
             f"albert_sk.json is damaged (not valid JSON: {type(err).__name__}: {err})",
@@ -266,7 +266,7 @@ def extract_model(archive, path, folder):
                     f"model.keras's config.json is over {KERAS_CONFIG_LIMIT:,} bytes",
                 )
             config = json.loads(inner.read("config.json"))
-    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (zipfile.BadZipFile, ValueError) as err:  # ValueError: bad JSON
         raise error(
             path,
             f"its model.keras is damaged ({type(err).__name__}: {err})",

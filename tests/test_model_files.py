@@ -300,6 +300,25 @@ CRAFTED = [
         r"sets fitted attributes \['predict'\] that AlbertClassifier does not save",
     ),
     (
+        "fitted-array-of-an-unknown-dtype",
+        lambda m, s: _with(
+            m,
+            "albert_sk.json",
+            _meta(m, fitted={"classes_": {"__ndarray__": [1], "dtype": "evil"}}),
+        ),
+        r"albert_sk\.json's fitted attributes do not fit AlbertClassifier "
+        r"\(TypeError: data type 'evil' not understood\)",
+    ),
+    (
+        "number-too-long-to-parse",
+        lambda m, s: _with(
+            m,
+            "albert_sk.json",
+            _meta(m).replace(b'"epochs": 1', b'"epochs": ' + b"9" * 5000),
+        ),
+        r"albert_sk\.json is damaged \(not valid JSON: ValueError: Exceeds the limit",
+    ),
+    (
         "odd-tokenizer",
         lambda m, s: _with(m, "albert_sk.json", _meta(m, tokenizer={"lowercase": "x"})),
         r"albert_sk\.json's 'tokenizer' is .* expected \{'lowercase': bool",

@@ -45,6 +45,48 @@ def _norm(layer, name, out):
     out[f"{name}.bias"] = _numpy(layer.beta)
 
 
+# keras-hub attributes that are not public API, read to export and import
+# weights: layer class -> attribute names. tests/test_hf.py checks them on the
+# installed keras-hub, and every export checks them before it reads any.
+KERAS_HUB_INTERNALS = {
+    "TransformerEncoder": (
+        "_self_attention_layer",
+        "_self_attention_layer_norm",
+        "_feedforward_intermediate_dense",
+        "_feedforward_output_dense",
+        "_feedforward_layer_norm",
+    ),
+    "MaskedLMHead": ("_intermediate_dense", "_intermediate_layer_norm", "_bias"),
+}
+_ATTENTION_PARTS = ("query_dense", "key_dense", "value_dense", "output_dense")
+
+
+def check_keras_hub_internals(layer):
+    """Fail loudly, with the fix, when ``layer`` lacks a private attribute we read.
+
+    ``layer`` is a built keras-hub ``TransformerEncoder`` or ``MaskedLMHead``.
+    """
+    import keras_hub
+
+    kind = type(layer).__name__
+    missing = [a for a in KERAS_HUB_INTERNALS[kind] if not hasattr(layer, a)]
+    attention = getattr(layer, "_self_attention_layer", None)
+    if kind == "TransformerEncoder" and attention is not None:
+        missing += [
+            f"_self_attention_layer.{a}"
+            for a in _ATTENTION_PARTS
+            if not hasattr(attention, a)
+        ]
+    if missing:
+        raise RuntimeError(
+            f"keras-hub {keras_hub.__version__} moved the {kind} attributes "
+            f"{missing} that albert_sk.hf reads to convert weights to and from "
+            "Hugging Face names. Install the keras-hub version range that "
+            "albert_sk's pyproject.toml names, or update albert_sk/hf.py "
+            "(KERAS_HUB_INTERNALS) to the new layout."
+        )
+
+
 def backbone_weights(backbone, prefix="albert."):
     """The ``AlbertBackbone``'s weights under Hugging Face ALBERT names."""
     out = {}
@@ -67,6 +109,7 @@ def backbone_weights(backbone, prefix="albert."):
         for i in range(backbone.num_inner_repetitions):
             layer = backbone.get_layer(f"group_{g}_inner_layer_{i}")
             name = f"{prefix}encoder.albert_layer_groups.{g}.albert_layers.{i}."
+            check_keras_hub_internals(layer)
             attention = layer._self_attention_layer
             for part in ("query", "key", "value"):
                 dense = getattr(attention, f"{part}_dense")
@@ -143,8 +186,21 @@ def _find_backbone(model):
     raise InputError(f"The model {model.name!r} holds no keras-hub AlbertBackbone.")
 
 
+def _head_labels(estimator):
+    """The label of each row of the estimator's head, or None (regressor, QA).
+
+    A tagger's head follows ``labels_`` (IOB2, what the model learns), not
+    ``classes_`` (the tags in the user's scheme).
+    """
+    if type(estimator).__name__ == "AlbertTagger":
+        return getattr(estimator, "labels_", None)
+    if type(estimator).__name__ == "AlbertQA":
+        return None
+    return getattr(estimator, "classes_", None)
+
+
 def _labels_config(estimator):
-    classes = getattr(estimator, "classes_", None)
+    classes = _head_labels(estimator)
     if classes is None:
         return {}
     id2label = {str(i): str(c) for i, c in enumerate(np.asarray(classes).tolist())}
@@ -183,6 +239,7 @@ def _parts(source):
         extra["num_labels"] = int(heads[f"{hf_name}.bias"].shape[0])
         if name == "AlbertRegressor":
             extra["problem_type"] = "regression"
+            _to_target_units(source, heads, hf_name)
         elif name == "AlbertClassifier":
             multilabel = getattr(source, "multilabel_", False)
             extra["problem_type"] = (
@@ -193,9 +250,24 @@ def _parts(source):
     return backbone, source.tokenizer_, heads, extra
 
 
+def _to_target_units(regressor, heads, hf_name):
+    """Fold the regressor's target standardisation into its exported head.
+
+    The model predicts z-scores; ``predict`` maps them back with
+    ``y * y_scale_ + y_mean_``. The exported head does that itself, so
+    ``AlbertForSequenceClassification`` outputs targets in their own units.
+    """
+    scale = np.asarray(regressor.y_scale_, dtype=np.float64)
+    mean = np.asarray(regressor.y_mean_, dtype=np.float64)
+    weight, bias = heads[f"{hf_name}.weight"], heads[f"{hf_name}.bias"]
+    heads[f"{hf_name}.weight"] = (weight * scale[:, None]).astype(np.float32)
+    heads[f"{hf_name}.bias"] = (bias * scale + mean).astype(np.float32)
+
+
 def _pretraining_head(pretrainer):
     """MLM head (``predictions.*``) and SOP head of an ``AlbertPretrainer``."""
     head = pretrainer.model_.get_layer("mlm_head")
+    check_keras_hub_internals(head)
     out = {}
     _dense(head._intermediate_dense, "predictions.dense", out)
     _norm(head._intermediate_layer_norm, "predictions.LayerNorm", out)
@@ -220,8 +292,10 @@ def export_hf(estimator_or_preset, path):
     estimator_or_preset : fitted albert_sk estimator, or preset name / directory
         The backbone is always written. A fitted ``AlbertClassifier`` or
         ``AlbertRegressor`` adds its head as ``AlbertForSequenceClassification``
-        (``classifier.*``, with ``id2label``/``label2id``), an ``AlbertTagger``
-        as ``AlbertForTokenClassification``, an ``AlbertQA`` as
+        (``classifier.*``, with ``id2label``/``label2id``; a regressor's head
+        outputs targets in their own units), an ``AlbertTagger`` as
+        ``AlbertForTokenClassification`` (``id2label`` are its ``labels_``, IOB2
+        tags), an ``AlbertQA`` as
         ``AlbertForQuestionAnswering`` (``qa_outputs.*``), an
         ``AlbertPretrainer`` its MLM and SOP heads as ``AlbertForPreTraining``.
     path : str or path
@@ -324,7 +398,9 @@ def import_head(estimator, path):
     ``classifier.*`` (sequence or token classification) goes to the
     classifier's, regressor's or tagger's output layer when the number of
     labels matches and ``id2label`` names the same classes (reordered to
-    ``classes_``, or ``LABEL_i`` in order); ``qa_outputs.*`` goes to
+    ``classes_``, a tagger's to ``labels_``, or ``LABEL_i`` in order; a
+    regressor's head is read in target units, as :func:`export_hf` writes
+    it, and rescaled to the model's standardised targets); ``qa_outputs.*`` goes to
     ``AlbertQA``'s span layer. Returns the Hugging Face names imported; a head
     that does not fit is left out with a warning and trained from scratch.
     """
@@ -354,7 +430,7 @@ def import_head(estimator, path):
     layer = estimator.model_.get_layer(layer_name)
     weight, bias = tensors[f"{hf_name}.weight"], tensors[f"{hf_name}.bias"]
     kernel_shape = tuple(layer.kernel.shape)
-    classes = getattr(estimator, "classes_", None) if name != "AlbertQA" else None
+    classes = _head_labels(estimator)
     rows = _head_rows(config, classes) if classes is not None else None
     if classes is None:
         rows = list(range(weight.shape[0]))
@@ -367,6 +443,12 @@ def import_head(estimator, path):
             stacklevel=3,
         )
         return []
-    layer.kernel.assign(weight[rows].T)
-    layer.bias.assign(bias[rows])
+    weight, bias = weight[rows], bias[rows]
+    if name == "AlbertRegressor":  # targets in their units -> our z-scores
+        scale = np.asarray(estimator.y_scale_, dtype=np.float64)
+        mean = np.asarray(estimator.y_mean_, dtype=np.float64)
+        weight = (weight / scale[:, None]).astype(np.float32)
+        bias = ((bias - mean) / scale).astype(np.float32)
+    layer.kernel.assign(weight.T)
+    layer.bias.assign(bias)
     return sorted(tensors)

@@ -169,12 +169,14 @@ def test_question_answering_and_token_classification_heads_are_imported(tmp_path
     np.testing.assert_allclose(np.asarray(layer.kernel), weight.T)
     np.testing.assert_allclose(np.asarray(layer.bias), bias)
 
-    # AlbertForTokenClassification: rows follow id2label, reordered to classes_.
+    # AlbertForTokenClassification: rows follow id2label, reordered to the
+    # head's columns, labels_ (IOB2), which is not classes_ (the user's scheme).
     weight = rng.normal(size=(3, 8)).astype("float32")
     labels = {"0": "O", "1": "B-PER", "2": "I-PER"}
     write_head(tmp_path / "ner", "classifier", weight, np.zeros(3, "float32"), labels)
-    tagger = AlbertTagger()
-    tagger.classes_ = np.array(["B-PER", "I-PER", "O"])
+    tagger = AlbertTagger(scheme="BIOES")
+    tagger.classes_ = np.array(["B-PER", "E-PER", "O", "S-PER"])
+    tagger.labels_ = np.array(["B-PER", "I-PER", "O"])
     tagger.model_ = head_model("logits", 3)
     assert import_head(tagger, tmp_path / "ner") == [
         "classifier.bias",
@@ -183,7 +185,107 @@ def test_question_answering_and_token_classification_heads_are_imported(tmp_path
     kernel = np.asarray(tagger.model_.get_layer("logits").kernel)
     np.testing.assert_allclose(kernel, weight[[1, 2, 0]].T)
     # A head with another number of labels is not forced in.
-    tagger.classes_ = np.array(["B-LOC", "I-LOC", "B-PER", "I-PER", "O"])
+    tagger.labels_ = np.array(["B-LOC", "I-LOC", "B-PER", "I-PER", "O"])
     tagger.model_ = head_model("logits", 5)
     with pytest.warns(UserWarning, match="does not match this AlbertTagger"):
         assert import_head(tagger, tmp_path / "ner") == []
+
+
+# Export tests check the mapping of weights, not learning: one epoch is enough.
+quick = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@quick
+def test_tagger_export_labels_each_row_with_labels_(tmp_path, sentiment_small):
+    from safetensors.numpy import load_file
+
+    from albert_sk import AlbertTagger, export_hf
+
+    X = [text.split() for text in sentiment_small.text if len(text.split()) > 2]
+    y = [["S-PER"] + ["O"] * (len(w) - 1) for w in X[:40]]
+    y += [["B-LOC", "E-LOC"] + ["O"] * (len(w) - 2) for w in X[40:]]
+    tagger = AlbertTagger(
+        backbone="tiny", vocab_size=150, max_length=32, epochs=1, scheme="BIOES"
+    )
+    tagger.fit(X, y)
+    # BIOES tags {B-LOC, E-LOC, O, S-PER}; the head's IOB2 {B-LOC, B-PER, I-LOC, O}
+    assert tagger.classes_.tolist() == ["B-LOC", "E-LOC", "O", "S-PER"]
+    assert sorted(tagger.labels_) == ["B-LOC", "B-PER", "I-LOC", "O"]
+    path = Path(export_hf(tagger, tmp_path / "ner"))
+    config = json.loads((path / "config.json").read_text())
+    labels = tagger.labels_.tolist()
+    assert config["num_labels"] == len(labels)
+    assert config["id2label"] == {str(i): label for i, label in enumerate(labels)}
+    assert config["label2id"] == {label: i for i, label in enumerate(labels)}
+    weight = load_file(path / "model.safetensors")["classifier.weight"]
+    kernel = np.asarray(tagger.model_.get_layer("logits").kernel)
+    np.testing.assert_array_equal(weight, kernel.T)
+
+
+@quick
+def test_regressor_export_is_in_target_units(tmp_path, sentiment_small):
+    import keras_hub
+    from safetensors.numpy import load_file
+
+    from albert_sk import AlbertRegressor, export_hf
+
+    texts = sentiment_small.text.tolist()
+    stars = sentiment_small.label.to_numpy() * 100.0 + np.arange(len(texts)) + 1000
+    reg = AlbertRegressor(backbone="tiny", vocab_size=150, max_length=64, epochs=1)
+    reg.fit(texts, stars)
+    path = export_hf(reg, tmp_path / "reg")
+    config = json.loads((Path(path) / "config.json").read_text())
+    assert config["problem_type"] == "regression" and config["num_labels"] == 1
+    weights = load_file(Path(path) / "model.safetensors")
+    backbone = keras_hub.models.AlbertBackbone.from_preset(path)
+    tok = reg.tokenizer_
+    encoded = tok.pack(tok.encode(texts[:4]), max_length=64)
+    batch = encoded.batch(np.arange(4), int(encoded.lengths.max()))
+    pooled = np.asarray(backbone.predict_on_batch(batch)["pooled_output"])
+    hf_out = pooled @ weights["classifier.weight"].T + weights["classifier.bias"]
+    np.testing.assert_allclose(hf_out[:, 0], reg.predict(texts[:4]), rtol=1e-5)
+
+    # Imported into a regressor whose targets were standardised otherwise, the
+    # head is rescaled to them: same predictions in target units.
+    from albert_sk.hf import import_head
+
+    expected = reg.predict(texts[:4])
+    again = AlbertRegressor()
+    again.model_ = reg.model_  # reg's own model gets the imported head
+    again.y_mean_, again.y_scale_ = np.array([3.0]), np.array([0.5])
+    assert import_head(again, path) == ["classifier.bias", "classifier.weight"]
+    z = reg._predict_outputs(texts[:4])[:, 0]
+    np.testing.assert_allclose(z * 0.5 + 3.0, expected, rtol=1e-5)
+
+
+def test_keras_hub_private_attributes_that_hf_reads_exist():
+    """Fails on a keras-hub upgrade that moves them (pyproject bounds keras-hub)."""
+    import keras
+    import keras_hub
+
+    from albert_sk.hf import KERAS_HUB_INTERNALS, check_keras_hub_internals
+
+    backbone = keras_hub.models.AlbertBackbone(
+        vocabulary_size=20,
+        num_layers=1,
+        num_heads=1,
+        embedding_dim=4,
+        hidden_dim=4,
+        intermediate_dim=8,
+        max_sequence_length=8,
+    )
+    head = keras_hub.layers.MaskedLMHead(
+        vocabulary_size=20, token_embedding=backbone.token_embedding
+    )
+    head(np.zeros((1, 8, 4), "float32"), np.zeros((1, 2), "int32"))
+    layer = backbone.get_layer("group_0_inner_layer_0")
+    assert set(KERAS_HUB_INTERNALS) == {type(layer).__name__, type(head).__name__}
+    check_keras_hub_internals(layer)  # raises RuntimeError naming what moved
+    check_keras_hub_internals(head)
+
+    class Moved(keras.layers.Layer):
+        pass
+
+    Moved.__name__ = "TransformerEncoder"
+    with pytest.raises(RuntimeError, match=r"moved the TransformerEncoder .*"):
+        check_keras_hub_internals(Moved())

@@ -112,7 +112,8 @@ def check_spans(text, spans, row):
             start, end = int(start), int(end)
         except (TypeError, ValueError):
             raise InputError(
-                f"Span offsets must be ints, but text {row} span {k} is {span!r:.60}."
+                f"Span offsets must be ints, but text {row} span {k} is "
+                f"{span!r:.60}. Give the character offsets as ints."
             ) from None
         if not 0 <= start < end <= len(text):
             raise InputError(

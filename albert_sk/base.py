@@ -235,7 +235,8 @@ class AlbertEstimator(BaseEstimator):
         if weights.ndim != 1 or len(weights) != n:
             raise InputError(
                 f"sample_weight must be a 1-D array with one weight per text "
-                f"({n}), but got shape {weights.shape}."
+                f"({n}), but got shape {weights.shape}. Pass one weight per row "
+                "of X."
             )
         bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
         if len(bad):
@@ -352,7 +353,8 @@ class AlbertEstimator(BaseEstimator):
             if len(self.validation_data) != 2:
                 raise InputError(
                     "validation_data must be a tuple (X_val, y_val), but got a "
-                    f"tuple of {len(self.validation_data)} items."
+                    f"tuple of {len(self.validation_data)} items. Pass "
+                    "validation_data=(X_val, y_val)."
                 )
             X_val, y_val = self.validation_data
             inputs = self._check_X(X_val, reset=False)

@@ -23,7 +23,11 @@ def _softmax(logits):
 
 def check_missing_targets(y, who):
     """Raise naming the first row whose target is None/NaN."""
-    missing = pd.isna(pd.DataFrame(y) if np.ndim(y) > 1 else pd.Series(list(y)))
+    missing = pd.isna(
+        pd.DataFrame(np.asarray(y, dtype=object).reshape(len(y), -1))
+        if np.ndim(y) > 1
+        else pd.Series(list(y))
+    )
     missing = np.asarray(missing).reshape(len(y), -1).any(axis=1)
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
@@ -192,7 +196,8 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         who = type(self).__name__
         if y is None:
             raise InputError(
-                f"{who}.fit needs targets y (one label per text), but got y=None."
+                f"{who}.fit needs targets y (one label per text), but got y=None. "
+                "Pass the labels: fit(X, y)."
             )
         columns = list(y.columns) if isinstance(y, pd.DataFrame) else None
         if isinstance(y, (str, bytes)):

@@ -7,6 +7,7 @@ fixed number of characters, so a corpus larger than memory can be streamed.
 import os
 
 from albert_sk.exceptions import InputError
+from albert_sk.io import utf8_error
 
 
 class Corpus:
@@ -30,7 +31,8 @@ class Corpus:
         elif isinstance(corpus, (bytes, dict)) or not hasattr(corpus, "__iter__"):
             raise InputError(
                 "corpus must be a list of documents (str), a path to a text file "
-                f"or an iterable of strings, but got {type(corpus).__name__}."
+                f"or an iterable of strings, but got {type(corpus).__name__}. "
+                "Pass the documents as a list of str."
             )
         elif iter(corpus) is corpus:
             self.iterator = corpus
@@ -73,11 +75,10 @@ class Corpus:
                 yield index, doc
 
     def _file_documents(self):
-        index, block, line_no = 0, [], 0
+        index, block = 0, []
         with open(self.path, encoding="utf-8") as fh:
             try:
                 for line in fh:
-                    line_no += 1
                     if self.doc_sep == "line":
                         if line.strip():
                             yield index, line.strip()
@@ -87,10 +88,10 @@ class Corpus:
                     elif block:
                         yield index, "\n".join(block)
                         index, block = index + 1, []
-            except UnicodeDecodeError as err:
+            except UnicodeDecodeError:
                 raise InputError(
-                    f"corpus file {self.path!r} is not UTF-8 near line "
-                    f"{line_no + 1} ({err.reason}). Convert it, e.g. "
+                    f"corpus file {self.path!r} is not UTF-8 text "
+                    f"({utf8_error(self.path)}). Convert it, e.g. "
                     "`iconv -f latin1 -t utf-8`, or pass the decoded documents as "
                     "a list."
                 ) from None

@@ -231,7 +231,8 @@ def _rows(X, who):
         if X.ndim != 1:
             raise InputError(
                 f"{who} expects a 1-D array of texts or an (n, 2) array of text "
-                f"pairs, but got an array of shape {X.shape}."
+                f"pairs, but got an array of shape {X.shape}. Pass one text per "
+                "row, e.g. X.ravel() or a list of str."
             )
         return X.tolist()
     if isinstance(X, dict):
@@ -244,7 +245,7 @@ def _rows(X, who):
     except TypeError:
         raise InputError(
             f"{who} expects a list, array, Series or DataFrame of texts, but got "
-            f"{type(X).__name__}."
+            f"{type(X).__name__}. Pass the texts as a list of str."
         ) from None
 
 
@@ -282,7 +283,8 @@ def check_texts(X, who, *, allow_pairs=True):
         rows = _rows(X, who)
     if not rows:
         raise InputError(
-            f"{who} needs at least one text, but got an empty input (0 rows)."
+            f"{who} needs at least one text, but got an empty input (0 rows). "
+            "Pass at least one text."
         )
     first_is_pair = isinstance(rows[0], (tuple, list)) and not isinstance(rows[0], str)
     if first_is_pair and not allow_pairs:
@@ -406,7 +408,8 @@ def check_sentences(X, who):
     rows = X.tolist() if isinstance(X, pd.Series) else _rows(X, who)
     if not rows:
         raise InputError(
-            f"{who} needs at least one sentence, but got an empty input (0 rows)."
+            f"{who} needs at least one sentence, but got an empty input (0 rows). "
+            "Pass at least one sentence (a word list or a string)."
         )
     if isinstance(rows[0], str):
         return TaggerInput([], [_check_text(r, i, who) for i, r in enumerate(rows)])
@@ -424,6 +427,25 @@ def check_sentences(X, who):
             _check_word(word, i, j, who)
         sentences.append(list(row))
     return TaggerInput(sentences)
+
+
+def utf8_error(path):
+    """Where ``path`` stops being UTF-8: ``"byte 0xff at line 3"``, or None."""
+    with open(os.fspath(path), "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as err:
+                return f"byte 0x{line[err.start]:02x} at line {number}"
+    return None
+
+
+def not_utf8_message(path, what="file"):
+    """The error for a file that is not UTF-8: where, and how to convert it."""
+    return (
+        f"{what} {os.fspath(path)!r} is not UTF-8 text ({utf8_error(path)}). Save "
+        "the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 IN > OUT`."
+    )
 
 
 def _conll_fields(line):
@@ -473,26 +495,34 @@ def read_conll(path, columns=(0, -1), *, encoding="utf-8"):
             words.clear()
             labels.clear()
 
-    with open(os.fspath(path), encoding=encoding) as fh:
-        for number, line in enumerate(fh, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                flush()
-                continue
-            fields = _conll_fields(line)
-            if fields[0].startswith("-DOCSTART-"):
-                flush()
-                continue
-            if len(fields) < need:
-                raise InputError(
-                    f"Line {number} of {os.fspath(path)!r} has {len(fields)} "
-                    f"column(s) ({line!r:.60}), but columns={tuple(columns)} needs "
-                    f"{need}. Pass the columns of the word and the tag, e.g. "
-                    "columns=(0, 3) for CoNLL-2003."
-                )
-            words.append(fields[word_col])
-            if tag_col is not None:
-                labels.append(fields[tag_col])
+    try:
+        with open(os.fspath(path), encoding=encoding) as fh:
+            lines = fh.readlines()
+    except UnicodeDecodeError as err:
+        where = utf8_error(path) if encoding.lower().replace("-", "") == "utf8" else err
+        raise InputError(
+            f"CoNLL file {os.fspath(path)!r} is not {encoding} text ({where}). "
+            "Pass its encoding, e.g. encoding='latin1', or save it as UTF-8."
+        ) from None
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            flush()
+            continue
+        fields = _conll_fields(line)
+        if fields[0].startswith("-DOCSTART-"):
+            flush()
+            continue
+        if len(fields) < need:
+            raise InputError(
+                f"Line {number} of {os.fspath(path)!r} has {len(fields)} "
+                f"column(s) ({line!r:.60}), but columns={tuple(columns)} needs "
+                f"{need}. Pass the columns of the word and the tag, e.g. "
+                "columns=(0, 3) for CoNLL-2003."
+            )
+        words.append(fields[word_col])
+        if tag_col is not None:
+            labels.append(fields[tag_col])
     flush()
     return sentences, (tags if tag_col is not None else None)
 
@@ -620,7 +650,8 @@ def check_qa_inputs(X, who):
             if not isinstance(row, Mapping):
                 raise InputError(
                     f"{who} expects {expected}, but row {i} is a "
-                    f"{type(row).__name__} ({row!r:.60})."
+                    f"{type(row).__name__} ({row!r:.60}). Give every row as a dict "
+                    "{'question': ..., 'context': ...}."
                 )
             missing = [c for c in _QA_COLUMNS if c not in row]
             if missing:
@@ -632,7 +663,10 @@ def check_qa_inputs(X, who):
             questions.append(row["question"])
             contexts.append(row["context"])
     if not questions:
-        raise InputError(f"{who} needs at least one question, but got 0 rows.")
+        raise InputError(
+            f"{who} needs at least one question, but got 0 rows. Pass at least "
+            "one {'question': ..., 'context': ...} row."
+        )
     questions = [_qa_field(q, i, "question", who) for i, q in enumerate(questions)]
     contexts = [_qa_field(c, i, "context", who) for i, c in enumerate(contexts)]
     return QAInput(questions, contexts)
@@ -646,7 +680,8 @@ def _answer_span(answer, context, row, who):
             raise InputError(
                 f"{who} expects answer dicts with a 'text' key (and optionally "
                 f"'answer_start'), but the answer of row {row} has keys "
-                f"{list(answer)}."
+                f"{list(answer)}. Give each answer as {{'text': ..., "
+                "'answer_start': ...}, or as its text."
             )
         start = answer.get("answer_start")
         answer = answer["text"]
@@ -669,7 +704,8 @@ def _answer_span(answer, context, row, who):
     if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
         raise InputError(
             f"{who} expects 'answer_start' to be an int, but row {row} has "
-            f"{type(start).__name__} ({start!r:.60})."
+            f"{type(start).__name__} ({start!r:.60}). Pass the character offset "
+            "as an int, or leave it out to have the text located."
         )
     start = int(start)
     found = context[start : start + len(answer)] if start >= 0 else ""
@@ -751,6 +787,8 @@ def read_squad(path):
             dataset = json.load(fh)
         except json.JSONDecodeError as err:
             raise InputError(f"{path!r} is not a JSON file ({err}).") from None
+        except UnicodeDecodeError:
+            raise InputError(not_utf8_message(path, "SQuAD file")) from None
     expected = (
         "the official SQuAD format {'data': [{'title', 'paragraphs': "
         "[{'context', 'qas': [{'id', 'question', 'answers'}]}]}]}"

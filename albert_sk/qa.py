@@ -527,7 +527,10 @@ distribution
         """
         self._check_is_fitted()
         if isinstance(n_best, bool) or not isinstance(n_best, Integral) or n_best < 1:
-            raise InputError(f"n_best must be an int >= 1, but got {n_best!r}.")
+            raise InputError(
+                f"n_best must be an int >= 1, but got {n_best!r}. Pass n_best=1 "
+                "or more."
+            )
         inputs = self._check_X(X, reset=False)
         candidates, nulls = self._candidates(inputs)
         out = []

@@ -56,7 +56,10 @@ distribution
     def _check_y(self, y, inputs, *, fitting):
         who = type(self).__name__
         if y is None:
-            raise InputError(f"{who}.fit needs numeric targets y, but got y=None.")
+            raise InputError(
+                f"{who}.fit needs numeric targets y, but got y=None. Pass the "
+                "targets: fit(X, y)."
+            )
         if isinstance(y, (str, bytes)):
             raise InputError(f"{who} expects y as numbers, but got a string.")
         raw = (
@@ -85,8 +88,11 @@ distribution
             raise InputError(f"{who} expects y 1-D or 2-D, got shape {values.shape}.")
         bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
         if len(bad):
+            found = values.reshape(len(values), -1)[bad[0]].tolist()
             raise InputError(
-                f"{who} expects finite targets, but row {bad[0]} of y is infinite."
+                f"{who} expects finite targets, but row {bad[0]} of y is "
+                f"{found[0] if len(found) == 1 else found}. Drop that row or give "
+                "it a finite target."
             )
         values2d = values.reshape(len(values), -1)
         if fitting and not (self.warm_start and hasattr(self, "model_")):

@@ -255,7 +255,7 @@ distribution
         if y is None:
             raise InputError(
                 f"{who}.fit needs targets y (one tag list per sentence, or span "
-                "lists for raw texts), but got y=None."
+                "lists for raw texts), but got y=None. Pass the tags: fit(X, y)."
             )
         if isinstance(y, (str, bytes)):
             raise InputError(

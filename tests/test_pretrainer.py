@@ -397,7 +397,8 @@ def test_preset_directory_missing_files_and_latin1_file(tmp_path):
         AlbertPretrainer(preset=tmp_path / "preset").fit(["Some text. More."])
     latin = tmp_path / "latin1.txt"
     latin.write_bytes("caf\xe9 au lait. tr\xe8s bon.\n".encode("latin-1"))
-    with pytest.raises(InputError, match="not UTF-8 near line 1.*iconv"):
+    message = r"not UTF-8 text \(byte 0xe9 at line 1\).*iconv"
+    with pytest.raises(InputError, match=message):
         AlbertPretrainer(backbone="tiny", vocab_size=64).fit(latin)
 
 

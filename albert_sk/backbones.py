@@ -15,7 +15,7 @@ import json
 import os
 import warnings
 
-from albert_sk.exceptions import InputError
+from albert_sk.exceptions import ActivationWarning, InputError
 from albert_sk.text import Tokenizer, train_sentencepiece
 
 SIZES = {
@@ -194,6 +194,44 @@ def _check_preset_dir(preset):
         )
 
 
+# Hugging Face ``hidden_act`` values keras-hub's ALBERT computes: its encoder
+# always uses the tanh approximation of GELU.
+TANH_GELU = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
+EXACT_GELU = ("gelu", "gelu_python")
+
+
+def check_activation(config, preset):
+    """Warn or refuse when ``hidden_act`` is not what keras-hub computes.
+
+    keras-hub's ``AlbertBackbone`` has no activation argument: it always
+    computes the tanh GELU (``gelu_new``, ALBERT v2's). An exact GELU
+    checkpoint (``"gelu"``, albert-base-v1 style) loads with an
+    :class:`~albert_sk.exceptions.ActivationWarning`; any other activation
+    would give a different model and is refused.
+    """
+    act = config.get("hidden_act", "gelu_new")
+    if act in TANH_GELU:
+        return
+    if act in EXACT_GELU:
+        warnings.warn(
+            f"preset={preset!r} uses hidden_act={act!r} (exact erf GELU), but "
+            "keras-hub's AlbertBackbone always computes the tanh approximation "
+            "(gelu_new): hidden states differ from transformers' by about 1e-4 "
+            "on random weights, more on trained ones. Fine-tuning absorbs the "
+            "difference; to compare outputs with transformers exactly, load the "
+            "checkpoint there with hidden_act='gelu_new'.",
+            ActivationWarning,
+            stacklevel=4,
+        )
+        return
+    raise InputError(
+        f"preset={preset!r} uses hidden_act={act!r}, but keras-hub's "
+        f"AlbertBackbone computes only the tanh GELU ({', '.join(TANH_GELU)}; "
+        f"{', '.join(EXACT_GELU)} load with a warning). Use an ALBERT checkpoint "
+        "with one of these activations."
+    )
+
+
 def from_preset(preset, *, dtype, max_length):
     """Backbone and tokenizer of a keras-hub preset or a Hugging Face checkpoint."""
     import keras_hub
@@ -202,6 +240,9 @@ def from_preset(preset, *, dtype, max_length):
     known = keras_hub.models.AlbertBackbone.presets
     if os.path.isdir(preset):
         _check_preset_dir(preset)
+        if is_hf_checkpoint(preset):
+            with open(os.path.join(preset, "config.json"), encoding="utf-8") as fh:
+                check_activation(json.load(fh), preset)
     elif preset not in known and "://" not in preset:
         raise InputError(
             f"preset={preset!r} is neither a local directory nor a keras-hub "

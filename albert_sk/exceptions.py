@@ -48,3 +48,8 @@ class VocabularyWarning(AlbertSkWarning):
 
 class LabelWarning(AlbertSkWarning):
     """A label never occurs in the training targets."""
+
+
+class ActivationWarning(AlbertSkWarning):
+    """A checkpoint's activation is not the one keras-hub's ALBERT computes
+    (exact erf GELU loaded into the tanh approximation): outputs differ a little."""

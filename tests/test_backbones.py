@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import socket
+import warnings
 
 import keras_hub
 import numpy as np
@@ -223,6 +224,32 @@ def test_hf_checkpoint_cased_tokenizer_config(tmp_path, hf_albert_dir):
         json.dump({"do_lower_case": False, "keep_accents": True}, fh)
     _, tok = backbones.from_preset(tmp_path / "cased", dtype=None, max_length=32)
     assert (tok.lowercase, tok.strip_accents) == (False, False)
+
+
+def _with_activation(tmp_path, hf_albert_dir, act):
+    path, *_ = hf_albert_dir
+    shutil.copytree(path, tmp_path / act)
+    config = json.loads((tmp_path / act / "config.json").read_text())
+    config["hidden_act"] = act
+    (tmp_path / act / "config.json").write_text(json.dumps(config))
+    return tmp_path / act
+
+
+def test_hf_checkpoint_with_exact_gelu_warns(tmp_path, hf_albert_dir):
+    from albert_sk.exceptions import ActivationWarning
+
+    path = _with_activation(tmp_path, hf_albert_dir, "gelu")
+    with pytest.warns(ActivationWarning, match="hidden_act='gelu'.*tanh approx"):
+        backbones.from_preset(path, dtype=None, max_length=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ActivationWarning)
+        backbones.from_preset(hf_albert_dir[0], dtype=None, max_length=32)
+
+
+def test_hf_checkpoint_with_another_activation_is_refused(tmp_path, hf_albert_dir):
+    path = _with_activation(tmp_path, hf_albert_dir, "relu")
+    with pytest.raises(InputError, match="hidden_act='relu'.*computes only"):
+        backbones.from_preset(path, dtype=None, max_length=32)
 
 
 # === Errors ===

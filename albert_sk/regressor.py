@@ -85,7 +85,10 @@ distribution
                     ) from None
             raise
         if values.ndim not in (1, 2):
-            raise InputError(f"{who} expects y 1-D or 2-D, got shape {values.shape}.")
+            raise InputError(
+                f"{who} expects y 1-D or 2-D, but got shape {values.shape}. Pass "
+                "one target per text, or one row of targets per text."
+            )
         bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
         if len(bad):
             found = values.reshape(len(values), -1)[bad[0]].tolist()

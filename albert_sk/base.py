@@ -408,6 +408,33 @@ class AlbertEstimator(BaseEstimator):
     def _take_targets(self, targets, rows):
         return targets[rows]
 
+    def _continue_optimizer(self, n_train):
+        """``warm_start``: keep the previous fit's AdamW state; True if kept.
+
+        The moments and the step count carry over. The learning rate does not
+        warm up again (the moments are already estimated): it starts at
+        ``learning_rate`` and decays linearly to 0 over this fit's steps. A
+        model without a trained optimizer (after ``load``, which reads the
+        weights only) gets a fresh one from :meth:`_compile`, warmup included.
+        """
+        optimizer = getattr(self.model_, "optimizer", None)
+        if optimizer is None or not optimizer.built:
+            return False
+        done = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        steps = self.epochs * math.ceil(n_train / self.batch_size)
+        # Warmup "ends" at the current step: the schedule peaks at the first
+        # new step and reaches 0 after ``steps`` more.
+        optimizer.learning_rate = LinearWarmupDecay(
+            self._learning_rate(), done, done + steps
+        )
+        self.model_.compile(
+            optimizer=optimizer,
+            loss=self._get_loss(),
+            metrics=self._get_metrics(),
+            jit_compile=self.model_.jit_compile,
+        )
+        return True
+
     def _encode_fit(self, inputs, targets):
         """Encoded rows and their targets (tasks with windows override this)."""
         return self._encode(inputs), targets
@@ -447,7 +474,8 @@ class AlbertEstimator(BaseEstimator):
             if not warm:
                 self.model_ = self._build_model(backbone)
                 self._load_preset_head()
-            self._compile(len(train[0]))
+            if not (warm and self._continue_optimizer(len(train[0]))):
+                self._compile(len(train[0]))
             self.history_ = self._fit_loop(train, val)
         return self
 

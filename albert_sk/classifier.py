@@ -88,7 +88,13 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         1 shows Keras progress bars.
     callbacks : list of keras.callbacks.Callback, default=None
     warm_start : bool, default=False
-        Continue training the fitted model on the next ``fit``.
+        Continue training the fitted model on the next ``fit``: the weights,
+        the tokenizer, ``classes_`` and the AdamW state (moments and step
+        count) are kept and ``history_`` is extended. The learning rate does
+        not warm up again: it starts at ``learning_rate`` and decays linearly
+        to 0 over the new fit's ``epochs``. A model from :meth:`load` has no
+        optimizer state (the file holds the weights), so its first warm fit
+        starts a fresh AdamW, warmup included; a pickled one keeps it.
     distribution : "auto", "data_parallel" or a strategy, default="auto"
         "auto" trains on one device; "data_parallel" splits every batch
         between all GPUs (all logical CPUs when there is none) and averages

@@ -371,6 +371,10 @@ def word_windows(counts, size, stride):
         # Overlap: the last words of this window, at most ``stride`` pieces.
         nxt = int(np.searchsorted(cum, cum[end] - stride, side="left"))
         start = max(nxt, start + 1)
+        if cum[end + 1] - cum[start] > size:
+            # A window from there could not reach past this one's end (the
+            # next word is long): it would repeat words only. No overlap.
+            start = end
     return np.asarray(windows, dtype=np.int64)
 
 

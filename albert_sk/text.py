@@ -214,11 +214,14 @@ class Tokenizer:
                 np.where(e > b, np.maximum(ends, starts), starts), len(text)
             )
             starts = np.minimum(starts, ends)
-            for k, piece in enumerate(pieces):  # "▁word" covers the space before it
-                if not piece.piece.startswith("\u2581"):
-                    continue
-                while starts[k] < ends[k] and self._is_blank(text[starts[k]]):
-                    starts[k] += 1
+            for k, piece in enumerate(pieces):
+                if piece.piece.startswith("\u2581"):  # covers the space before it
+                    while starts[k] < ends[k] and self._is_blank(text[starts[k]]):
+                        starts[k] += 1
+                # and may cover a blank after a char SentencePiece drops (a
+                # control char: "\x1b\t" is one "▁"): never end on a blank.
+                while ends[k] > starts[k] and text[ends[k] - 1] in _WHITESPACE:
+                    ends[k] -= 1
             out.append((ids, starts, ends))
         return out
 

@@ -22,9 +22,14 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from albert_sk import __version__, backbones, distribute, model_file
+from albert_sk import __version__, backbones, convergence, distribute, heads, model_file
 from albert_sk.batching import Batches, fit_input
-from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
+from albert_sk.exceptions import (
+    ConvergenceWarning,
+    InputError,
+    ModelFileError,
+    NotFittedError,
+)
 from albert_sk.io import atomic_write, check_texts
 from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
 
@@ -60,6 +65,17 @@ class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
             "warmup_steps": self.warmup_steps,
             "total_steps": self.total_steps,
         }
+
+
+def scratch_learning_rate(backbone, table):
+    """The from-scratch rate of ``table`` for a named size or a dict backbone."""
+    config = backbone if isinstance(backbone, dict) else {}
+    size = backbone if isinstance(backbone, str) else "small"
+    hidden = config.get("hidden_dim", backbones.SIZES[size]["hidden_dim"])
+    for width, rate in table:
+        if hidden <= width:
+            return rate
+    return table[-1][1]
 
 
 def _to_json(value):
@@ -118,8 +134,13 @@ class AlbertEstimator(BaseEstimator):
     }
     # Fitted attributes written by ``save``; subclasses add their own.
     _saved_attributes = ("history_", "n_features_in_", "feature_names_in_")
-    # Learning rate for learning_rate="auto": fine-tuning vs from scratch.
-    _auto_learning_rates = (3e-5, 1e-3)
+    # learning_rate="auto" when fine-tuning a preset.
+    _preset_learning_rate = 3e-5
+    # learning_rate="auto" from scratch, by the backbone's hidden size (the
+    # first row whose size is at least it): chosen by the sweep over datasets,
+    # seeds and data orders in benchmarks/bench_learning.py (README, "Learning").
+    # 1e-3 collapsed "small" to the class prior; see docs/classifier.md.
+    _scratch_learning_rates = ((64, 1e-3), (256, 5e-4), (768, 1e-4))
     _output_feature = "pooled_output"
     _allow_pairs = True
 
@@ -298,9 +319,31 @@ class AlbertEstimator(BaseEstimator):
             name: keras.Input(shape=(None,), dtype="int32", name=name)
             for name in ("token_ids", "segment_ids", "padding_mask")
         }
-        features = backbone(inputs)[self._output_feature]
+        features = self._features(backbone(inputs), inputs)
         outputs = self._build_head(features)
         return keras.Model(inputs, outputs, name=type(self).__name__.lower())
+
+    def _pooler_unused(self):
+        """True when the head reads no ``pooled_output`` (tokens, mean pooling)."""
+        return self._output_feature != "pooled_output" or self.pooling_ == "mean"
+
+    def _features(self, outputs, inputs):
+        """What the head reads: the backbone's ``_output_feature``, or for
+        ``pooling_="mean"`` the mean of ``sequence_output`` over real tokens."""
+        if self._output_feature == "pooled_output" and self.pooling_ == "mean":
+            return heads.mean_pool(outputs["sequence_output"], inputs["padding_mask"])
+        return outputs[self._output_feature]
+
+    @property
+    def pooling_(self):
+        """How a text becomes one vector for estimators with a ``pooling``
+        parameter: "cls" (the pretrained pooler on [CLS]) with a preset,
+        "mean" from scratch, where the pooler starts untrained and fits on
+        [CLS] sat at the class prior for whole epochs (docs/classifier.md)."""
+        pooling = getattr(self, "pooling", "cls")
+        if pooling == "auto":
+            return "cls" if self.preset is not None else "mean"
+        return pooling
 
     def _build_head(self, features):
         """Keras layers on the backbone output; returns the model's outputs."""
@@ -315,10 +358,12 @@ class AlbertEstimator(BaseEstimator):
         return None
 
     def _learning_rate(self):
+        """The peak learning rate: ``learning_rate``, or what "auto" means."""
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        fine_tune, scratch = self._auto_learning_rates
-        return fine_tune if self.preset is not None else scratch
+        if self.preset is not None:
+            return self._preset_learning_rate
+        return scratch_learning_rate(self.backbone, self._scratch_learning_rates)
 
     def _compile(self, n_train):
         steps = self.epochs * math.ceil(n_train / self.batch_size)
@@ -439,8 +484,14 @@ class AlbertEstimator(BaseEstimator):
         """Encoded rows and their targets (tasks with windows override this)."""
         return self._encode(inputs), targets
 
-    def _fit_callbacks(self, has_validation):
+    def _fit_callbacks(self, has_validation, first_loss=None):
         callbacks = list(self.callbacks or [])
+        if first_loss is not None:
+            callbacks.append(
+                keras.callbacks.LambdaCallback(
+                    on_train_batch_end=first_loss.on_train_batch_end
+                )
+            )
         if self.early_stopping:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -464,6 +515,9 @@ class AlbertEstimator(BaseEstimator):
             # steps) before building the next: refits keep memory flat.
             self.__dict__.pop("model_", None)
         name = type(self).__name__
+        previous = getattr(self, "history_", {}) if warm else {}
+        epochs_before = len(previous.get("loss", []))
+        first_loss = convergence.FirstLoss()
         with distribute.scope(getattr(self, "distribution", "auto"), name):
             if not warm:
                 backbone, self.tokenizer_ = self._initialize(inputs)
@@ -476,12 +530,50 @@ class AlbertEstimator(BaseEstimator):
                 self._load_preset_head()
             if not (warm and self._continue_optimizer(len(train[0]))):
                 self._compile(len(train[0]))
-            self.history_ = self._fit_loop(train, val)
+            self.history_ = self._fit_loop(train, val, first_loss)
+        self._check_convergence(train, first_loss.value, epochs_before)
         return self
+
+    def _check_convergence(self, train, first_loss, epochs_before=0):
+        """Emit ``ConvergenceWarning`` when the fit diverged or learned nothing."""
+        history = self.history_
+        losses = history.get("loss", [])[epochs_before:]
+        end = -1
+        monitor = history.get("val_loss" if "val_loss" in history else "loss", [])
+        if self.early_stopping and len(monitor) > epochs_before:
+            end = int(np.nanargmin(monitor[epochs_before:]))
+        problem = convergence.diagnose(
+            losses, first=first_loss, constant=self._constant_loss(*train[1:]), end=end
+        )
+        if problem is None and losses:
+            problem = self._collapse(train[0], train[1])
+        if problem is not None:
+            warnings.warn(
+                convergence.advice(
+                    type(self).__name__,
+                    problem,
+                    learning_rate=self._learning_rate(),
+                    epochs=self.epochs,
+                    from_scratch=self.preset is None,
+                ),
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _constant_loss(self, targets, weights):
+        """``(loss, what)`` of the best constant prediction, or None."""
+        return None
+
+    def _collapse(self, encoded, targets):
+        """A message when predictions collapsed to one value, else None."""
+        return None
 
     def _load_preset_head(self):
         """Start from the fine-tuned head of a Hugging Face ``preset`` that fits."""
         preset = None if self.preset is None else os.fspath(self.preset)
+        # A Hugging Face head reads the [CLS] pooler: no use on mean features.
+        if self.pooling_ != "cls":
+            return
         if preset is not None and backbones.is_hf_checkpoint(preset):
             from albert_sk.hf import import_head
 
@@ -518,21 +610,29 @@ class AlbertEstimator(BaseEstimator):
             rng=rng,
         )
 
-    def _fit_loop(self, train, val):
+    def _fit_loop(self, train, val, first_loss=None):
         rng = np.random.default_rng(self.random_state)
         data = fit_input(distribute.even_batches(self._batches(*train, rng=rng)))
         val_data = None
         if val is not None:
             val_data = fit_input(distribute.even_batches(self._batches(*val)))
         previous = getattr(self, "history_", None) if self.warm_start else None
-        history = self.model_.fit(
-            data,
-            validation_data=val_data,
-            epochs=self.epochs,
-            shuffle=False,  # Batches reshuffles its own plan every epoch
-            callbacks=self._fit_callbacks(val is not None),
-            verbose=1 if self.verbose else 0,
-        )
+        with warnings.catch_warnings():
+            if self._pooler_unused():
+                # The pooler gets no gradient. It stays trainable, so a
+                # pickled model reloads with the same optimizer variables;
+                # only Keras' warning about it is silenced.
+                warnings.filterwarnings(
+                    "ignore", "Gradients do not exist for variables", UserWarning
+                )
+            history = self.model_.fit(
+                data,
+                validation_data=val_data,
+                epochs=self.epochs,
+                shuffle=False,  # Batches reshuffles its own plan every epoch
+                callbacks=self._fit_callbacks(val is not None, first_loss),
+                verbose=1 if self.verbose else 0,
+            )
         result = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         if previous:
             result = {k: list(previous.get(k, [])) + result[k] for k in result}

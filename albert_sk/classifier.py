@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 
+from albert_sk import convergence
 from albert_sk.base import AlbertEstimator
 from albert_sk.exceptions import InputError, LabelWarning
 from albert_sk.heads import dense_head
@@ -61,9 +62,13 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         truncated with a :class:`~albert_sk.exceptions.TruncationWarning`.
     epochs, batch_size : int, default=3, 32
     learning_rate : float or "auto", default="auto"
-        Peak AdamW learning rate; "auto" is 3e-5 with a preset, 1e-3 from
-        scratch. Linear warmup over ``warmup_ratio`` of the steps, then
-        linear decay to 0.
+        Peak AdamW learning rate; "auto" is 3e-5 with a preset and, from
+        scratch, 1e-3 for "tiny", 5e-4 for "small" and 1e-4 for "base" (by
+        ``hidden_dim`` for a dict backbone), chosen by the sweep in
+        ``benchmarks/bench_learning.py``. Linear warmup over
+        ``warmup_ratio`` of the steps, then linear decay to 0. A fit that
+        ends no better than a constant prediction, or diverges, emits
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
     weight_decay, warmup_ratio, max_grad_norm, dropout : float
         AdamW weight decay (not on biases and norms), warmup fraction,
         gradient clipping norm (None: no clipping), head and backbone dropout.
@@ -78,6 +83,13 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         Weights per class, multiplied into ``sample_weight``.
     threshold : float, default=0.5
         Probability above which a label is predicted (multilabel only).
+    pooling : {"auto", "cls", "mean"}, default="auto"
+        How the head sees a text: "cls" reads the backbone's pooler on the
+        [CLS] token (what pretrained checkpoints and :func:`~albert_sk.export_hf`
+        use), "mean" averages the token vectors. "auto" is "cls" with a
+        preset and "mean" from scratch, where a [CLS] head sat at the class
+        prior for whole epochs on some seeds (``benchmarks/README.md``,
+        "Learning").
     mixed_precision, jit_compile : bool or "auto", default="auto"
         bfloat16 mixed precision and XLA; "auto" turns them on when a GPU is
         visible.
@@ -133,6 +145,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         **AlbertEstimator._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "threshold": [Interval(Real, 0, 1, closed="neither")],
+        "pooling": [StrOptions({"auto", "cls", "mean"})],
     }
     _saved_attributes = AlbertEstimator._saved_attributes + ("classes_", "multilabel_")
 
@@ -156,6 +169,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         patience=2,
         class_weight=None,
         threshold=0.5,
+        pooling="auto",
         mixed_precision="auto",
         jit_compile="auto",
         random_state=None,
@@ -190,6 +204,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         )
         self.class_weight = class_weight
         self.threshold = threshold
+        self.pooling = pooling
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -329,6 +344,25 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         if self.multilabel_:
             return [keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
         return ["accuracy"]
+
+    def _constant_loss(self, targets, weights):
+        if self.multilabel_:
+            return convergence.constant_multilabel_loss(targets, weights), "them"
+        loss = convergence.constant_classification_loss(
+            targets, weights, len(self.classes_)
+        )
+        return loss, "the class frequencies"
+
+    def _collapse(self, encoded, targets):
+        if self.multilabel_:
+            return None
+        rng = np.random.default_rng(self.random_state)
+        n = min(len(encoded), convergence.COLLAPSE_SAMPLE)
+        rows = np.sort(rng.choice(len(encoded), size=n, replace=False))
+        logits = self._run_model(encoded.subset(rows))
+        return convergence.collapse(
+            logits.argmax(axis=1), targets[rows], self.classes_.tolist()
+        )
 
     # === Prediction ===
 

@@ -4,6 +4,7 @@ Every error says what was expected, what was received (with the row index when
 the problem is in the data) and how to fix it.
 """
 
+from sklearn.exceptions import ConvergenceWarning  # noqa: F401 (re-exported)
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 

@@ -358,6 +358,18 @@ def read_sst2(path, n=None):
     return frame.rename(columns={"sentence": "text"})
 
 
+def read_trec(path, fine=False):
+    """TREC question classification (``COARSE:fine question`` lines) as a DataFrame.
+
+    Columns ``text`` and ``label``: the coarse class (``"DESC"``, ``"LOC"``,
+    ...), or ``"COARSE:fine"`` with ``fine=True``. The files are Latin-1.
+    """
+    with open(os.fspath(path), encoding="latin-1") as fh:
+        rows = [line.rstrip("\n").split(" ", 1) for line in fh if line.strip()]
+    labels = [r[0] if fine else r[0].split(":")[0] for r in rows]
+    return pd.DataFrame({"text": [r[1].strip() for r in rows], "label": labels})
+
+
 # === Token classification (CoNLL) ===
 
 

@@ -21,11 +21,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from albert_sk import backbones
+from albert_sk import backbones, convergence
 from albert_sk.base import _NORM_LAYER_NAMES, AlbertEstimator, LinearWarmupDecay
 from albert_sk.batching import fit_input
 from albert_sk.corpus import Corpus
-from albert_sk.exceptions import InputError, ModelFileError, NotFittedError
+from albert_sk.exceptions import (
+    ConvergenceWarning,
+    InputError,
+    ModelFileError,
+    NotFittedError,
+)
 from albert_sk.heads import dense_head
 from albert_sk.io import atomic_directory
 from albert_sk.masking import split_sentences
@@ -554,8 +559,34 @@ class AlbertPretrainer(BaseEstimator):
         elif self.checkpoint_dir is not None and self.preset is None:
             proto = self.tokenizer_.proto
             self._write_atomic(VOCABULARY_FILE, lambda fh: fh.write(proto))
-        self._train(examples, corpus, cache, state, total, per_epoch, fingerprint)
+        fresh = state["step"] == 0
+        first_loss = convergence.FirstLoss()
+        self._train(
+            examples, corpus, cache, state, total, per_epoch, fingerprint, first_loss
+        )
+        self._check_convergence(first_loss.value if fresh else None)
         return self
+
+    def _check_convergence(self, first_loss):
+        """``ConvergenceWarning`` for a non-finite loss, or a from-scratch run
+        whose loss did not fall (continued pretraining of a preset may start
+        near its best loss, so only non-finite losses count there)."""
+        problem = convergence.diagnose(
+            self.history_.get("loss", []),
+            first=first_loss if self.preset is None else None,
+        )
+        if problem is not None:
+            warnings.warn(
+                convergence.advice(
+                    type(self).__name__,
+                    problem,
+                    learning_rate=self._learning_rate(),
+                    epochs=self.epochs,
+                    from_scratch=False,
+                ),
+                ConvergenceWarning,
+                stacklevel=2,
+            )
 
     def _check_first_chunk(self, corpus):
         """Refuse an empty stream before building a model for it."""
@@ -577,7 +608,9 @@ class AlbertPretrainer(BaseEstimator):
                 return
             epoch, start = epoch + 1, (0, 0)
 
-    def _train(self, examples, corpus, cache, state, total, per_epoch, fingerprint):
+    def _train(
+        self, examples, corpus, cache, state, total, per_epoch, fingerprint, first_loss
+    ):
         data = StreamBatches(
             self._stream(
                 examples,
@@ -603,7 +636,13 @@ class AlbertPretrainer(BaseEstimator):
                 epochs=1,
                 shuffle=False,  # the stream is served in order
                 verbose=0,
-                callbacks=[tracker, *(self.callbacks or [])],
+                callbacks=[
+                    tracker,
+                    keras.callbacks.LambdaCallback(
+                        on_train_batch_end=first_loss.on_train_batch_end
+                    ),
+                    *(self.callbacks or []),
+                ],
             )
         self.history_ = tracker.history
         self.n_steps_ = tracker.step

@@ -397,16 +397,6 @@ distribution
 
     # === Training ===
 
-    def _fit_loop(self, train, val):
-        # The pooler gets no gradient (spans read sequence_output only). It
-        # stays trainable, so a pickled model reloads with the same optimizer
-        # variables; only Keras' warning about it is silenced.
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", "Gradients do not exist for variables", UserWarning
-            )
-            return super()._fit_loop(train, val)
-
     def fit(self, X, y, sample_weight=None):
         """Fine-tune on questions ``X`` and answers ``y``; returns ``self``.
 

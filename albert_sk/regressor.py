@@ -3,7 +3,9 @@
 import keras
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.utils._param_validation import StrOptions
 
+from albert_sk import convergence
 from albert_sk.base import AlbertEstimator
 from albert_sk.classifier import check_missing_targets
 from albert_sk.exceptions import InputError
@@ -22,8 +24,8 @@ class AlbertRegressor(RegressorMixin, AlbertEstimator):
     preset, backbone, vocab_size, max_length, epochs, batch_size, \
 learning_rate, weight_decay, warmup_ratio, max_grad_norm, dropout, \
 validation_split, validation_data, early_stopping, patience, \
-mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start, \
-distribution
+pooling, mixed_precision, jit_compile, random_state, verbose, callbacks, \
+warm_start, distribution
         As in :class:`~albert_sk.AlbertClassifier`.
 
     Attributes
@@ -52,6 +54,64 @@ distribution
         "n_outputs_",
         "y_ndim_",
     )
+
+    _parameter_constraints = {
+        **AlbertEstimator._parameter_constraints,
+        "pooling": [StrOptions({"auto", "cls", "mean"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        preset=None,
+        backbone="small",
+        vocab_size=8000,
+        max_length=128,
+        epochs=3,
+        batch_size=32,
+        learning_rate="auto",
+        weight_decay=0.01,
+        warmup_ratio=0.1,
+        max_grad_norm=1.0,
+        dropout=0.1,
+        validation_split=None,
+        validation_data=None,
+        early_stopping=False,
+        patience=2,
+        pooling="auto",
+        mixed_precision="auto",
+        jit_compile="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+        distribution="auto",
+    ):
+        super().__init__(
+            preset=preset,
+            backbone=backbone,
+            vocab_size=vocab_size,
+            max_length=max_length,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            warmup_ratio=warmup_ratio,
+            max_grad_norm=max_grad_norm,
+            dropout=dropout,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            early_stopping=early_stopping,
+            patience=patience,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            distribution=distribution,
+        )
+        self.pooling = pooling
 
     def _check_y(self, y, inputs, *, fitting):
         who = type(self).__name__
@@ -118,6 +178,9 @@ distribution
 
     def _get_loss(self):
         return keras.losses.MeanSquaredError()
+
+    def _constant_loss(self, targets, weights):
+        return convergence.constant_regression_loss(targets, weights), "the mean"
 
     def predict(self, X):
         """Predicted targets: shape (n,) for 1-D ``y`` in fit, else (n, n_outputs)."""

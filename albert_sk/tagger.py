@@ -1,6 +1,5 @@
 """``AlbertTagger``: token classification (NER, POS) with words in and words out."""
 
-import warnings
 from numbers import Integral
 
 import keras
@@ -8,6 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from albert_sk import convergence
 from albert_sk.align import (
     SCHEMES,
     check_tags,
@@ -459,15 +459,10 @@ distribution
             from_logits=True, ignore_class=-1
         )
 
-    def _fit_loop(self, train, val):
-        # The pooler gets no gradient (tags read sequence_output only). It
-        # stays trainable, so a pickled model reloads with the same optimizer
-        # variables; only Keras' warning about it is silenced.
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", "Gradients do not exist for variables", UserWarning
-            )
-            return super()._fit_loop(train, val)
+    def _constant_loss(self, targets, weights):
+        labels = targets.labels[targets.labels >= 0]
+        loss = convergence.constant_classification_loss(labels, None, len(self.labels_))
+        return loss, "the tag frequencies"
 
     # === Prediction ===
 

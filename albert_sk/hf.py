@@ -231,6 +231,13 @@ def _parts(source):
         return source.backbone_, source.tokenizer_, *_pretraining_head(source)
     backbone = _find_backbone(source.model_)
     heads, extra = {}, {}
+    if name in _HEADS and getattr(source, "pooling_", "cls") != "cls":
+        raise InputError(
+            f"export_hf writes {_HEADS[name][2]}, whose head reads the [CLS] "
+            f"pooler, but this {name} pools the mean of its token vectors "
+            "(pooling='mean', the from-scratch default). Refit it with "
+            "pooling='cls' to export it."
+        )
     if name in _HEADS:
         layer_name, hf_name, architecture = _HEADS[name]
         layer = source.model_.get_layer(layer_name)
@@ -317,7 +324,7 @@ def export_hf(estimator_or_preset, path):
     >>> reviews = load_sentiment_sentences()
     >>> short = reviews[reviews.text.str.len() <= 60].iloc[:120]
     >>> clf = AlbertClassifier(backbone="tiny", vocab_size=300, max_length=64,
-    ...                        epochs=1, random_state=0)
+    ...                        epochs=1, pooling="cls", random_state=0)
     >>> clf = clf.fit(short.text, short.label)
     >>> out = export_hf(clf, tempfile.mkdtemp() + "/hf")
     >>> keras_hub.models.AlbertBackbone.from_preset(out).num_layers

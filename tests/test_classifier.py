@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from _marks import API_FITS
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -41,11 +42,16 @@ from albert_sk.exceptions import (
     NotFittedError,
     TruncationWarning,
 )
+from albert_sk.io import read_trec
 
-pytestmark = pytest.mark.filterwarnings(
-    # Eager mode (eager_keras) does not reach tf.data, and TensorFlow says so.
-    "ignore:Even though the `tf.config.experimental_run_functions_eagerly`:UserWarning"
-)
+pytestmark = [
+    pytest.mark.filterwarnings(
+        # Eager mode (eager_keras) does not reach tf.data, and TensorFlow says so.
+        "ignore:Even though the `tf.config.experimental_run_functions_eagerly`"
+        ":UserWarning"
+    ),
+    API_FITS,
+]
 
 PARAMS = dict(
     backbone="tiny",
@@ -671,15 +677,8 @@ def test_string_labels_are_kept(fitted, X):
 
 @pytest.fixture(scope="module")
 def trec(trec_path):
-    """60 TREC questions, 10 of each coarse class (the file is Latin-1)."""
-    with open(trec_path, encoding="latin-1") as fh:
-        rows = [line.split(" ", 1) for line in fh if line.strip()]
-    frame = pd.DataFrame(
-        {
-            "label": [r[0].split(":")[0] for r in rows],
-            "text": [r[1].strip() for r in rows],
-        }
-    )
+    """60 TREC questions, 10 of each coarse class."""
+    frame = read_trec(trec_path)
     frame = frame[frame.text.str.split().str.len() <= 10]
     return frame.groupby("label").head(10).reset_index(drop=True)
 

@@ -9,9 +9,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from _marks import API_FITS
 
 import albert_sk
 from albert_sk import cli, demo
+
+pytestmark = API_FITS
 
 TINY = [
     "--set",

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _marks import API_FITS
 
 from albert_sk.exceptions import InputError, NotFittedError
+
+pytestmark = API_FITS
 
 X = {
     "token_ids": np.array([[2, 10, 11, 12, 13, 3, 0, 0]], "int32"),
@@ -31,8 +34,14 @@ def hub_tokenizer(path):
 def classifier(sentiment_small):
     from albert_sk import AlbertClassifier
 
+    # Exported heads read the [CLS] pooler; from scratch "auto" pools the mean.
     clf = AlbertClassifier(
-        backbone="tiny", vocab_size=300, max_length=64, epochs=2, random_state=0
+        backbone="tiny",
+        vocab_size=300,
+        max_length=64,
+        epochs=2,
+        pooling="cls",
+        random_state=0,
     )
     labels = np.where(sentiment_small.label == 1, "pos", "neg")
     return clf.fit(sentiment_small.text, labels)
@@ -231,7 +240,9 @@ def test_regressor_export_is_in_target_units(tmp_path, sentiment_small):
 
     texts = sentiment_small.text.tolist()
     stars = sentiment_small.label.to_numpy() * 100.0 + np.arange(len(texts)) + 1000
-    reg = AlbertRegressor(backbone="tiny", vocab_size=150, max_length=64, epochs=1)
+    reg = AlbertRegressor(
+        backbone="tiny", vocab_size=150, max_length=64, epochs=1, pooling="cls"
+    )
     reg.fit(texts, stars)
     path = export_hf(reg, tmp_path / "reg")
     config = json.loads((Path(path) / "config.json").read_text())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _marks import API_FITS
 
 from albert_sk.exceptions import InputError, ModelFileError, VocabularyWarning
 from albert_sk.masking import (
@@ -195,6 +196,7 @@ def test_score_is_masked_token_accuracy_and_pickle_keeps_the_model(
     assert clone.score(contexts[:20]) == pytest.approx(score)
 
 
+@API_FITS  # one epoch on a few dozen texts checks the hand-over, not learning
 def test_save_preset_loads_in_keras_hub_and_fine_tunes_a_classifier(
     pretrained, tmp_path, sentiment_small
 ):

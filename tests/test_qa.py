@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _marks import API_FITS
 from sklearn.base import clone
 
 from albert_sk import AlbertQA
@@ -25,6 +26,8 @@ from albert_sk.io import (
 )
 from albert_sk.metrics import answer_f1, squad_f1
 from albert_sk.text import train_sentencepiece
+
+pytestmark = API_FITS
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
 

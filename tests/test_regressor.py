@@ -5,12 +5,15 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from _marks import API_FITS
 from sklearn.base import clone
 from sklearn.metrics import r2_score
 
 from albert_sk import AlbertRegressor, load
 from albert_sk.exceptions import InputError
 from albert_sk.io import read_sst2
+
+pytestmark = API_FITS
 
 TINY = dict(backbone="tiny", vocab_size=1000, max_length=128, random_state=0)
 

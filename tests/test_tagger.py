@@ -6,6 +6,7 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from _marks import API_FITS
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
@@ -22,6 +23,8 @@ from albert_sk.align import (
 from albert_sk.exceptions import InputError, NotFittedError
 from albert_sk.io import read_conll, write_conll
 from albert_sk.metrics import entity_f1_score, entity_f1_scorer
+
+pytestmark = API_FITS
 
 NAMES = ["Ada", "Bob", "Carla", "Dmitri", "Emeka", "Fatima", "Grace", "Hiro"]
 CITIES = [["Paris"], ["Rome"], ["Lagos"], ["New", "York"], ["Oslo"], ["Lima"]]

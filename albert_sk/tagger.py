@@ -87,8 +87,9 @@ class AlbertTagger(AlbertEstimator):
     returns one tag per input word, always: sentences longer than
     ``max_length`` pieces are split into overlapping windows of whole words,
     and each word takes its tag from the window where it has the most context
-    on both sides. :meth:`predict_entities` returns entities of raw texts with
-    character offsets.
+    on both sides; a single word of more pieces than a window holds is split
+    across consecutive windows, so no piece is cut. :meth:`predict_entities`
+    returns entities of raw texts with character offsets.
 
     Like a classifier it has ``classes_``, ``predict_proba`` and ``score``,
     but it is not a sklearn classifier: ``y`` holds sequences, which

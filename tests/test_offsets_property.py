@@ -93,6 +93,8 @@ SEPARATORS = "\x1c\x1d\x1e\x1f"
 
 def _blank(ch):
     return ch.isspace() and ch not in SEPARATORS
+
+
 nonblank_texts = texts.filter(lambda t: t.strip())
 
 

@@ -232,6 +232,60 @@ def check_activation(config, preset):
     )
 
 
+def _weight_files(preset):
+    index = os.path.join(preset, "model.safetensors.index.json")
+    if os.path.isfile(index):
+        with open(index, encoding="utf-8") as fh:
+            names = sorted(set(json.load(fh)["weight_map"].values()))
+        return [os.path.join(preset, name) for name in names]
+    return [os.path.join(preset, "model.safetensors")]
+
+
+def _load_hf_backbone(preset, dtype):
+    """keras-hub's conversion of a Hugging Face checkpoint, whatever its head.
+
+    keras-hub's loader needs the ``albert.`` prefix of the task models and a
+    pooler. ``AlbertModel.save_pretrained`` writes no prefix, and
+    ``AlbertForTokenClassification`` / ``AlbertForQuestionAnswering`` have no
+    pooler (their heads read the token states): such weights are loaded from a
+    prefixed copy, with a pooler initialised as ALBERT's (normal, std 0.02).
+    """
+    import tempfile
+
+    import keras_hub
+    import numpy as np
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    files = _weight_files(preset)
+    keys = set()
+    for name in files:
+        with safe_open(name, framework="np") as fh:
+            keys.update(fh.keys())
+    prefix = "albert." if any(k.startswith("albert.") for k in keys) else ""
+    if prefix and f"{prefix}pooler.weight" in keys:
+        return keras_hub.models.AlbertBackbone.from_preset(preset, dtype=dtype)
+    tensors = {}
+    for name in files:
+        with safe_open(name, framework="np") as fh:
+            for key in fh.keys():
+                if key.startswith(prefix):
+                    tensors[f"albert.{key[len(prefix) :]}"] = fh.get_tensor(key)
+    if "albert.pooler.weight" not in tensors:
+        with open(os.path.join(preset, "config.json"), encoding="utf-8") as fh:
+            hidden = json.load(fh)["hidden_size"]
+        rng = np.random.default_rng(0)
+        weight = rng.normal(0.0, 0.02, (hidden, hidden)).astype("float32")
+        tensors["albert.pooler.weight"] = weight
+        tensors["albert.pooler.bias"] = np.zeros(hidden, "float32")
+    with tempfile.TemporaryDirectory() as scratch:
+        save_file(tensors, os.path.join(scratch, "model.safetensors"), {"format": "pt"})
+        with open(os.path.join(preset, "config.json"), "rb") as src:
+            with open(os.path.join(scratch, "config.json"), "wb") as dst:
+                dst.write(src.read())
+        return keras_hub.models.AlbertBackbone.from_preset(scratch, dtype=dtype)
+
+
 def from_preset(preset, *, dtype, max_length):
     """Backbone and tokenizer of a keras-hub preset or a Hugging Face checkpoint."""
     import keras_hub
@@ -250,7 +304,10 @@ def from_preset(preset, *, dtype, max_length):
             "directory written by save_to_preset / AlbertPretrainer, or a Hugging "
             "Face ALBERT checkpoint directory."
         )
-    backbone = keras_hub.models.AlbertBackbone.from_preset(preset, dtype=dtype)
+    if os.path.isdir(preset) and is_hf_checkpoint(preset):
+        backbone = _load_hf_backbone(preset, dtype)
+    else:
+        backbone = keras_hub.models.AlbertBackbone.from_preset(preset, dtype=dtype)
     with warnings.catch_warnings():
         # keras-hub reads the vocabulary with an unclosed open(); the file is
         # closed (and warns) as soon as the read returns.

@@ -167,6 +167,9 @@ def tokenizer_config(tokenizer, max_length):
         "keep_accents": not tokenizer.strip_accents,
         "remove_space": True,
         "model_max_length": max_length,
+        # transformers 5's AlbertTokenizer leaves token_type_ids out by default;
+        # the model needs them for text pairs (questions and contexts).
+        "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
         "bos_token": "[CLS]",
         "eos_token": "[SEP]",
         "cls_token": "[CLS]",

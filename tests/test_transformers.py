@@ -1,0 +1,469 @@
+"""albert_sk against Hugging Face transformers itself (PyTorch, CPU).
+
+(a) Checkpoints written by ``transformers``' ``save_pretrained`` (random
+weights with randomised LayerNorms and biases, a SentencePiece vocabulary that
+``AlbertTokenizer.from_pretrained`` converts) load into the estimators with
+``preset=dir``: same token ids, same hidden states, same head outputs before
+any training. (b) Every fitted estimator exported with ``export_hf`` loads in
+``transformers``' ``Auto*`` classes and predicts what albert_sk predicts.
+
+The optional ``hf`` extra (and the ``test`` extra, so CI runs these) installs
+``torch`` and ``transformers``; without them the module is skipped.
+"""
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+transformers = pytest.importorskip(
+    "transformers",
+    reason="transformers is not installed: pip install 'albert-sk[hf]' "
+    "(the test extra, which CI installs, includes it)",
+)
+torch = pytest.importorskip(
+    "torch", reason="torch is not installed: pip install 'albert-sk[hf]'"
+)
+
+from albert_sk import backbones  # noqa: E402
+from albert_sk.align import from_iob2, repair_iob2  # noqa: E402
+from albert_sk.text import train_sentencepiece  # noqa: E402
+
+# These tests check how weights and labels map, not learning: fits are one
+# epoch of a tiny model, or a learning rate that leaves imported weights as
+# they are.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+AWKWARD = [
+    "Café Müller served a naïve crème brûlée in Zürich.",
+    "He said ``what a great movie'' and left.",
+    "double  spaces   and\ttabs\tand\nnewlines",
+    "Emoji reviews 😀👍🏽 are common now 🎉",
+    "東京は素晴らしい都市です。 北京も大きい。",
+    "ﬁne ＡＢＣ ½ İstanbul STRAßE",
+    "  leading and trailing  ",
+    "It's ''fine'', isn't it?",
+]
+TINY = dict(
+    embedding_size=16,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_position_embeddings=64,
+    hidden_dropout_prob=0.0,
+    attention_probs_dropout_prob=0.0,
+    classifier_dropout_prob=0.0,
+    initializer_range=0.1,
+)
+
+
+def as_numpy(tensor):
+    return tensor.detach().cpu().numpy()
+
+
+def hf_inputs(batch):
+    """albert_sk's padded batch as transformers' keyword arguments."""
+    return {
+        "input_ids": torch.as_tensor(batch["token_ids"], dtype=torch.long),
+        "token_type_ids": torch.as_tensor(batch["segment_ids"], dtype=torch.long),
+        "attention_mask": torch.as_tensor(batch["padding_mask"], dtype=torch.long),
+    }
+
+
+def randomise(model, seed):
+    """Non-trivial LayerNorm scales and offsets and biases (defaults are 1 and 0)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "LayerNorm.weight" in name:
+                param.copy_(1 + 0.3 * torch.randn(param.shape, generator=generator))
+            elif name.endswith("bias"):
+                param.copy_(0.2 * torch.randn(param.shape, generator=generator))
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def vocab_dir(tmp_path_factory, sentiment):
+    """spiece.model trained on the sentiment sentences, converted by transformers."""
+    path = tmp_path_factory.mktemp("spiece")
+    texts = sentiment.text.tolist()[:2000] + AWKWARD * 3
+    tok = train_sentencepiece(texts, 300, seed=0)
+    (path / "spiece.model").write_bytes(tok.proto)
+    hf_tok = transformers.AlbertTokenizer.from_pretrained(str(path))
+    hf_tok.save_pretrained(str(path))
+    return path, hf_tok
+
+
+def save_checkpoint(path, model, vocab_dir):
+    """``save_pretrained`` of model and tokenizer, as a hub checkpoint holds them."""
+    source, hf_tok = vocab_dir
+    model.save_pretrained(str(path))
+    hf_tok.save_pretrained(str(path))
+    if not (path / "spiece.model").exists():
+        shutil.copy(source / "spiece.model", path / "spiece.model")
+    return path
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory, vocab_dir):
+    _, hf_tok = vocab_dir
+    config = transformers.AlbertConfig(vocab_size=len(hf_tok), **TINY)
+    torch.manual_seed(0)
+    model = randomise(transformers.AlbertModel(config), 0)
+    return save_checkpoint(tmp_path_factory.mktemp("albert"), model, vocab_dir), model
+
+
+# === (a) checkpoints written by transformers, read by albert_sk ===
+
+
+def test_token_ids_are_those_of_albert_tokenizer(base_dir, vocab_dir):
+    path, _ = base_dir
+    _, hf_tok = vocab_dir
+    _, tok = backbones.from_preset(path, dtype=None, max_length=64)
+    ours = tok.pack(tok.encode(AWKWARD), max_length=64)
+    theirs = hf_tok(AWKWARD)["input_ids"]
+    assert [ours.row(i).tolist() for i in range(len(AWKWARD))] == theirs
+    assert any(1 < len(set(t)) for t in theirs)  # not all <unk>
+    # Text pairs: same ids and segment ids.
+    a, b = AWKWARD[:4], AWKWARD[4:]
+    pairs = tok.pack(tok.encode(a), tok.encode(b), max_length=64)
+    theirs = hf_tok(a, b, return_token_type_ids=True)
+    for i in range(len(a)):
+        start, n = pairs.starts[i], pairs.lengths[i]
+        assert pairs.token_ids[start : start + n].tolist() == theirs["input_ids"][i]
+        segments = pairs.segment_ids[start : start + n].tolist()
+        assert segments == theirs["token_type_ids"][i]
+
+
+def test_hidden_states_match_albert_model(base_dir):
+    from albert_sk import AlbertVectorizer
+
+    path, model = base_dir
+    backbone, tok = backbones.from_preset(path, dtype=None, max_length=64)
+    encoded = tok.pack(tok.encode(AWKWARD), max_length=64)
+    batch = encoded.batch(np.arange(len(AWKWARD)), int(encoded.lengths.max()))
+    ours = backbone.predict_on_batch(batch)
+    with torch.no_grad():
+        theirs = model(**hf_inputs(batch))
+    mask = batch["padding_mask"].astype(bool)
+    np.testing.assert_allclose(
+        np.asarray(ours["sequence_output"])[mask],
+        as_numpy(theirs.last_hidden_state)[mask],
+        atol=1e-4,
+    )
+    np.testing.assert_allclose(
+        ours["pooled_output"], as_numpy(theirs.pooler_output), atol=1e-4
+    )
+    assert np.abs(as_numpy(theirs.last_hidden_state)).mean() > 0.1  # not trivial
+    # Through an estimator too.
+    vec = AlbertVectorizer(preset=str(path), max_length=64, pooling="cls")
+    np.testing.assert_allclose(
+        vec.fit(AWKWARD).transform(AWKWARD),
+        as_numpy(theirs.pooler_output),
+        atol=1e-4,
+    )
+
+
+def test_hidden_states_at_albert_base_shape(tmp_path, vocab_dir):
+    _, hf_tok = vocab_dir
+    config = transformers.AlbertConfig(  # ALBERT-base: 12 shared layers, 768 wide
+        vocab_size=len(hf_tok),
+        embedding_size=128,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+    assert (config.num_hidden_layers, config.hidden_size) == (12, 768)
+    torch.manual_seed(1)
+    model = randomise(transformers.AlbertModel(config), 1)
+    path = save_checkpoint(tmp_path / "base", model, vocab_dir)
+    backbone, tok = backbones.from_preset(path, dtype=None, max_length=64)
+    encoded = tok.pack(tok.encode(AWKWARD[:3]), max_length=64)
+    batch = encoded.batch(np.arange(3), int(encoded.lengths.max()))
+    ours = np.asarray(backbone.predict_on_batch(batch)["sequence_output"])
+    with torch.no_grad():
+        theirs = as_numpy(model(**hf_inputs(batch)).last_hidden_state)
+    mask = batch["padding_mask"].astype(bool)
+    np.testing.assert_allclose(ours[mask], theirs[mask], atol=1e-4)
+
+
+def fit_quietly(estimator, X, y):
+    """A fit whose learning rate leaves the imported weights where they are."""
+    return estimator.set_params(learning_rate=1e-12, dropout=0.0, epochs=1).fit(X, y)
+
+
+def test_sequence_classification_head_gives_transformers_outputs(
+    tmp_path, vocab_dir, sentiment
+):
+    from albert_sk import AlbertClassifier
+
+    _, hf_tok = vocab_dir
+    names = {0: "negative", 1: "neutral", 2: "positive"}
+    config = transformers.AlbertConfig(
+        vocab_size=len(hf_tok),
+        num_labels=3,
+        id2label=names,
+        label2id={v: k for k, v in names.items()},
+        **TINY,
+    )
+    torch.manual_seed(2)
+    model = randomise(transformers.AlbertForSequenceClassification(config), 2)
+    path = save_checkpoint(tmp_path / "clf", model, vocab_dir)
+    texts = sentiment.text.tolist()[:4] + AWKWARD
+    labels = [names[i % 3] for i in range(len(texts))]
+    clf = fit_quietly(AlbertClassifier(preset=str(path), max_length=64), texts, labels)
+    with torch.no_grad():
+        batch = hf_tok(texts, padding=True, truncation=True, return_tensors="pt")
+        logits = as_numpy(model(**batch).logits)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    order = [config.label2id[c] for c in clf.classes_]
+    np.testing.assert_allclose(clf.predict_proba(texts), proba[:, order], atol=1e-4)
+    assert clf.predict(texts).tolist() == [names[i] for i in logits.argmax(axis=1)]
+
+
+def first_pieces(hf_tok, words):
+    """Token index of each word's first piece with text (albert_sk's choice)."""
+    encoding = hf_tok(words, is_split_into_words=True)
+    tokens = encoding.tokens()
+    pieces = [[] for _ in words]
+    for k, w in enumerate(encoding.word_ids()):
+        if w is not None:
+            pieces[w].append(k)
+    bare = [len(p) > 1 and tokens[p[0]] == "\u2581" for p in pieces]
+    return encoding, [p[1] if b else p[0] for p, b in zip(pieces, bare, strict=True)]
+
+
+def test_token_classification_head_gives_transformers_outputs(tmp_path, vocab_dir):
+    from albert_sk import AlbertTagger
+
+    _, hf_tok = vocab_dir
+    names = {0: "O", 1: "B-PER", 2: "I-PER"}
+    config = transformers.AlbertConfig(
+        vocab_size=len(hf_tok),
+        num_labels=3,
+        id2label=names,
+        label2id={v: k for k, v in names.items()},
+        **TINY,
+    )
+    torch.manual_seed(4)
+    model = randomise(transformers.AlbertForTokenClassification(config), 4)
+    path = save_checkpoint(tmp_path / "ner", model, vocab_dir)
+    X = [t.split() for t in AWKWARD[:4]] + [["Ada", "Lovelace", "wrote", "code"]]
+    y = [["B-PER"] + ["I-PER"] + ["O"] * (len(w) - 2) for w in X]
+    tagger = fit_quietly(AlbertTagger(preset=str(path), max_length=64), X, y)
+    probs = tagger.predict_proba(X)
+    for words, ours in zip(X, probs, strict=True):
+        encoding, first = first_pieces(hf_tok, words)
+        with torch.no_grad():
+            ids = torch.as_tensor([encoding["input_ids"]])
+            logits = as_numpy(model(input_ids=ids).logits)[0, first]
+        theirs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        order = [config.label2id[t] for t in tagger.labels_]
+        np.testing.assert_allclose(ours, theirs[:, order], atol=1e-4)
+
+
+def test_question_answering_head_gives_transformers_outputs(tmp_path, vocab_dir):
+    from albert_sk import AlbertQA
+
+    _, hf_tok = vocab_dir
+    config = transformers.AlbertConfig(vocab_size=len(hf_tok), **TINY)
+    torch.manual_seed(5)
+    model = randomise(transformers.AlbertForQuestionAnswering(config), 5)
+    path = save_checkpoint(tmp_path / "qa", model, vocab_dir)
+    X = [
+        {"question": "Where was the crème brûlée served?", "context": AWKWARD[0]},
+        {"question": "What did he say?", "context": AWKWARD[1]},
+    ]
+    y = ["Zürich", "what a great movie"]
+    qa = AlbertQA(preset=str(path), max_length=64, max_query_length=20)
+    qa = fit_quietly(qa, X, y)
+    for example, found in zip(X, qa.predict_spans(X, n_best=1), strict=True):
+        encoding = hf_tok(
+            example["question"],
+            example["context"],
+            return_offsets_mapping=True,
+            return_token_type_ids=True,
+        )
+        with torch.no_grad():
+            out = model(
+                input_ids=torch.as_tensor([encoding["input_ids"]]),
+                token_type_ids=torch.as_tensor([encoding["token_type_ids"]]),
+            )
+        answer = best_span(example["context"], encoding, out, qa.max_answer_length)
+        assert (found[0]["start"], found[0]["end"]) == answer[:2]
+        assert found[0]["score"] == pytest.approx(answer[2], abs=1e-4)
+
+
+def best_span(context, encoding, out, max_answer_length):
+    """transformers' outputs decoded as albert_sk decodes: the best context span
+    of tokens with text (a bare word-boundary piece "▁" neither starts nor ends
+    an answer)."""
+    start = as_numpy(out.start_logits)[0].astype(np.float64)
+    end = as_numpy(out.end_logits)[0].astype(np.float64)
+    offsets = encoding["offset_mapping"]
+    tokens = encoding.tokens()
+    ok = [
+        k
+        for k, seq in enumerate(encoding.sequence_ids())
+        if seq == 1 and tokens[k] != "\u2581"
+    ]
+    best = max(
+        (start[s] + end[e], s, e)
+        for s in ok
+        for e in ok
+        if s <= e < s + max_answer_length
+    )
+    score, s, e = best
+    return offsets[s][0], offsets[e][1], score
+
+
+# === (b) albert_sk exports, read by transformers ===
+
+
+@pytest.fixture(scope="module")
+def sentences(sentiment):
+    """40 short sentences: every row fits one or two padded lengths (few traces)."""
+    words = sentiment.text.str.split().str.len()
+    short = sentiment[(words >= 5) & (words <= 7)]
+    return short.sample(40, random_state=0).reset_index(drop=True)
+
+
+TINY_FIT = dict(backbone="tiny", vocab_size=150, max_length=64, epochs=1, batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def classifiers(sentences):
+    from albert_sk import AlbertClassifier
+
+    texts = sentences.text.tolist()
+    binary = np.where(sentences.label == 1, "pos", "neg")
+    multiclass = np.array(["low", "mid", "high"])[np.arange(len(texts)) % 3]
+    multilabel = np.stack([sentences.label, np.arange(len(texts)) % 2], axis=1)
+    return {
+        kind: AlbertClassifier(**TINY_FIT, pooling="cls", random_state=0).fit(texts, y)
+        for kind, y in (
+            ("binary", binary),
+            ("multiclass", multiclass),
+            ("multilabel", multilabel),
+        )
+    }
+
+
+def load_exported(estimator, path, auto):
+    from albert_sk import export_hf
+
+    out = export_hf(estimator, path)
+    model = getattr(transformers, auto).from_pretrained(out).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        tok = transformers.AutoTokenizer.from_pretrained(out)
+    return model, tok
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_exported_classifier_predicts_the_same_in_transformers(
+    kind, classifiers, sentences, tmp_path
+):
+    clf = classifiers[kind]
+    model, tok = load_exported(
+        clf, tmp_path / kind, "AutoModelForSequenceClassification"
+    )
+    texts = sentences.text.tolist() + AWKWARD
+    with torch.no_grad():
+        batch = tok(texts, padding=True, truncation=True, return_tensors="pt")
+        logits = as_numpy(model(**batch).logits).astype(np.float64)
+    if kind == "multilabel":
+        assert model.config.problem_type == "multi_label_classification"
+        proba = 1 / (1 + np.exp(-logits))
+        np.testing.assert_allclose(clf.predict_proba(texts), proba, atol=1e-5)
+        np.testing.assert_array_equal(clf.predict(texts), proba >= clf.threshold)
+        return
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(texts), proba, atol=1e-5)
+    labels = [model.config.id2label[i] for i in logits.argmax(axis=1)]
+    assert labels == clf.predict(texts).tolist()
+
+
+def test_exported_regressor_predicts_the_same_in_transformers(sentences, tmp_path):
+    from albert_sk import AlbertRegressor
+
+    texts = sentences.text.tolist()
+    y = 1000 + 250 * sentences.label.to_numpy() + np.arange(len(texts))
+    reg = AlbertRegressor(**TINY_FIT, pooling="cls", random_state=0).fit(texts, y)
+    model, tok = load_exported(
+        reg, tmp_path / "reg", "AutoModelForSequenceClassification"
+    )
+    assert model.config.problem_type == "regression"
+    with torch.no_grad():
+        batch = tok(texts + AWKWARD, padding=True, truncation=True, return_tensors="pt")
+        theirs = as_numpy(model(**batch).logits)[:, 0]
+    ours = reg.predict(texts + AWKWARD)
+    assert ours.mean() > 900  # target units, not z-scores
+    np.testing.assert_allclose(theirs, ours, rtol=1e-5)
+
+
+def tagging_data(sentences, scheme):
+    """Word lists with a PER entity at the start and a LOC one at the end."""
+    X = [t.split() for t in sentences.text if len(t.split()) >= 5]
+    iob2 = [["B-PER", "I-PER"] + ["O"] * (len(w) - 4) + ["B-LOC", "I-LOC"] for w in X]
+    for tags in iob2[::3]:
+        tags[1] = "O"  # single-word entities too
+    return X, [from_iob2(t, scheme) for t in iob2]
+
+
+@pytest.mark.parametrize("scheme", ["IOB1", "IOB2", "BIOES"])
+def test_exported_tagger_predicts_the_same_in_transformers(scheme, sentences, tmp_path):
+    from albert_sk import AlbertTagger
+
+    X, y = tagging_data(sentences, scheme)
+    tagger = AlbertTagger(**TINY_FIT, scheme=scheme, random_state=0).fit(X, y)
+    model, tok = load_exported(
+        tagger, tmp_path / scheme, "AutoModelForTokenClassification"
+    )
+    id2label = model.config.id2label
+    assert [id2label[i] for i in range(len(id2label))] == tagger.labels_.tolist()
+    probs = tagger.predict_proba(X)
+    predicted = tagger.predict(X)
+    for words, ours, tags in zip(X, probs, predicted, strict=True):
+        encoding, first = first_pieces(tok, words)
+        with torch.no_grad():
+            ids = torch.as_tensor([encoding["input_ids"]])
+            logits = as_numpy(model(input_ids=ids).logits)[0, first]
+        theirs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+        iob2 = [id2label[i] for i in logits.argmax(axis=1)]
+        assert from_iob2(repair_iob2(iob2), scheme) == tags
+
+
+def test_exported_qa_predicts_the_same_in_transformers(sentences, tmp_path):
+    from albert_sk import AlbertQA
+
+    people = "Ann Bob Cleo Dmitri Eve Farid Greta Hugo Ines Jon".split() * 2
+    cities = "Paris Lima Oslo Kyoto Cairo Quito Perth Bern Dakar Hanoi".split() * 2
+    X = [
+        {"question": f"Where was {p} born?", "context": f"{p} was born in {c}. {t}"}
+        for p, c, t in zip(people, cities, sentences.text, strict=False)
+    ]
+    qa = AlbertQA(**dict(TINY_FIT, vocab_size=100), max_query_length=12)
+    qa.set_params(random_state=0).fit(X, cities)
+    model, tok = load_exported(qa, tmp_path / "qa", "AutoModelForQuestionAnswering")
+    for example, found in zip(X, qa.predict_spans(X), strict=True):
+        encoding = tok(
+            example["question"], example["context"], return_offsets_mapping=True
+        )
+        with torch.no_grad():
+            out = model(
+                input_ids=torch.as_tensor([encoding["input_ids"]]),
+                token_type_ids=torch.as_tensor([encoding["token_type_ids"]]),
+            )
+        start, end, score = best_span(
+            example["context"], encoding, out, qa.max_answer_length
+        )
+        assert (found[0]["start"], found[0]["end"]) == (start, end)
+        assert found[0]["score"] == pytest.approx(score, abs=1e-4)

@@ -13,6 +13,7 @@ import warnings
 import keras_hub
 import numpy as np
 import pytest
+from _marks import API_FITS
 
 from albert_sk import AlbertClassifier, backbones
 from albert_sk.exceptions import InputError
@@ -27,10 +28,14 @@ def _backbone_of(model):
     return backbone
 
 
-pytestmark = pytest.mark.filterwarnings(
-    # Eager mode (eager_keras) does not reach tf.data, and TensorFlow says so.
-    "ignore:Even though the `tf.config.experimental_run_functions_eagerly`:UserWarning"
-)
+pytestmark = [
+    pytest.mark.filterwarnings(
+        # Eager mode (eager_keras) does not reach tf.data, and TensorFlow says so.
+        "ignore:Even though the `tf.config.experimental_run_functions_eagerly`"
+        ":UserWarning"
+    ),
+    API_FITS,
+]
 
 
 @pytest.fixture(autouse=True, scope="module")

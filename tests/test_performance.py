@@ -9,6 +9,7 @@ import collections
 import keras
 import numpy as np
 import pytest
+from _marks import API_FITS
 from keras_hub.models import AlbertBackbone
 
 from albert_sk import AlbertClassifier
@@ -22,6 +23,8 @@ TINY = dict(
     batch_size=16,
     random_state=0,
 )
+
+pytestmark = API_FITS
 
 
 class TraceCountingClassifier(AlbertClassifier):

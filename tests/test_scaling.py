@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _marks import API_FITS
 from sklearn.base import clone
 
 from albert_sk import AlbertClassifier, AlbertRegressor, load
@@ -36,6 +37,8 @@ TINY = dict(
     batch_size=16,
     random_state=0,
 )
+
+pytestmark = API_FITS
 
 
 @pytest.fixture(scope="module")

@@ -198,9 +198,12 @@ def fit_quietly(estimator, X, y):
     return estimator.set_params(learning_rate=1e-12, dropout=0.0, epochs=1).fit(X, y)
 
 
-def test_sequence_classification_head_gives_transformers_outputs(
-    tmp_path, vocab_dir, sentiment
-):
+# Each fine-tuned estimator below is also exported back in (b): a round trip.
+
+
+@pytest.fixture(scope="module")
+def hf_classifier(tmp_path_factory, vocab_dir, sentiment):
+    """An AlbertClassifier fitted from an AlbertForSequenceClassification."""
     from albert_sk import AlbertClassifier
 
     _, hf_tok = vocab_dir
@@ -214,10 +217,19 @@ def test_sequence_classification_head_gives_transformers_outputs(
     )
     torch.manual_seed(2)
     model = randomise(transformers.AlbertForSequenceClassification(config), 2)
-    path = save_checkpoint(tmp_path / "clf", model, vocab_dir)
+    path = save_checkpoint(tmp_path_factory.mktemp("clf"), model, vocab_dir)
     texts = sentiment.text.tolist()[:4] + AWKWARD
     labels = [names[i % 3] for i in range(len(texts))]
     clf = fit_quietly(AlbertClassifier(preset=str(path), max_length=64), texts, labels)
+    return clf, model, config, texts
+
+
+def test_sequence_classification_head_gives_transformers_outputs(
+    hf_classifier, vocab_dir
+):
+    clf, model, config, texts = hf_classifier
+    _, hf_tok = vocab_dir
+    names = config.id2label
     with torch.no_grad():
         batch = hf_tok(texts, padding=True, truncation=True, return_tensors="pt")
         logits = as_numpy(model(**batch).logits)
@@ -239,7 +251,9 @@ def first_pieces(hf_tok, words):
     return encoding, [p[1] if b else p[0] for p, b in zip(pieces, bare, strict=True)]
 
 
-def test_token_classification_head_gives_transformers_outputs(tmp_path, vocab_dir):
+@pytest.fixture(scope="module")
+def hf_tagger(tmp_path_factory, vocab_dir):
+    """An IOB2 AlbertTagger fitted from an AlbertForTokenClassification."""
     from albert_sk import AlbertTagger
 
     _, hf_tok = vocab_dir
@@ -253,10 +267,16 @@ def test_token_classification_head_gives_transformers_outputs(tmp_path, vocab_di
     )
     torch.manual_seed(4)
     model = randomise(transformers.AlbertForTokenClassification(config), 4)
-    path = save_checkpoint(tmp_path / "ner", model, vocab_dir)
+    path = save_checkpoint(tmp_path_factory.mktemp("ner"), model, vocab_dir)
     X = [t.split() for t in AWKWARD[:4]] + [["Ada", "Lovelace", "wrote", "code"]]
     y = [["B-PER"] + ["I-PER"] + ["O"] * (len(w) - 2) for w in X]
     tagger = fit_quietly(AlbertTagger(preset=str(path), max_length=64), X, y)
+    return tagger, model, config, X
+
+
+def test_token_classification_head_gives_transformers_outputs(hf_tagger, vocab_dir):
+    tagger, model, config, X = hf_tagger
+    _, hf_tok = vocab_dir
     probs = tagger.predict_proba(X)
     for words, ours in zip(X, probs, strict=True):
         encoding, first = first_pieces(hf_tok, words)
@@ -268,21 +288,28 @@ def test_token_classification_head_gives_transformers_outputs(tmp_path, vocab_di
         np.testing.assert_allclose(ours, theirs[:, order], atol=1e-4)
 
 
-def test_question_answering_head_gives_transformers_outputs(tmp_path, vocab_dir):
+@pytest.fixture(scope="module")
+def hf_qa(tmp_path_factory, vocab_dir):
+    """An AlbertQA fitted from an AlbertForQuestionAnswering."""
     from albert_sk import AlbertQA
 
     _, hf_tok = vocab_dir
     config = transformers.AlbertConfig(vocab_size=len(hf_tok), **TINY)
     torch.manual_seed(5)
     model = randomise(transformers.AlbertForQuestionAnswering(config), 5)
-    path = save_checkpoint(tmp_path / "qa", model, vocab_dir)
+    path = save_checkpoint(tmp_path_factory.mktemp("qa"), model, vocab_dir)
     X = [
         {"question": "Where was the crème brûlée served?", "context": AWKWARD[0]},
         {"question": "What did he say?", "context": AWKWARD[1]},
     ]
     y = ["Zürich", "what a great movie"]
     qa = AlbertQA(preset=str(path), max_length=64, max_query_length=20)
-    qa = fit_quietly(qa, X, y)
+    return fit_quietly(qa, X, y), model, X
+
+
+def test_question_answering_head_gives_transformers_outputs(hf_qa, vocab_dir):
+    qa, model, X = hf_qa
+    _, hf_tok = vocab_dir
     for example, found in zip(X, qa.predict_spans(X, n_best=1), strict=True):
         encoding = hf_tok(
             example["question"],
@@ -338,21 +365,18 @@ TINY_FIT = dict(backbone="tiny", vocab_size=150, max_length=64, epochs=1, batch_
 
 
 @pytest.fixture(scope="module")
-def classifiers(sentences):
+def classifiers(sentences, hf_classifier):
+    """Binary and multilabel from scratch; multiclass is the one from (a)."""
     from albert_sk import AlbertClassifier
 
     texts = sentences.text.tolist()
     binary = np.where(sentences.label == 1, "pos", "neg")
-    multiclass = np.array(["low", "mid", "high"])[np.arange(len(texts)) % 3]
     multilabel = np.stack([sentences.label, np.arange(len(texts)) % 2], axis=1)
-    return {
+    fitted = {
         kind: AlbertClassifier(**TINY_FIT, pooling="cls", random_state=0).fit(texts, y)
-        for kind, y in (
-            ("binary", binary),
-            ("multiclass", multiclass),
-            ("multilabel", multilabel),
-        )
+        for kind, y in (("binary", binary), ("multilabel", multilabel))
     }
+    return {**fitted, "multiclass": hf_classifier[0]}
 
 
 def load_exported(estimator, path, auto):
@@ -418,11 +442,17 @@ def tagging_data(sentences, scheme):
 
 
 @pytest.mark.parametrize("scheme", ["IOB1", "IOB2", "BIOES"])
-def test_exported_tagger_predicts_the_same_in_transformers(scheme, sentences, tmp_path):
+def test_exported_tagger_predicts_the_same_in_transformers(
+    scheme, sentences, hf_tagger, tmp_path
+):
+    """IOB1 and BIOES from scratch (a cased vocabulary); IOB2 is (a)'s tagger."""
     from albert_sk import AlbertTagger
 
     X, y = tagging_data(sentences, scheme)
-    tagger = AlbertTagger(**TINY_FIT, scheme=scheme, random_state=0).fit(X, y)
+    if scheme == "IOB2":
+        tagger = hf_tagger[0]
+    else:
+        tagger = AlbertTagger(**TINY_FIT, scheme=scheme, random_state=0).fit(X, y)
     model, tok = load_exported(
         tagger, tmp_path / scheme, "AutoModelForTokenClassification"
     )
@@ -441,17 +471,15 @@ def test_exported_tagger_predicts_the_same_in_transformers(scheme, sentences, tm
         assert from_iob2(repair_iob2(iob2), scheme) == tags
 
 
-def test_exported_qa_predicts_the_same_in_transformers(sentences, tmp_path):
-    from albert_sk import AlbertQA
-
+def test_exported_qa_predicts_the_same_in_transformers(sentences, hf_qa, tmp_path):
+    """(a)'s AlbertQA, exported back, on other questions."""
+    qa = hf_qa[0]
     people = "Ann Bob Cleo Dmitri Eve Farid Greta Hugo Ines Jon".split() * 2
     cities = "Paris Lima Oslo Kyoto Cairo Quito Perth Bern Dakar Hanoi".split() * 2
     X = [
         {"question": f"Where was {p} born?", "context": f"{p} was born in {c}. {t}"}
         for p, c, t in zip(people, cities, sentences.text, strict=False)
     ]
-    qa = AlbertQA(**dict(TINY_FIT, vocab_size=100), max_query_length=12)
-    qa.set_params(random_state=0).fit(X, cities)
     model, tok = load_exported(qa, tmp_path / "qa", "AutoModelForQuestionAnswering")
     for example, found in zip(X, qa.predict_spans(X), strict=True):
         encoding = tok(

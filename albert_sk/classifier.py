@@ -134,7 +134,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
     >>> from albert_sk import AlbertClassifier
     >>> texts = ["great film", "loved it", "awful plot", "boring and bad"] * 8
     >>> labels = ["pos", "pos", "neg", "neg"] * 8
-    >>> clf = AlbertClassifier(backbone="tiny", epochs=2, random_state=0)
+    >>> clf = AlbertClassifier(backbone="tiny", epochs=12, random_state=0)
     >>> clf.fit(texts, labels).predict(["great plot"]).shape
     (1,)
     >>> clf.predict_proba(["great plot"]).sum().round(3)

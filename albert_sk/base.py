@@ -25,7 +25,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from albert_sk import __version__, backbones, convergence, distribute, heads, model_file
 from albert_sk.batching import Batches, fit_input
 from albert_sk.exceptions import (
-    ConvergenceWarning,
     InputError,
     ModelFileError,
     NotFittedError,
@@ -547,18 +546,7 @@ class AlbertEstimator(BaseEstimator):
         )
         if problem is None and losses:
             problem = self._collapse(train[0], train[1])
-        if problem is not None:
-            warnings.warn(
-                convergence.advice(
-                    type(self).__name__,
-                    problem,
-                    learning_rate=self._learning_rate(),
-                    epochs=self.epochs,
-                    from_scratch=self.preset is None,
-                ),
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        convergence.warn(self, problem, from_scratch=self.preset is None, stacklevel=4)
 
     def _constant_loss(self, targets, weights):
         """``(loss, what)`` of the best constant prediction, or None."""

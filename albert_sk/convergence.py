@@ -9,8 +9,10 @@ numbers and the fix. Numpy only: :class:`FirstLoss` is fed by a
 """
 
 import math
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 # The loss at the end of a fit must be below this share of the reference (the
 # first batch's loss, or the loss of the best constant prediction) for the
@@ -126,6 +128,20 @@ def collapse(predicted, labels, classes):
         f"{len(predicted)} training texts sampled, though only {true_share:.0%} "
         "of them have that label: the model collapsed to one class"
     )
+
+
+def warn(estimator, problem, *, from_scratch, stacklevel):
+    """Emit the ``ConvergenceWarning`` for ``problem`` (a no-op for None)."""
+    if problem is None:
+        return
+    message = advice(
+        type(estimator).__name__,
+        problem,
+        learning_rate=estimator._learning_rate(),
+        epochs=estimator.epochs,
+        from_scratch=from_scratch,
+    )
+    warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel + 1)
 
 
 def advice(estimator_name, problem, *, learning_rate, epochs, from_scratch):

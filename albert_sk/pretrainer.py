@@ -26,7 +26,6 @@ from albert_sk.base import _NORM_LAYER_NAMES, AlbertEstimator, LinearWarmupDecay
 from albert_sk.batching import fit_input
 from albert_sk.corpus import Corpus
 from albert_sk.exceptions import (
-    ConvergenceWarning,
     InputError,
     ModelFileError,
     NotFittedError,
@@ -575,18 +574,7 @@ class AlbertPretrainer(BaseEstimator):
             self.history_.get("loss", []),
             first=first_loss if self.preset is None else None,
         )
-        if problem is not None:
-            warnings.warn(
-                convergence.advice(
-                    type(self).__name__,
-                    problem,
-                    learning_rate=self._learning_rate(),
-                    epochs=self.epochs,
-                    from_scratch=False,
-                ),
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        convergence.warn(self, problem, from_scratch=False, stacklevel=3)
 
     def _check_first_chunk(self, corpus):
         """Refuse an empty stream before building a model for it."""

@@ -327,7 +327,7 @@ def export_hf(estimator_or_preset, path):
     >>> reviews = load_sentiment_sentences()
     >>> short = reviews[reviews.text.str.len() <= 60].iloc[:120]
     >>> clf = AlbertClassifier(backbone="tiny", vocab_size=300, max_length=64,
-    ...                        epochs=1, pooling="cls", random_state=0)
+    ...                        epochs=15, pooling="cls", random_state=0)
     >>> clf = clf.fit(short.text, short.label)
     >>> out = export_hf(clf, tempfile.mkdtemp() + "/hf")
     >>> keras_hub.models.AlbertBackbone.from_preset(out).num_layers

@@ -25,9 +25,7 @@ def _sibling(path, kind):
     of a killed process (see :func:`_remove_stale`) from those of a live one.
     """
     folder, name = os.path.split(path)
-    return os.path.join(
-        folder, f".{name}-{os.getpid()}-{secrets.token_hex(4)}.{kind}"
-    )
+    return os.path.join(folder, f".{name}-{os.getpid()}-{secrets.token_hex(4)}.{kind}")
 
 
 def _remove_stale(path):

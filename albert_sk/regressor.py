@@ -43,7 +43,9 @@ warm_start, distribution
     >>> from albert_sk import AlbertRegressor
     >>> texts = ["one star", "two stars", "four stars", "five stars"] * 8
     >>> stars = [1.0, 2.0, 4.0, 5.0] * 8
-    >>> reg = AlbertRegressor(backbone="tiny", vocab_size=100, epochs=12, random_state=0)
+    >>> reg = AlbertRegressor(
+    ...     backbone="tiny", vocab_size=100, epochs=12, random_state=0
+    ... )
     >>> reg.fit(texts, stars).predict(["three stars"]).shape
     (1,)
     """

@@ -123,6 +123,7 @@ NON_DEFAULT = dict(
     patience=4,
     class_weight={"pos": 2.0, "neg": 1.0},
     threshold=0.3,
+    pooling="cls",
     mixed_precision=False,
     jit_compile=True,
     random_state=42,

@@ -35,6 +35,7 @@ def saved(tmp_path_factory, sentiment_small):
         vocab_size=100,
         max_length=32,
         epochs=1,
+        pooling="cls",  # exported by a test below: the [CLS] head
         random_state=0,
         verbose=0,
     )

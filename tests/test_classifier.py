@@ -980,3 +980,12 @@ def test_validation_data_must_be_a_pair(X, y):
 def test_unknown_label_in_validation_data(X, y):
     with pytest.raises(InputError, match=r"y holds labels \['meh'\] that "):
         _fit(X, y, validation_data=(X[:2], ["pos", "meh"]))
+
+
+@pytest.mark.parametrize("cls", [AlbertClassifier, albert_sk.AlbertRegressor])
+def test_pooling_is_validated_and_auto_follows_the_preset(cls):
+    with pytest.raises(InvalidParameterError, match=r"'pooling' parameter of"):
+        cls(pooling="max").fit(["a text", "another"], [0, 1])
+    assert cls().pooling_ == "mean"
+    assert cls(preset="some/dir").pooling_ == "cls"
+    assert cls(pooling="cls").pooling_ == "cls"

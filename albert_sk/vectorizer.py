@@ -121,7 +121,7 @@ jit_compile, random_state, verbose
         return keras.layers.Identity(dtype="float32", name="embedding")(features)
 
     def transform(self, X):
-        """Embeddings, shape (n_texts, n_features_out_), float32."""
+        """Embeddings, shape ``(n_texts, n_features_out_)``, float32."""
         outputs = self._predict_outputs(X)
         if self.pooling == "cls":
             return outputs.astype("float32")

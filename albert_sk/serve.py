@@ -1,0 +1,508 @@
+"""``albert-sk serve``: a saved model behind an HTTP JSON API.
+
+Built on FastAPI and uvicorn (``pip install "albert-sk[serve]"``); this is a
+leaf module that nothing else in albert_sk imports, and the command line
+imports it only when ``serve`` runs.
+
+The model is loaded once. Requests wait in one queue; a single worker task
+takes the first one, gathers whatever else arrives until ``max_batch_size``
+inputs or ``max_wait_ms`` have passed, runs the estimator once on all of
+them in a worker thread (the event loop keeps accepting requests) and hands
+each request its own slice of the results, in its input order. When a
+batch fails on bad input, each of its requests is run on its own, so a bad
+request gets its own error (with row indexes into its own ``inputs``) and
+the others their answers.
+
+Endpoints (those the estimator has a method for; the others answer 404
+with the list of those it has):
+
+- ``POST /predict``: ``predict`` (every estimator but the vectorizer);
+- ``POST /predict_proba``: ``predict_proba`` (classifier, tagger);
+- ``POST /entities``: ``predict_entities`` (tagger, raw texts);
+- ``POST /answer``: ``predict_spans``, with an optional ``n_best`` (QA);
+- ``POST /transform``: ``transform`` (vectorizer);
+- ``GET /health``: ``{"status": "ok"}`` and how many requests and batches ran;
+- ``GET /info``: estimator, parameters, classes or labels, limits, version.
+
+A body is ``{"inputs": [...]}``; an answer ``{"predictions": [...]}``, one
+entry per input; a refused request ``{"detail": message}`` with 413 (too
+large) or 422 (anything else the server or the estimator refuses).
+"""
+
+import asyncio
+import collections
+import json
+import logging
+import math
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from albert_sk import __version__
+from albert_sk.exceptions import AlbertSkError
+
+INSTALL_HINT = 'pip install "albert-sk[serve]"'
+# URL path -> (estimator method, the extra body fields it takes).
+ENDPOINTS = {
+    "predict": ("predict", {}),
+    "predict_proba": ("predict_proba", {}),
+    "entities": ("predict_entities", {}),
+    "answer": ("predict_spans", {"n_best": 1}),
+    "transform": ("transform", {}),
+}
+# The vectorizer's ``predict`` would be a pipeline's; it has ``transform``.
+NOT_SERVED = {"AlbertVectorizer": ("predict",)}
+# What a request that the estimator refuses raises: answered with 422.
+USER_ERRORS = (AlbertSkError, ValueError, TypeError, KeyError, IndexError)
+
+logger = logging.getLogger("albert_sk.serve")
+
+
+def require_fastapi():
+    """Import FastAPI and uvicorn, or say how to install them."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as err:
+        raise AlbertSkError(
+            f"albert-sk serve needs FastAPI and uvicorn ({err}). Install them "
+            f"with: {INSTALL_HINT}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How requests are batched and how large one may be."""
+
+    max_batch_size: int = 32
+    max_wait_ms: float = 5.0
+    max_request_bytes: int = 2**20
+    max_inputs: int = 1024
+
+    def check(self):
+        for name, low in (
+            ("max_batch_size", 1),
+            ("max_wait_ms", 0),
+            ("max_request_bytes", 16),
+            ("max_inputs", 1),
+        ):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < low:
+                flag = "--" + name.replace("_", "-")
+                raise AlbertSkError(f"{flag} must be at least {low}, got {value}.")
+        return self
+
+
+class RequestError(Exception):
+    """A request the server refuses: HTTP ``status`` and a one-line message."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def endpoints(estimator):
+    """The URL paths (without ``/``) this estimator answers, in table order."""
+    skip = NOT_SERVED.get(type(estimator).__name__, ())
+    return [
+        path
+        for path, (method, _) in ENDPOINTS.items()
+        if method not in skip and callable(getattr(estimator, method, None))
+    ]
+
+
+def to_json(value):
+    """``value`` with numpy arrays and scalars turned into JSON-native types."""
+    if isinstance(value, np.ndarray):
+        return to_json(value.tolist())
+    if isinstance(value, np.generic):
+        return to_json(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else (1e308 if value > 0 else -1e308)
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def info(estimator, limits):
+    """What ``GET /info`` answers: the model, its labels, the server's limits."""
+    params = {}
+    for name, value in estimator.get_params(deep=False).items():
+        params[name] = value if _is_plain(value) else repr(value)
+    result = {
+        "estimator": type(estimator).__name__,
+        "albert_sk_version": __version__,
+        "params": params,
+        "endpoints": ["/" + path for path in endpoints(estimator)],
+        "limits": {
+            "max_batch_size": limits.max_batch_size,
+            "max_wait_ms": limits.max_wait_ms,
+            "max_request_bytes": limits.max_request_bytes,
+            "max_inputs": limits.max_inputs,
+        },
+    }
+    for name, key in (
+        ("classes_", "classes"),
+        ("labels_", "labels"),
+        ("multilabel_", "multilabel"),
+        ("pairs_", "text_pairs"),
+        ("n_features_out_", "n_features_out"),
+    ):
+        if hasattr(estimator, name):
+            result[key] = to_json(getattr(estimator, name))
+    tokenizer = getattr(estimator, "tokenizer_", None)
+    if tokenizer is not None:
+        result["vocab_size"] = int(tokenizer.vocab_size)
+    return result
+
+
+def _is_plain(value):
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def parse_body(raw, path, limits):
+    """``(inputs, options)`` from a request body, or a :class:`RequestError`."""
+    example = '{"inputs": ["a text", "another text"]}'
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise RequestError(
+            422, f"The request body is not UTF-8 ({err.reason}). Send UTF-8 JSON."
+        ) from None
+    except ValueError as err:
+        raise RequestError(
+            422,
+            f"The request body is not valid JSON ({err}). Send a JSON object "
+            f"such as {example}.",
+        ) from None
+    if not isinstance(body, dict):
+        raise RequestError(
+            422,
+            f"The request body must be a JSON object such as {example}, but got "
+            f"a JSON {_json_type(body)}.",
+        )
+    defaults = ENDPOINTS[path][1]
+    allowed = ["inputs", *defaults]
+    if "inputs" not in body:
+        raise RequestError(
+            422,
+            f"The request body has no 'inputs' field (it has {list(body)}). Send "
+            f"the inputs to predict as {example}.",
+        )
+    unknown = [key for key in body if key not in allowed]
+    if unknown:
+        raise RequestError(
+            422,
+            f"POST /{path} takes the fields {allowed}, but the body also has "
+            f"{unknown}. Remove them.",
+        )
+    inputs = body["inputs"]
+    if not isinstance(inputs, list):
+        raise RequestError(
+            422,
+            f"'inputs' must be a JSON list (one entry per text), but got a JSON "
+            f"{_json_type(inputs)}. Wrap it in a list: {example}.",
+        )
+    if not inputs:
+        raise RequestError(422, "'inputs' is an empty list. Send at least one input.")
+    if len(inputs) > limits.max_inputs:
+        raise RequestError(
+            413,
+            f"The request holds {len(inputs):,} inputs, more than this server's "
+            f"limit of {limits.max_inputs:,} (--max-inputs). Split it into "
+            "smaller requests.",
+        )
+    options = {}
+    for key, default in defaults.items():
+        value = body.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RequestError(
+                422, f"'{key}' must be an int >= 1, but got {value!r:.40}."
+            )
+        options[key] = value
+    return inputs, options
+
+
+def _json_type(value):
+    names = {dict: "object", list: "array", str: "string", bool: "boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "number")
+
+
+def _kind(inputs):
+    """Inputs of one kind batch together: texts, pairs/word lists, QA records."""
+    first = inputs[0]
+    return type(first).__name__, len(first) if isinstance(first, list) else None
+
+
+@dataclass
+class Job:
+    """One request in the queue: its inputs and the future its answer goes to."""
+
+    method: str
+    inputs: list
+    options: dict
+    future: asyncio.Future
+    key: tuple = field(init=False)
+
+    def __post_init__(self):
+        self.key = (
+            self.method,
+            tuple(sorted(self.options.items())),
+            _kind(self.inputs),
+        )
+
+
+class MicroBatcher:
+    """One worker task that runs queued requests through the estimator in batches."""
+
+    def __init__(self, estimator, limits):
+        self.estimator = estimator
+        self.limits = limits
+        self.jobs = collections.deque()
+        self.ready = asyncio.Event()
+        # One thread: the estimator runs one batch at a time.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self.task = None
+        self.requests = 0  # answered, with or without an error
+        self.batches = 0  # estimator calls (batches with bad input: more)
+
+    def start(self):
+        self.task = asyncio.get_running_loop().create_task(self.work())
+
+    async def stop(self):
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def submit(self, method, inputs, options):
+        """The estimator's answer for ``inputs``, or the exception it raised."""
+        future = asyncio.get_running_loop().create_future()
+        self.jobs.append(Job(method, inputs, options, future))
+        self.ready.set()
+        return await future
+
+    async def gather(self):
+        """The next batch: the first waiting job and those that follow in time."""
+        while not self.jobs:
+            self.ready.clear()
+            await self.ready.wait()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.max_wait_ms / 1000
+        batch, size = [], 0
+        while size < self.limits.max_batch_size:
+            if self.jobs:
+                job = self.jobs.popleft()
+                if not job.future.cancelled():  # the client went away
+                    batch.append(job)
+                    size += len(job.inputs)
+                continue
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            self.ready.clear()
+            try:
+                await asyncio.wait_for(self.ready.wait(), left)
+            except asyncio.TimeoutError:
+                break
+        return batch
+
+    async def work(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self.gather()
+            if not batch:
+                continue
+            try:
+                answers = await loop.run_in_executor(
+                    self.executor, self.run_batch, batch
+                )
+            except Exception as err:  # never let the worker die
+                logger.exception("batch failed")
+                answers = [err] * len(batch)
+            self.batches += 1
+            self.requests += len(batch)
+            for job, answer in zip(batch, answers, strict=True):
+                if job.future.done():
+                    continue
+                if isinstance(answer, BaseException):
+                    job.future.set_exception(answer)
+                else:
+                    job.future.set_result(answer)
+
+    def run_batch(self, batch):
+        """Answers (or exceptions) for ``batch``; runs in the worker thread."""
+        groups = collections.defaultdict(list)
+        for i, job in enumerate(batch):
+            groups[job.key].append(i)
+        answers = [None] * len(batch)
+        for rows in groups.values():
+            jobs = [batch[i] for i in rows]
+            if len(jobs) == 1:
+                results = [self.run_alone(jobs[0])]
+            else:
+                try:
+                    results = self.run_together(jobs)
+                except USER_ERRORS:  # whose inputs were bad? each on its own
+                    results = [self.run_alone(job) for job in jobs]
+                except Exception as err:
+                    logger.exception("prediction failed")
+                    results = [err] * len(jobs)
+            for i, result in zip(rows, results, strict=True):
+                answers[i] = result
+        return answers
+
+    def run_together(self, jobs):
+        inputs = [x for job in jobs for x in job.inputs]
+        out = getattr(self.estimator, jobs[0].method)(inputs, **jobs[0].options)
+        results, start = [], 0
+        for job in jobs:
+            results.append(to_json(out[start : start + len(job.inputs)]))
+            start += len(job.inputs)
+        return results
+
+    def run_alone(self, job):
+        try:
+            return self.run_together([job])[0]
+        except Exception as err:
+            if not isinstance(err, USER_ERRORS):
+                logger.exception("prediction failed")
+            return err
+
+
+async def read_body(request, limit):
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    too_large = (
+        f"The request body is over this server's limit of {limit:,} bytes "
+        "(--max-request-bytes). Send fewer or shorter inputs per request."
+    )
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, too_large)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, too_large)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def error_message(err):
+    """One line for a refused request: the estimator's own message."""
+    message = " ".join(str(err).split())
+    if isinstance(err, KeyError) and len(err.args) == 1:
+        message = f"missing key {err.args[0]!r}"
+    return message or type(err).__name__
+
+
+def create_app(estimator, limits=None):
+    """The FastAPI application serving ``estimator`` (already fitted or loaded)."""
+    require_fastapi()
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+    limits = (limits or Limits()).check()
+    batcher = None
+
+    @asynccontextmanager
+    async def lifespan(app):
+        nonlocal batcher
+        batcher = MicroBatcher(estimator, limits)
+        batcher.start()
+        app.state.batcher = batcher
+        yield
+        await batcher.stop()
+
+    app = FastAPI(
+        title=f"albert_sk {type(estimator).__name__}",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    description = info(estimator, limits)
+
+    @app.get("/health")
+    async def health():
+        return {
+            "status": "ok",
+            "requests": batcher.requests if batcher else 0,
+            "batches": batcher.batches if batcher else 0,
+        }
+
+    @app.get("/info")
+    async def get_info():
+        return description
+
+    def add_endpoint(path):
+        method = ENDPOINTS[path][0]
+
+        async def endpoint(request: Request):
+            try:
+                raw = await read_body(request, limits.max_request_bytes)
+                inputs, options = parse_body(raw, path, limits)
+            except RequestError as err:
+                return JSONResponse({"detail": err.message}, status_code=err.status)
+            try:
+                predictions = await batcher.submit(method, inputs, options)
+            except USER_ERRORS as err:
+                return JSONResponse({"detail": error_message(err)}, status_code=422)
+            except Exception as err:
+                return JSONResponse(
+                    {"detail": f"internal error: {error_message(err)}"},
+                    status_code=500,
+                )
+            return JSONResponse({"predictions": predictions})
+
+        endpoint.__name__ = f"post_{path}"
+        app.post("/" + path, summary=f"{type(estimator).__name__}.{method}")(endpoint)
+
+    def add_missing_endpoint(path, served):
+        message = (
+            f"This server holds an {type(estimator).__name__}, which has no "
+            f"/{path}; it answers POST {', '.join('/' + p for p in served)}."
+        )
+
+        async def endpoint():
+            return JSONResponse({"detail": message}, status_code=404)
+
+        endpoint.__name__ = f"missing_{path}"
+        app.post("/" + path, include_in_schema=False)(endpoint)
+
+    served = endpoints(estimator)
+    for path in served:
+        add_endpoint(path)
+    for path in ENDPOINTS:
+        if path not in served:
+            add_missing_endpoint(path, served)
+    return app
+
+
+def serve(estimator, *, host="127.0.0.1", port=8000, limits=None, log_level="info"):
+    """Run the server until interrupted (Ctrl-C / SIGTERM)."""
+    require_fastapi()
+    import uvicorn
+
+    app = create_app(estimator, limits)
+    paths = ", ".join("/" + path for path in endpoints(estimator))
+    print(
+        f"Serving {type(estimator).__name__} at http://{host}:{port} "
+        f"(POST {paths}; GET /health, /info). Ctrl-C stops it.",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -1,9 +1,10 @@
-"""Every ```python block of README.md and docs/*.md runs.
+"""Every ```python block of README.md, docs/*.md and docs/gallery/*.md runs.
 
 The blocks of one file run in order in one namespace (later blocks use what
 earlier ones defined), in a scratch working directory. A block preceded by
 the HTML comment ``<!-- no-test -->`` is skipped: use it for examples that
-need the network or a GPU. New pages in docs/ are picked up automatically.
+need the network or a GPU. New pages in docs/ and docs/gallery/ are picked up
+automatically.
 """
 
 import textwrap
@@ -12,7 +13,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+DOCS = ROOT / "docs"
+PAGES = (
+    sorted(DOCS.glob("*.md")) + sorted(DOCS.glob("gallery/*.md")) + [ROOT / "README.md"]
+)
 SKIP_MARK = "<!-- no-test -->"
 
 
@@ -64,7 +68,12 @@ def test_docs_pages_exist():
     assert {"README.md", "quickstart.md", "classifier.md"} <= names
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def page_id(page):
+    """``quickstart.md``, ``gallery/sentiment.md``, ``README.md``."""
+    return page.relative_to(DOCS).as_posix() if DOCS in page.parents else page.name
+
+
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_page_examples_run(page, tmp_path, monkeypatch):
     if not page.exists():
         pytest.skip(f"{page.name} is not written yet")

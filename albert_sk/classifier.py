@@ -386,3 +386,35 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         if self.multilabel_:
             return (proba >= self.threshold).astype(int)
         return self.classes_[proba.argmax(axis=1)]
+
+    # === Serving ===
+
+    def export_serving(self, path):
+        """Write a TensorFlow SavedModel that takes raw texts, tokenizer inside.
+
+        Its ``serve`` signature takes a 1-D ``tf.string`` tensor of texts (and
+        a second one, ``text_pairs``, for a model fitted on pairs) and returns
+        :meth:`predict_proba`'s probabilities, in ``classes_`` order: the
+        texts are normalised, tokenised with this model's SentencePiece
+        vocabulary and cut to ``max_length`` tokens in the graph, as
+        :meth:`predict` does. Its ``count_tokens`` signature returns each
+        text's token count and whether it was cut (``predict`` warns about
+        those; a graph cannot). ``albert_sk_serving.json`` in the folder
+        lists ``classes_``. The folder is written beside ``path`` and
+        renamed into place. See ``docs/serving.md`` and
+        :mod:`albert_sk.serving` for the few characters whose folding
+        differs.
+
+        Loading needs TensorFlow and the ``tensorflow_text`` ops, not
+        albert_sk: ``import tensorflow_text`` then
+        ``tf.saved_model.load(path).serve(tf.constant(texts))``. Exporting
+        needs the TensorFlow backend.
+
+        Returns
+        -------
+        str
+            The absolute path of the folder.
+        """
+        from albert_sk.serving import export_classifier
+
+        return export_classifier(self, path)

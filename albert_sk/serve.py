@@ -276,6 +276,8 @@ class MicroBatcher:
         # One thread: the estimator runs one batch at a time.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self.task = None
+        self.arriving = 0  # requests being read, not queued yet
+        self.last_size = 0  # requests in the last batch
         self.requests = 0  # answered, with or without an error
         self.batches = 0  # estimator calls (batches with bad input: more)
 
@@ -299,7 +301,12 @@ class MicroBatcher:
         return await future
 
     async def gather(self):
-        """The next batch: the first waiting job and those that follow in time."""
+        """The next batch: the first waiting job and those that follow in time.
+
+        It waits up to ``max_wait_ms`` for more, unless the server is quiet:
+        no other request is being read and the last batch held one request
+        (a lone client then gets its answer without the wait).
+        """
         while not self.jobs:
             self.ready.clear()
             await self.ready.wait()
@@ -313,6 +320,8 @@ class MicroBatcher:
                     batch.append(job)
                     size += len(job.inputs)
                 continue
+            if self.arriving == 0 and self.last_size <= 1:
+                break
             left = deadline - loop.time()
             if left <= 0:
                 break
@@ -338,6 +347,7 @@ class MicroBatcher:
                 answers = [err] * len(batch)
             self.batches += 1
             self.requests += len(batch)
+            self.last_size = len(batch)
             for job, answer in zip(batch, answers, strict=True):
                 if job.future.done():
                     continue
@@ -453,11 +463,15 @@ def create_app(estimator, limits=None):
         method = ENDPOINTS[path][0]
 
         async def endpoint(request: Request):
+            batcher.arriving += 1
             try:
                 raw = await read_body(request, limits.max_request_bytes)
                 inputs, options = parse_body(raw, path, limits)
             except RequestError as err:
                 return JSONResponse({"detail": err.message}, status_code=err.status)
+            finally:
+                batcher.arriving -= 1
+                batcher.ready.set()  # the worker may be waiting for this one
             try:
                 predictions = await batcher.submit(method, inputs, options)
             except USER_ERRORS as err:

@@ -4,9 +4,10 @@ The demo trains an :class:`~albert_sk.AlbertClassifier` on the UCI Sentiment
 Labelled Sentences (CC BY 4.0, Kotzias et al., KDD 2015) shipped in
 ``albert_sk/data``, compares it with a TF-IDF + logistic regression baseline
 on the same held-out sentences, saves the model and draws a learning curve
-and a confusion matrix (with the optional ``matplotlib``).
+and a confusion matrix (:mod:`albert_sk.plots`).
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -20,10 +21,6 @@ LABELS = {0: "negative", 1: "positive"}
 MODEL_FILE = "model.albert"
 CURVE_FILE = "learning-curve.png"
 CONFUSION_FILE = "confusion-matrix.png"
-PLOT_HINT = (
-    "Note: matplotlib is not installed, so no plots were drawn. "
-    "Install it with: pip install 'albert-sk[plot]'"
-)
 
 
 @dataclass(frozen=True)
@@ -94,49 +91,38 @@ def tfidf_baseline():
 def write_plots(history, y_true, y_pred, labels, folder):
     """Draw the learning curve and confusion matrix into ``folder``.
 
-    Returns the paths written, or None when matplotlib is not installed.
+    Returns the two paths written.
     """
-    try:
-        import matplotlib
+    from albert_sk import plots
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    metrics = [m for m in ("loss", "accuracy") if m in history]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6))
-    axes = [axes] if len(metrics) == 1 else list(axes)
-    for ax, metric in zip(axes, metrics, strict=True):
-        epochs = range(1, len(history[metric]) + 1)
-        ax.plot(epochs, history[metric], marker="o", label="training")
-        if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.set_xticks(list(epochs))
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle("AlbertClassifier learning curve")
-    fig.tight_layout()
-    curve = os.path.join(folder, CURVE_FILE)
-    fig.savefig(curve, dpi=100)
-    plt.close(fig)
-
-    display = ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=labels, cmap="Blues", colorbar=False
+    curve = plots.learning_curves(
+        history,
+        os.path.join(folder, CURVE_FILE),
+        "AlbertClassifier learning curve",
     )
-    display.ax_.set_title("AlbertClassifier, held-out sentences")
-    display.figure_.tight_layout()
-    confusion = os.path.join(folder, CONFUSION_FILE)
-    display.figure_.savefig(confusion, dpi=100)
-    plt.close(display.figure_)
+    confusion = plots.confusion_matrix(
+        y_true,
+        y_pred,
+        labels,
+        os.path.join(folder, CONFUSION_FILE),
+        f"AlbertClassifier, {len(y_true):,} held-out sentences",
+    )
     return curve, confusion
 
 
-def run(out="albert_sk_demo", *, quick=False, epochs=None, backbone=None, file=None):
-    """Run the demo, printing to ``file`` (stdout); returns the saved model's path."""
+def run(
+    out="albert_sk_demo",
+    *,
+    quick=False,
+    epochs=None,
+    backbone=None,
+    file=None,
+    progress=True,
+):
+    """Run the demo, printing to ``file`` (stdout); returns the saved model's path.
+
+    ``progress``: Keras' progress bars during ``fit``, written to stderr.
+    """
     from albert_sk.classifier import AlbertClassifier
 
     file = file or sys.stdout
@@ -164,7 +150,7 @@ def run(out="albert_sk_demo", *, quick=False, epochs=None, backbone=None, file=N
         vocab_size=settings.vocab_size,
         batch_size=settings.batch_size,
         random_state=SEED,
-        verbose=1,
+        verbose=int(progress),
     )
     say(
         f"Fine-tuning AlbertClassifier(backbone={clf.backbone!r}, "
@@ -172,7 +158,9 @@ def run(out="albert_sk_demo", *, quick=False, epochs=None, backbone=None, file=N
         "vocabulary and random weights, no pretraining."
     )
     start = time.perf_counter()
-    clf.fit(train["text"], train["label"])
+    bars = contextlib.redirect_stdout(sys.stderr) if progress else None
+    with bars or contextlib.nullcontext():
+        clf.fit(train["text"], train["label"])
     albert_seconds = time.perf_counter() - start
     clf.set_params(verbose=0)  # no progress bars for the predictions below
     test_predictions = clf.predict(test["text"])
@@ -221,8 +209,5 @@ def run(out="albert_sk_demo", *, quick=False, epochs=None, backbone=None, file=N
         f"  reload it with albert_sk.load({path!r}), or run",
         f"  albert-sk predict --model {path} --data FILE.csv",
     )
-    if plots is None:
-        say(PLOT_HINT)
-    else:
-        say("Plots: " + ", ".join(plots))
+    say("Plots: " + ", ".join(plots))
     return path

@@ -99,13 +99,15 @@ def test_demo_split_is_a_stratified_partition(sentiment):
     )
 
 
-def test_plots_are_skipped_without_matplotlib(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
-    history = {"loss": [0.7, 0.5], "accuracy": [0.5, 0.8]}
-    labels = ["negative", "positive"]
-    assert demo.write_plots(history, labels, labels, labels, tmp_path) is None
-    assert list(tmp_path.iterdir()) == []
-    assert "pip install 'albert-sk[plot]'" in demo.PLOT_HINT
+def test_matplotlib_is_a_core_dependency():
+    """The demo and --plots draw with a plain `pip install .` (issue 16)."""
+    tomllib = pytest.importorskip("tomllib")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
+        project = tomllib.load(fh)["project"]
+    core = [re.split(r"[<>=\[ ]", dep)[0] for dep in project["dependencies"]]
+    assert "matplotlib" in core
+    assert project["optional-dependencies"]["plot"] == []  # an alias, kept
 
 
 def test_plots_show_validation_curves(tmp_path):
@@ -118,6 +120,8 @@ def test_plots_show_validation_curves(tmp_path):
     labels = ["negative", "positive"]
     curve, confusion = demo.write_plots(history, labels, labels[::-1], labels, tmp_path)
     assert os.path.getsize(curve) > 1000 and os.path.getsize(confusion) > 1000
+    with open(curve, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_demo_rejects_zero_epochs(tmp_path, capsys):

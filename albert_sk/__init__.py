@@ -15,7 +15,7 @@ _LAZY = {
     "AlbertVectorizer": "albert_sk.vectorizer",
     "AlbertTagger": "albert_sk.tagger",
     "AlbertQA": "albert_sk.qa",
-    "AlbertPretrainer": "albert_sk.pretrainer",
+    "AlbertPretrainer": "albert_sk.pretraining",
     "load": "albert_sk.base",
     "export_hf": "albert_sk.hf",
 }

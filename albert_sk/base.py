@@ -8,62 +8,39 @@
 and prediction is ``_check_X -> _encode -> _run_model -> _decode``.
 """
 
-import json
 import math
 import os
-import tempfile
-import warnings
-import zipfile
 from numbers import Integral, Real
 
 import keras
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from albert_sk import __version__, backbones, convergence, distribute, heads, model_file
-from albert_sk.batching import Batches, fit_input
-from albert_sk.exceptions import (
-    InputError,
-    ModelFileError,
-    NotFittedError,
+from albert_sk import (
+    backbones,
+    convergence,
+    distribute,
+    heads,
+    model_file,
+    training,
 )
-from albert_sk.io import atomic_write, check_texts
-from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer, bucket_sizes, make_batches
+from albert_sk.batching import (
+    bucket_sizes,
+    fit_input,
+    make_batches,
+    split_rows,
+    training_batches,
+)
+from albert_sk.checks import check_sample_weight, check_texts
+from albert_sk.exceptions import InputError, NotFittedError, ParameterError
+from albert_sk.text import MIN_VOCAB_SIZE
+from albert_sk.training import LinearWarmupDecay, fresh_seed, seeded
 
-MODEL_FORMAT = model_file.FORMAT
-MODEL_FORMAT_VERSION = model_file.FORMAT_VERSION
-_NORM_LAYER_NAMES = ["bias", "gamma", "beta", "layer_norm", "layernorm"]
 # Padded tokens per prediction batch at least (short rows share a batch):
 # on 2 CPU cores 8,192 ran SST-2 predict ~10% faster than 2,048
 # (benchmarks/README.md); activations stay a few MB per layer.
 PREDICT_TOKENS = 8192
-
-
-@keras.saving.register_keras_serializable(package="albert_sk")
-class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then decay to 0."""
-
-    def __init__(self, peak, warmup_steps, total_steps):
-        self.peak = float(peak)
-        self.warmup_steps = int(warmup_steps)
-        self.total_steps = int(total_steps)
-
-    def __call__(self, step):
-        step = keras.ops.cast(step, "float32")
-        warmup = keras.ops.cast(max(self.warmup_steps, 1), "float32")
-        decay = keras.ops.cast(max(self.total_steps - self.warmup_steps, 1), "float32")
-        rising = self.peak * (step + 1.0) / warmup
-        falling = self.peak * keras.ops.maximum(0.0, (self.total_steps - step) / decay)
-        return keras.ops.where(step < self.warmup_steps, rising, falling)
-
-    def get_config(self):
-        return {
-            "peak": self.peak,
-            "warmup_steps": self.warmup_steps,
-            "total_steps": self.total_steps,
-        }
 
 
 def scratch_learning_rate(backbone, table):
@@ -75,26 +52,6 @@ def scratch_learning_rate(backbone, table):
         if hidden <= width:
             return rate
     return table[-1][1]
-
-
-def _to_json(value):
-    if isinstance(value, np.ndarray):
-        return {"__ndarray__": value.tolist(), "dtype": str(value.dtype)}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {str(k): _to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_json(v) for v in value]
-    return value
-
-
-def _from_json(value):
-    if isinstance(value, dict) and "__ndarray__" in value:
-        return np.asarray(value["__ndarray__"], dtype=value["dtype"])
-    if isinstance(value, dict):
-        return {k: _from_json(v) for k, v in value.items()}
-    return value
 
 
 class AlbertEstimator(BaseEstimator):
@@ -244,27 +201,25 @@ class AlbertEstimator(BaseEstimator):
                 )
         return inputs
 
+    def _fit_targets(self, y, inputs):
+        """What ``fit`` learns from ``y`` alone (``classes_``, target scales),
+        as ``{attribute: value}``; validates, sets nothing."""
+        return {}
+
     def _check_y(self, y, inputs):
-        """Validate targets and return them as an array ready for the loss."""
+        """Validate targets and return them ready for the loss (with the
+        fitted ``classes_``/scales); sets nothing."""
         raise NotImplementedError
 
-    def _check_sample_weight(self, sample_weight, n):
-        if sample_weight is None:
-            return None
-        weights = np.asarray(sample_weight, dtype="float32")
-        if weights.ndim != 1 or len(weights) != n:
-            raise InputError(
-                f"sample_weight must be a 1-D array with one weight per text "
-                f"({n}), but got shape {weights.shape}. Pass one weight per row "
-                "of X."
+    def _check_params(self):
+        """Checks of parameters against each other, before ``fit`` reads data
+        (one at a time they are checked by ``_parameter_constraints``)."""
+        data = getattr(self, "validation_data", None)
+        if data is not None and len(data) != 2:
+            raise ParameterError(
+                "validation_data must be a tuple (X_val, y_val), but got a "
+                f"tuple of {len(data)} items. Pass validation_data=(X_val, y_val)."
             )
-        bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
-        if len(bad):
-            raise InputError(
-                f"sample_weight must be finite and >= 0, but row {bad[0]} is "
-                f"{weights[bad[0]]}. Fix or drop that weight."
-            )
-        return weights
 
     def _check_lengths(self, inputs, y):
         if len(y) != len(inputs):
@@ -275,17 +230,41 @@ class AlbertEstimator(BaseEstimator):
 
     # === Initialisation ===
 
+    # === The one place every "auto" is resolved ===
+
     def _resolve_dtype(self):
+        """``mixed_precision="auto"``: bfloat16 compute on an accelerator."""
         mixed = self.mixed_precision
         if mixed == "auto":
             mixed = backbones.has_accelerator()
         return "mixed_bfloat16" if mixed else None
 
+    def _resolve_jit(self):
+        """``jit_compile="auto"``: XLA compiles once per padded shape, worth it
+        on accelerators only; JAX without jit runs op by op (minutes for a
+        tiny fit), so there it is always on."""
+        jit = self.jit_compile
+        if jit == "auto":
+            jit = backbones.has_accelerator() or keras.backend.backend() == "jax"
+        return bool(jit)
+
+    def _learning_rate(self):
+        """The peak learning rate: ``learning_rate``, or what "auto" means."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        if self.preset is not None:
+            return self._preset_learning_rate
+        return scratch_learning_rate(self.backbone, self._scratch_learning_rates)
+
+    def _fit_seed(self):
+        """``random_state``, or a fresh seed from the OS when it is None."""
+        return fresh_seed() if self.random_state is None else int(self.random_state)
+
+    # === Initialisation ===
+
     def _initialize(self, inputs):
-        """Seed, then build the backbone and tokenizer from ``preset``/``backbone``."""
+        """Build the backbone and tokenizer from ``preset``/``backbone``."""
         backbones.configure_devices()
-        if self.random_state is not None:
-            keras.utils.set_random_seed(self.random_state)
         dtype = self._resolve_dtype()
         if self.preset is None:
             return backbones.from_scratch(
@@ -293,7 +272,7 @@ class AlbertEstimator(BaseEstimator):
                 backbone=self.backbone,
                 vocab_size=self.vocab_size,
                 max_length=self.max_length,
-                dropout=self.dropout,
+                dropout=self._backbone_dropout(),
                 dtype=dtype,
                 seed=self.random_state,
                 lowercase=getattr(self, "lowercase", True),
@@ -301,6 +280,9 @@ class AlbertEstimator(BaseEstimator):
         return backbones.from_preset(
             self.preset, dtype=dtype, max_length=self.max_length
         )
+
+    def _backbone_dropout(self):
+        return self.dropout
 
     def _encode(self, inputs):
         """Token rows for ``inputs``: ``[CLS] a [SEP] (b [SEP])``."""
@@ -356,35 +338,34 @@ class AlbertEstimator(BaseEstimator):
     def _get_metrics(self):
         return None
 
-    def _learning_rate(self):
-        """The peak learning rate: ``learning_rate``, or what "auto" means."""
-        if self.learning_rate != "auto":
-            return float(self.learning_rate)
-        if self.preset is not None:
-            return self._preset_learning_rate
-        return scratch_learning_rate(self.backbone, self._scratch_learning_rates)
-
-    def _compile(self, n_train):
-        steps = self.epochs * math.ceil(n_train / self.batch_size)
+    def _optimizer(self, total_steps, kind=None):
+        """``kind`` (AdamW) with linear warmup and decay over ``total_steps``,
+        no weight decay on biases and norms, gradients clipped."""
         schedule = LinearWarmupDecay(
-            self._learning_rate(), int(self.warmup_ratio * steps), steps
+            self._learning_rate(), int(self.warmup_ratio * total_steps), total_steps
         )
-        optimizer = keras.optimizers.AdamW(
+        options = {}
+        if kind is None:
+            kind = training.AdamW
+            # A head that reads no pooled_output leaves the pooler without
+            # gradients, by design: no warning about it.
+            options["no_gradient"] = ["pooled_dense/"] if self._pooler_unused() else []
+        optimizer = kind(
             learning_rate=schedule,
             weight_decay=self.weight_decay,
             clipnorm=self.max_grad_norm,
+            **options,
         )
-        optimizer.exclude_from_weight_decay(var_names=_NORM_LAYER_NAMES)
-        jit = self.jit_compile
-        if jit == "auto":
-            # XLA compiles once per padded shape: worth it on accelerators only.
-            # JAX without jit runs op by op (minutes for a tiny fit): always on.
-            jit = backbones.has_accelerator() or keras.backend.backend() == "jax"
+        optimizer.exclude_from_weight_decay(var_names=training.NORM_LAYER_NAMES)
+        return optimizer
+
+    def _compile(self, n_train):
+        steps = self.epochs * math.ceil(n_train / self.batch_size)
         self.model_.compile(
-            optimizer=optimizer,
+            optimizer=self._optimizer(steps),
             loss=self._get_loss(),
             metrics=self._get_metrics(),
-            jit_compile=jit,
+            jit_compile=self._resolve_jit(),
         )
 
     def _stratify(self, targets):
@@ -394,54 +375,16 @@ class AlbertEstimator(BaseEstimator):
     def _split(self, encoded, targets, weights):
         """Train and validation parts: ``validation_data`` or ``validation_split``."""
         if self.validation_data is not None:
-            if len(self.validation_data) != 2:
-                raise InputError(
-                    "validation_data must be a tuple (X_val, y_val), but got a "
-                    f"tuple of {len(self.validation_data)} items. Pass "
-                    "validation_data=(X_val, y_val)."
-                )
             X_val, y_val = self.validation_data
             inputs = self._check_X(X_val, reset=False)
-            y_val = self._check_y(y_val, inputs, fitting=False)
+            y_val = self._check_y(y_val, inputs)
             enc_val, y_val = self._encode_fit(inputs, y_val)
             return (encoded, targets, weights), (enc_val, y_val, None)
         if not self.validation_split:
             return (encoded, targets, weights), None
-        rows = np.arange(len(encoded))
-        stratify = self._stratify(targets)
-        try:
-            train, val = train_test_split(
-                rows,
-                test_size=self.validation_split,
-                random_state=self.random_state,
-                stratify=stratify,
-            )
-        except ValueError as err:  # a class too rare to stratify on
-            from albert_sk.exceptions import DataLossWarning
-            from albert_sk.text import first_rows
-
-            _, inverse, counts = np.unique(
-                stratify, return_inverse=True, return_counts=True
-            )
-            alone = np.flatnonzero(counts[inverse] < 2)
-            rare = (
-                f"; {len(alone)} rows hold a class no other row has (rows "
-                f"{first_rows(alone)})"
-                if len(alone)
-                else ""
-            )
-            warnings.warn(
-                f"validation_split={self.validation_split} could not keep the "
-                f"class proportions of y ({err}){rare}. The split is random "
-                "instead, so the validation part may lack some classes. Give "
-                "each class at least 2 rows, raise validation_split, or pass "
-                "validation_data.",
-                DataLossWarning,
-                stacklevel=4,
-            )
-            train, val = train_test_split(
-                rows, test_size=self.validation_split, random_state=self.random_state
-            )
+        train, val = split_rows(
+            len(encoded), self.validation_split, self._seed, self._stratify(targets)
+        )
 
         def take(part):
             w = None if weights is None else weights[part]
@@ -453,31 +396,17 @@ class AlbertEstimator(BaseEstimator):
         return targets[rows]
 
     def _continue_optimizer(self, n_train):
-        """``warm_start``: keep the previous fit's AdamW state; True if kept.
-
-        The moments and the step count carry over. The learning rate does not
-        warm up again (the moments are already estimated): it starts at
-        ``learning_rate`` and decays linearly to 0 over this fit's steps. A
-        model without a trained optimizer (after ``load``, which reads the
-        weights only) gets a fresh one from :meth:`_compile`, warmup included.
-        """
-        optimizer = getattr(self.model_, "optimizer", None)
-        if optimizer is None or not optimizer.built:
-            return False
-        done = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        """``warm_start``: keep the previous fit's AdamW state; True if kept
+        (:func:`albert_sk.training.continue_training`); else :meth:`_compile`
+        gives a fresh one, warmup included."""
         steps = self.epochs * math.ceil(n_train / self.batch_size)
-        # Warmup "ends" at the current step: the schedule peaks at the first
-        # new step and reaches 0 after ``steps`` more.
-        optimizer.learning_rate = LinearWarmupDecay(
-            self._learning_rate(), done, done + steps
+        return training.continue_training(
+            self.model_,
+            self._learning_rate(),
+            steps,
+            self._get_loss(),
+            self._get_metrics(),
         )
-        self.model_.compile(
-            optimizer=optimizer,
-            loss=self._get_loss(),
-            metrics=self._get_metrics(),
-            jit_compile=self.model_.jit_compile,
-        )
-        return True
 
     def _encode_fit(self, inputs, targets):
         """Encoded rows and their targets (tasks with windows override this)."""
@@ -504,11 +433,15 @@ class AlbertEstimator(BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Fine-tune on texts ``X`` and targets ``y``; returns ``self``."""
+        self._check_params()
         inputs = self._check_X(X, reset=True)
-        targets = self._check_y(y, inputs, fitting=True)
-        weights = self._check_sample_weight(sample_weight, len(inputs))
-        weights = self._class_weights(targets, weights)
         warm = self.warm_start and hasattr(self, "model_")
+        if not warm:  # a warm start keeps the classes (scales) it was fitted on
+            for name, value in self._fit_targets(y, inputs).items():
+                setattr(self, name, value)
+        targets = self._check_y(y, inputs)
+        weights = check_sample_weight(sample_weight, len(inputs))
+        weights = self._class_weights(targets, weights)
         if not warm:
             # Release the previous model (and its optimizer and compiled
             # steps) before building the next: refits keep memory flat.
@@ -517,7 +450,11 @@ class AlbertEstimator(BaseEstimator):
         previous = getattr(self, "history_", {}) if warm else {}
         epochs_before = len(previous.get("loss", []))
         first_loss = convergence.FirstLoss()
-        with distribute.scope(getattr(self, "distribution", "auto"), name):
+        self._seed = self._fit_seed()
+        with (
+            seeded(self._seed),
+            distribute.scope(getattr(self, "distribution", "auto"), name),
+        ):
             if not warm:
                 backbone, self.tokenizer_ = self._initialize(inputs)
             encoded, targets = self._encode_fit(inputs, targets)
@@ -563,9 +500,7 @@ class AlbertEstimator(BaseEstimator):
         if self.pooling_ != "cls":
             return
         if preset is not None and backbones.is_hf_checkpoint(preset):
-            from albert_sk.hf import import_head
-
-            import_head(self, preset)
+            backbones.import_head(self, preset)
 
     def _class_weights(self, targets, weights):
         return weights
@@ -580,16 +515,13 @@ class AlbertEstimator(BaseEstimator):
         One length under a multi-replica TensorFlow strategy."""
         if distribute.needs_one_length():
             return bucket_sizes(self.max_length, smallest=self.max_length)
-        jit = self.jit_compile
-        if jit == "auto":
-            jit = backbones.has_accelerator()
-        if jit or keras.backend.backend() == "jax":
+        if self._resolve_jit():
             return bucket_sizes(self.max_length)
         return bucket_sizes(self.max_length, step=8)
 
     def _batches(self, encoded, targets=None, weights=None, rng=None):
         buckets = self._bucket_sizes()
-        return Batches(
+        return training_batches(
             encoded,
             targets,
             weights,
@@ -599,28 +531,20 @@ class AlbertEstimator(BaseEstimator):
         )
 
     def _fit_loop(self, train, val, first_loss=None):
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self._seed)
         data = fit_input(distribute.even_batches(self._batches(*train, rng=rng)))
         val_data = None
         if val is not None:
             val_data = fit_input(distribute.even_batches(self._batches(*val)))
         previous = getattr(self, "history_", None) if self.warm_start else None
-        with warnings.catch_warnings():
-            if self._pooler_unused():
-                # The pooler gets no gradient. It stays trainable, so a
-                # pickled model reloads with the same optimizer variables;
-                # only Keras' warning about it is silenced.
-                warnings.filterwarnings(
-                    "ignore", "Gradients do not exist for variables", UserWarning
-                )
-            history = self.model_.fit(
-                data,
-                validation_data=val_data,
-                epochs=self.epochs,
-                shuffle=False,  # Batches reshuffles its own plan every epoch
-                callbacks=self._fit_callbacks(val is not None, first_loss),
-                verbose=1 if self.verbose else 0,
-            )
+        history = self.model_.fit(
+            data,
+            validation_data=val_data,
+            epochs=self.epochs,
+            shuffle=False,  # the batches reshuffle their own plan every epoch
+            callbacks=self._fit_callbacks(val is not None, first_loss),
+            verbose=1 if self.verbose else 0,
+        )
         result = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         if previous:
             result = {k: list(previous.get(k, [])) + result[k] for k in result}
@@ -640,33 +564,8 @@ class AlbertEstimator(BaseEstimator):
             self._bucket_sizes(),
             max_tokens=max(self.batch_size * self.max_length, PREDICT_TOKENS),
         )
-        progress = keras.utils.Progbar(len(encoded)) if self.verbose else None
-        result = None
-        for rows, length in zip(index, padded, strict=False):
-            out = distribute.predict_on_batch(self.model_, encoded.batch(rows, length))
-            out = keras.tree.map_structure(np.asarray, out)
-            if result is None:
-                # Object arrays are leaves for keras.tree: one cell per row.
-                result = keras.tree.map_structure(
-                    lambda o: (
-                        np.empty(len(encoded), dtype=object)
-                        if o.ndim >= 3
-                        else np.empty((len(encoded),) + o.shape[1:], dtype=o.dtype)
-                    ),
-                    out,
-                )
-            for target, values in zip(
-                keras.tree.flatten(result), keras.tree.flatten(out), strict=False
-            ):
-                if target.dtype == object:
-                    for j, row in enumerate(rows):
-                        target[row] = values[j, : encoded.lengths[row]]
-                else:
-                    target[rows] = values
-            if progress is not None:
-                progress.add(len(rows))
-        return keras.tree.map_structure(
-            lambda r: list(r) if r.dtype == object else r, result
+        return training.predict_rows(
+            self.model_, encoded, index, padded, verbose=self.verbose
         )
 
     def _predict_outputs(self, X):
@@ -683,9 +582,10 @@ class AlbertEstimator(BaseEstimator):
                 params[live] = None
         if not isinstance(params.get("distribution", "auto"), str):
             params["distribution"] = "auto"  # a strategy object: not written
-        if params.get("preset") is not None:
-            params["preset"] = os.fspath(params["preset"])
-        return params
+        return {
+            k: os.fspath(v) if isinstance(v, os.PathLike) else v
+            for k, v in params.items()
+        }
 
     def save(self, path):
         """Write the fitted estimator to one file, atomically.
@@ -694,34 +594,11 @@ class AlbertEstimator(BaseEstimator):
         SentencePiece vocabulary and the estimator's parameters and fitted
         attributes as JSON. It is written to a temporary file in the same
         folder and moved into place, so a crash never leaves a broken file.
-        ``callbacks`` and ``validation_data`` are not saved.
+        ``callbacks`` and ``validation_data`` are not saved. Returns the
+        absolute path.
         """
         self._check_is_fitted()
-        path = os.path.abspath(os.fspath(path))
-        meta = {
-            "format": MODEL_FORMAT,
-            "format_version": MODEL_FORMAT_VERSION,
-            "albert_sk_version": __version__,
-            "estimator": type(self).__name__,
-            "params": self._params_for_save(),
-            "fitted": {
-                name: _to_json(getattr(self, name))
-                for name in self._saved_attributes + ("pairs_",)
-                if hasattr(self, name)
-            },
-            "tokenizer": {
-                "lowercase": self.tokenizer_.lowercase,
-                "strip_accents": self.tokenizer_.strip_accents,
-            },
-        }
-        with atomic_write(path) as fh, tempfile.TemporaryDirectory() as scratch:
-            model_file = os.path.join(scratch, "model.keras")
-            self.model_.save(model_file)
-            with zipfile.ZipFile(fh, "w") as archive:
-                archive.writestr("albert_sk.json", json.dumps(meta, indent=1))
-                archive.write(model_file, "model.keras")
-                archive.writestr("spiece.model", self.tokenizer_.proto)
-        return path
+        return model_file.write(self, path)
 
     @classmethod
     def load(cls, path):
@@ -733,100 +610,26 @@ class AlbertEstimator(BaseEstimator):
         without ``Lambda`` layers or foreign classes. Anything else raises
         :class:`~albert_sk.exceptions.ModelFileError`.
         """
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"No saved model at {path!r}.")
-        if not zipfile.is_zipfile(path):
-            raise model_file.error(
-                path,
-                "it may be truncated or a different kind of file",
-                "Save the model again.",
-            )
-        try:
-            with zipfile.ZipFile(path) as archive:
-                model_file.check_directory(
-                    archive.infolist(),
-                    path,
-                    limits=model_file.LIMITS,
-                    allowed=model_file.MEMBERS,
-                )
-                meta = model_file.read_meta(archive, path)
-                estimator_cls = _estimator_class(meta["estimator"])
-                if cls is not AlbertEstimator and not issubclass(estimator_cls, cls):
-                    raise ModelFileError(
-                        f"{path!r} holds an {meta['estimator']}, not an "
-                        f"{cls.__name__}. Load it with {meta['estimator']}.load(path) "
-                        "or albert_sk.load(path)."
-                    )
-                model_file.check_params(estimator_cls, meta, path)
-                estimator = _estimator_from_params(estimator_cls, meta, path)
-                proto = archive.read("spiece.model")
-                with tempfile.TemporaryDirectory() as scratch:
-                    model = _load_keras_model(
-                        model_file.extract_model(archive, path, scratch), path
-                    )
-        except (zipfile.BadZipFile, EOFError, OSError) as err:
-            raise ModelFileError(
-                f"{path!r} is damaged ({err}). It is not a readable "
-                f"{model_file.EXPECTED}; save the model again."
-            ) from None
-        try:
-            estimator.tokenizer_ = Tokenizer(proto, **meta["tokenizer"])
-        except (RuntimeError, ValueError, TypeError) as err:
-            raise model_file.error(
-                path,
-                f"its spiece.model is not a SentencePiece model ({err})",
-                "Save the model again.",
-            ) from None
-        estimator.model_ = model
-        try:
-            for name, value in meta["fitted"].items():
-                setattr(estimator, name, _from_json(value))
-            estimator._after_load()
-        except (TypeError, ValueError, KeyError, AttributeError) as err:
-            raise model_file.error(
-                path,
-                f"albert_sk.json's fitted attributes do not fit "
-                f"{type(estimator).__name__} ({type(err).__name__}: {err})",
-            ) from None
-        return estimator
+        return model_file.read(path, cls)
+
+    # Members of the model file besides albert_sk.json, model.keras and
+    # spiece.model (model_file.OPTIONAL_MEMBERS).
+    _extra_members = ()
+
+    def _model_to_save(self):
+        """The Keras model written as ``model.keras``."""
+        return self.model_
+
+    def _extra_member_data(self):
+        """``{name: bytes}`` of the ``_extra_members`` to write."""
+        return {}
+
+    def _restore_model(self, model, extras):
+        """Set the fitted model from the loaded ``model.keras`` and extras."""
+        self.model_ = model
 
     def _after_load(self):
         """Rebuild derived fitted state after :meth:`load`."""
-
-
-def _estimator_class(name):
-    """The estimator class ``name`` of :data:`model_file.ESTIMATORS`, imported."""
-    import importlib
-
-    return getattr(importlib.import_module(model_file.ESTIMATORS[name]), name)
-
-
-def _estimator_from_params(estimator_cls, meta, path):
-    """``estimator_cls(**params)``, its parameters validated as in ``fit``."""
-    from sklearn.utils._param_validation import InvalidParameterError
-
-    estimator = estimator_cls(**meta["params"])
-    try:
-        estimator._validate_params()
-    except InvalidParameterError as err:
-        raise model_file.error(
-            path, f"albert_sk.json holds an invalid parameter ({err})"
-        ) from None
-    return estimator
-
-
-def _load_keras_model(model_path, path):
-    """The Keras model at ``model_path`` (safe_mode), or ``ModelFileError``."""
-    try:
-        return keras.saving.load_model(model_path, compile=False, safe_mode=True)
-    except (TypeError, ValueError, KeyError, AttributeError) as err:
-        first = " ".join(str(err).split())
-        raise model_file.error(
-            path,
-            f"Keras cannot rebuild its model.keras safely "
-            f"({type(err).__name__}: {first:.300})",
-        ) from None
 
 
 def load(path):

@@ -6,6 +6,7 @@ from numbers import Real
 import keras
 import numpy as np
 import pandas as pd
+from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -13,29 +14,9 @@ from sklearn.utils.multiclass import type_of_target
 
 from albert_sk import convergence
 from albert_sk.base import AlbertEstimator
+from albert_sk.checks import check_missing_targets
 from albert_sk.exceptions import InputError, LabelWarning
 from albert_sk.heads import dense_head
-
-
-def _softmax(logits):
-    z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
-def check_missing_targets(y, who):
-    """Raise naming the first row whose target is None/NaN."""
-    missing = pd.isna(
-        pd.DataFrame(np.asarray(y, dtype=object).reshape(len(y), -1))
-        if np.ndim(y) > 1
-        else pd.Series(list(y))
-    )
-    missing = np.asarray(missing).reshape(len(y), -1).any(axis=1)
-    if missing.any():
-        row = int(np.flatnonzero(missing)[0])
-        raise InputError(
-            f"{who} got a missing target (None/NaN) in row {row} of y. Drop the "
-            "rows without a target, or fill them, before fit."
-        )
 
 
 class AlbertClassifier(ClassifierMixin, AlbertEstimator):
@@ -213,7 +194,8 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
 
     # === Targets ===
 
-    def _check_y(self, y, inputs, *, fitting):
+    def _labels(self, y, inputs):
+        """``y`` as an object array (1-D labels or 2-D indicators), checked."""
         who = type(self).__name__
         if y is None:
             raise InputError(
@@ -230,12 +212,15 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         check_missing_targets(y, who)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
-        if y.ndim == 2:
-            return self._check_multilabel(y, columns, fitting)
-        if y.ndim != 1:
+        if y.ndim not in (1, 2):
             raise InputError(
                 f"{who} expects y 1-D (labels) or 2-D (0/1), got {y.shape}."
             )
+        return y, columns
+
+    def _classes(self, y):
+        """The sorted distinct labels of 1-D ``y`` and the index of each row's."""
+        who = type(self).__name__
         try:
             classes, encoded = np.unique(y, return_inverse=True)
         except TypeError:
@@ -244,21 +229,51 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
                 f"{who} expects labels of one type, but y mixes {kinds}. Convert "
                 "them first, e.g. y.astype(str)."
             ) from None
-        classes = np.asarray(classes.tolist())  # object -> str/int/bool dtype
-        if fitting and not self._continuing():
-            if type_of_target(y.tolist()) == "continuous":
-                raise InputError(
-                    f"{who} expects class labels, but y holds continuous values "
-                    f"such as {y[0]!r}. Use AlbertRegressor for numeric targets."
+        return np.asarray(classes.tolist()), encoded  # object -> str/int/bool
+
+    def _fit_targets(self, y, inputs):
+        who = type(self).__name__
+        y, columns = self._labels(y, inputs)
+        if y.ndim == 2:
+            values = self._indicators(y)
+            never = values.sum(axis=0) == 0
+            if never.any():
+                warnings.warn(
+                    f"{int(never.sum())} of {y.shape[1]} labels never occur in y "
+                    f"(columns {np.flatnonzero(never).tolist()}): the model will "
+                    "learn to never predict them.",
+                    LabelWarning,
+                    stacklevel=4,
                 )
-            if len(classes) < 2:
+            classes = np.asarray(columns if columns else np.arange(y.shape[1]))
+            return {"classes_": classes, "multilabel_": True}
+        classes, _ = self._classes(y)
+        if type_of_target(y.tolist()) == "continuous":
+            raise InputError(
+                f"{who} expects class labels, but y holds continuous values "
+                f"such as {y[0]!r}. Use AlbertRegressor for numeric targets."
+            )
+        if len(classes) < 2:
+            raise InputError(
+                f"{who} needs at least two classes in y, but every row has "
+                f"the label {classes.tolist()[0]!r}. Add examples of another "
+                "class."
+            )
+        return {"classes_": classes, "multilabel_": False}
+
+    def _check_y(self, y, inputs):
+        who = type(self).__name__
+        y, _ = self._labels(y, inputs)
+        if y.ndim == 2:
+            values = self._indicators(y)
+            if not self.multilabel_ or y.shape[1] != len(self.classes_):
                 raise InputError(
-                    f"{who} needs at least two classes in y, but every row has "
-                    f"the label {classes.tolist()[0]!r}. Add examples of another "
-                    "class."
+                    f"y has {y.shape[1]} label columns but {who} was fitted on "
+                    f"{len(self.classes_)} "
+                    f"{'multilabel columns' if self.multilabel_ else 'classes'}."
                 )
-            self.classes_, self.multilabel_ = classes, False
-            return encoded.astype("int32")
+            return values
+        classes, _ = self._classes(y)
         if self.multilabel_:
             raise InputError(f"{who} was fitted on multilabel y but got 1-D labels.")
         known = {c: i for i, c in enumerate(self.classes_.tolist())}
@@ -271,40 +286,19 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
             )
         return np.asarray([known[v] for v in y.tolist()], dtype="int32")
 
-    def _check_multilabel(self, y, columns, fitting):
-        who = type(self).__name__
+    def _indicators(self, y):
+        """2-D ``y`` as a float32 0/1 matrix, checked."""
         try:
             values = y.astype("float32")
         except (TypeError, ValueError):
             values = None
         if values is None or not np.isin(values, (0, 1)).all():
             raise InputError(
-                f"{who} reads a 2-D y as a multilabel indicator matrix of 0/1, "
-                f"but y holds other values. Pass 1-D labels, or binarize with "
-                "sklearn.preprocessing.MultiLabelBinarizer."
-            )
-        if fitting and not self._continuing():
-            self.classes_ = np.asarray(columns if columns else np.arange(y.shape[1]))
-            self.multilabel_ = True
-            never = values.sum(axis=0) == 0
-            if never.any():
-                warnings.warn(
-                    f"{int(never.sum())} of {y.shape[1]} labels never occur in y "
-                    f"(columns {np.flatnonzero(never).tolist()}): the model will "
-                    "learn to never predict them.",
-                    LabelWarning,
-                    stacklevel=4,
-                )
-        elif not self.multilabel_ or y.shape[1] != len(self.classes_):
-            raise InputError(
-                f"y has {y.shape[1]} label columns but {who} was fitted on "
-                f"{len(self.classes_)} "
-                f"{'multilabel columns' if self.multilabel_ else 'classes'}."
+                f"{type(self).__name__} reads a 2-D y as a multilabel indicator "
+                "matrix of 0/1, but y holds other values. Pass 1-D labels, or "
+                "binarize with sklearn.preprocessing.MultiLabelBinarizer."
             )
         return values
-
-    def _continuing(self):
-        return self.warm_start and hasattr(self, "model_")
 
     def _stratify(self, targets):
         return None if self.multilabel_ else targets
@@ -377,8 +371,8 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         """Class probabilities (rows sum to 1), or per-label ones (multilabel)."""
         logits = self._predict_outputs(X).astype("float64")
         if self.multilabel_:
-            return 1.0 / (1.0 + np.exp(-logits))
-        return _softmax(logits)
+            return expit(logits)
+        return softmax(logits, axis=1)
 
     def predict(self, X):
         """Labels from ``classes_``; a 0/1 indicator matrix for multilabel."""

@@ -6,6 +6,7 @@ the problem is in the data) and how to fix it.
 
 from sklearn.exceptions import ConvergenceWarning  # noqa: F401 (re-exported)
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 
 
 class AlbertSkError(Exception):
@@ -14,6 +15,11 @@ class AlbertSkError(Exception):
 
 class InputError(AlbertSkError, ValueError):
     """The data passed to ``fit``/``predict`` does not have the expected form."""
+
+
+class ParameterError(InputError, InvalidParameterError):
+    """Parameters each valid alone that do not fit together (or with the data);
+    catchable as scikit-learn's ``InvalidParameterError``."""
 
 
 class NotFittedError(AlbertSkError, _SklearnNotFittedError):
@@ -54,3 +60,9 @@ class LabelWarning(AlbertSkWarning):
 class ActivationWarning(AlbertSkWarning):
     """A checkpoint's activation is not the one keras-hub's ALBERT computes
     (exact erf GELU loaded into the tanh approximation): outputs differ a little."""
+
+
+def first_rows(rows, limit=5):
+    """The first few row indexes, as text: ``[3, 8, 9, ...]``."""
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    return f"[{shown}{', ...' if len(rows) > limit else ''}]"

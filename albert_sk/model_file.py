@@ -22,18 +22,24 @@ import json
 import os
 import zipfile
 
+import numpy as np
+
 from albert_sk import __version__
 from albert_sk.exceptions import ModelFileError
 
 FORMAT = "albert_sk"
 FORMAT_VERSION = 1
 MEMBERS = ("albert_sk.json", "model.keras", "spiece.model")
+# Members only some estimators write (``_extra_members``): the pretrainer's
+# head weights, a NumPy ``.npz`` read with ``allow_pickle=False``.
+OPTIONAL_MEMBERS = ("heads.npz",)
 # The only classes a model file may name, and the module of each: loading
 # imports nothing else and calls nothing else.
 ESTIMATORS = {
     "AlbertClassifier": "albert_sk.classifier",
     "AlbertRegressor": "albert_sk.regressor",
     "AlbertTagger": "albert_sk.tagger",
+    "AlbertPretrainer": "albert_sk.pretraining",
     "AlbertQA": "albert_sk.qa",
     "AlbertVectorizer": "albert_sk.vectorizer",
 }
@@ -46,6 +52,7 @@ LIMITS = {
     "albert_sk.json": 8 * 2**20,
     "model.keras": 4 * 2**30,
     "spiece.model": 64 * 2**20,
+    "heads.npz": 256 * 2**20,
 }
 KERAS_CONFIG_LIMIT = 8 * 2**20
 # est.save stores members uncompressed (ratio 1); a member over 1 MiB that
@@ -78,12 +85,15 @@ def _is_path_like(name):
     )
 
 
-def check_directory(infos, path, *, limits, allowed=None, label="the archive"):
+def check_directory(
+    infos, path, *, limits, allowed=None, optional=(), label="the archive"
+):
     """Refuse path-like, repeated, missing or extra names, and oversized members.
 
     Reads nothing but the zip directory (``infos``, a ``ZipFile.infolist()``).
     ``limits`` maps member names to their largest size, or is one number for
-    every member and their total; ``allowed`` is the exact member list.
+    every member and their total; ``allowed`` is the member list every file
+    has, ``optional`` the names it may have besides.
     """
     names = [info.filename for info in infos]
     odd = [n for n in names if _is_path_like(n)]
@@ -101,7 +111,7 @@ def check_directory(infos, path, *, limits, allowed=None, label="the archive"):
                 "It may be another kind of zip file; save the model again with "
                 "est.save(path).",
             )
-        extra = [n for n in names if n not in allowed]
+        extra = [n for n in names if n not in allowed and n not in optional]
         if extra:
             raise error(
                 path, f"{label} holds {extra} besides {list(allowed)}", CRAFTED_FIX
@@ -276,3 +286,170 @@ def extract_model(archive, path, folder):
         raise error(path, "model.keras's config.json is nested too deeply") from None
     check_keras_config(config, path)
     return target
+
+
+# === Writing and reading ===
+
+
+def _to_json(value):
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(value):
+    if isinstance(value, dict) and "__ndarray__" in value:
+        return np.asarray(value["__ndarray__"], dtype=value["dtype"])
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+def write(estimator, path):
+    """Write the fitted ``estimator`` to ``path`` atomically (see ``save``)."""
+    import tempfile
+
+    from albert_sk.io import atomic_write
+
+    path = os.path.abspath(os.fspath(path))
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "albert_sk_version": __version__,
+        "estimator": type(estimator).__name__,
+        "params": estimator._params_for_save(),
+        "fitted": {
+            name: _to_json(getattr(estimator, name))
+            for name in estimator._saved_attributes + ("pairs_",)
+            if hasattr(estimator, name)
+        },
+        "tokenizer": {
+            "lowercase": estimator.tokenizer_.lowercase,
+            "strip_accents": estimator.tokenizer_.strip_accents,
+        },
+    }
+    with atomic_write(path) as fh, tempfile.TemporaryDirectory() as scratch:
+        keras_file = os.path.join(scratch, "model.keras")
+        estimator._model_to_save().save(keras_file)
+        with zipfile.ZipFile(fh, "w") as archive:
+            archive.writestr("albert_sk.json", json.dumps(meta, indent=1))
+            archive.write(keras_file, "model.keras")
+            archive.writestr("spiece.model", estimator.tokenizer_.proto)
+            for name, data in estimator._extra_member_data().items():
+                archive.writestr(name, data)
+    return path
+
+
+def read(path, cls):
+    """The estimator saved at ``path``, which must be a ``cls`` (see ``load``)."""
+    import tempfile
+
+    from albert_sk.text import Tokenizer
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No saved model at {path!r}.")
+    if not zipfile.is_zipfile(path):
+        raise error(
+            path,
+            "it may be truncated or a different kind of file",
+            "Save the model again.",
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            check_directory(
+                archive.infolist(),
+                path,
+                limits=LIMITS,
+                allowed=MEMBERS,
+                optional=OPTIONAL_MEMBERS,
+            )
+            meta = read_meta(archive, path)
+            estimator_cls = _estimator_class(meta["estimator"])
+            extras = {
+                n: archive.read(n) for n in archive.namelist() if n not in MEMBERS
+            }
+            if set(extras) != set(estimator_cls._extra_members):
+                raise error(
+                    path,
+                    f"an {meta['estimator']} file holds {sorted(extras)} besides "
+                    f"{list(MEMBERS)}, expected {list(estimator_cls._extra_members)}",
+                )
+            if not issubclass(estimator_cls, cls):
+                raise ModelFileError(
+                    f"{path!r} holds an {meta['estimator']}, not an "
+                    f"{cls.__name__}. Load it with {meta['estimator']}.load(path) "
+                    "or albert_sk.load(path)."
+                )
+            check_params(estimator_cls, meta, path)
+            estimator = _estimator_from_params(estimator_cls, meta, path)
+            proto = archive.read("spiece.model")
+            with tempfile.TemporaryDirectory() as scratch:
+                model = _load_keras_model(extract_model(archive, path, scratch), path)
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
+        raise ModelFileError(
+            f"{path!r} is damaged ({err}). It is not a readable "
+            f"{EXPECTED}; save the model again."
+        ) from None
+    try:
+        estimator.tokenizer_ = Tokenizer(proto, **meta["tokenizer"])
+    except (RuntimeError, ValueError, TypeError) as err:
+        raise error(
+            path,
+            f"its spiece.model is not a SentencePiece model ({err})",
+            "Save the model again.",
+        ) from None
+    try:
+        estimator._restore_model(model, extras)
+        for name, value in meta["fitted"].items():
+            setattr(estimator, name, _from_json(value))
+        estimator._after_load()
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        raise error(
+            path,
+            f"albert_sk.json's fitted attributes do not fit "
+            f"{type(estimator).__name__} ({type(err).__name__}: {err})",
+        ) from None
+    return estimator
+
+
+def _estimator_class(name):
+    """The estimator class ``name`` of :data:`ESTIMATORS`, imported."""
+    import importlib
+
+    return getattr(importlib.import_module(ESTIMATORS[name]), name)
+
+
+def _estimator_from_params(estimator_cls, meta, path):
+    """``estimator_cls(**params)``, its parameters validated as in ``fit``."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    estimator = estimator_cls(**meta["params"])
+    try:
+        estimator._validate_params()
+    except InvalidParameterError as err:
+        raise error(
+            path, f"albert_sk.json holds an invalid parameter ({err})"
+        ) from None
+    return estimator
+
+
+def _load_keras_model(model_path, path):
+    """The Keras model at ``model_path`` (safe_mode), or ``ModelFileError``."""
+    import keras
+
+    try:
+        return keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        first = " ".join(str(err).split())
+        raise error(
+            path,
+            f"Keras cannot rebuild its model.keras safely "
+            f"({type(err).__name__}: {first:.300})",
+        ) from None

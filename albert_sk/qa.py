@@ -18,15 +18,21 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk.align import (
     char_span_to_tokens,
-    token_windows,
     top_spans,
 )
 from albert_sk.base import AlbertEstimator
-from albert_sk.exceptions import DataLossWarning, InputError, TruncationWarning
+from albert_sk.batching import Encoded
+from albert_sk.checks import check_qa_answers, check_qa_inputs, check_sample_weight
+from albert_sk.exceptions import (
+    DataLossWarning,
+    InputError,
+    ParameterError,
+    TruncationWarning,
+    first_rows,
+)
 from albert_sk.heads import dense_head
-from albert_sk.io import check_qa_answers, check_qa_inputs
 from albert_sk.metrics import answer_f1, squad_f1
-from albert_sk.text import Encoded, first_rows
+from albert_sk.windows import token_windows
 
 
 @keras.saving.register_keras_serializable(package="albert_sk")
@@ -215,15 +221,21 @@ distribution
 
     def _check_X(self, X, *, reset):
         if reset:
-            self._check_params()
             for attr in ("feature_names_in_", "n_features_in_"):
                 self.__dict__.pop(attr, None)
         return check_qa_inputs(X, type(self).__name__)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True  # a question and a context column
+        tags.target_tags.required = True  # one answer per question
+        return tags
+
     def _check_params(self):
+        super()._check_params()
         who = type(self).__name__
         if self.max_query_length > self.max_length - 4:
-            raise InputError(
+            raise ParameterError(
                 f"The 'max_query_length' parameter of {who} must be at most "
                 f"max_length - 4 = {self.max_length - 4}, to leave room for the "
                 f"context. Got {self.max_query_length} with max_length="
@@ -234,7 +246,7 @@ distribution
             and self.validation_data is None
             and not self.validation_split
         ):
-            raise InputError(
+            raise ParameterError(
                 f"{who}(null_score_threshold='auto') picks the threshold on "
                 "validation questions, but neither validation_data nor "
                 "validation_split is set. Pass one of them, or a number."
@@ -243,7 +255,7 @@ distribution
     def _auto_threshold(self):
         return self.allow_no_answer and isinstance(self.null_score_threshold, str)
 
-    def _check_y(self, y, inputs, *, fitting):
+    def _check_y(self, y, inputs):
         return check_qa_answers(y, inputs, type(self).__name__)
 
     # === Windows ===
@@ -279,7 +291,9 @@ distribution
             if self.doc_stride > room and len(ids) > room:
                 clamped.append(i)
                 smallest = min(smallest, room)
-            win_starts, win_lengths = token_windows(len(ids), room, self.doc_stride)
+            # doc_stride is BERT's step between window starts.
+            overlap = room - min(self.doc_stride, room)
+            win_starts, win_lengths = token_windows(len(ids), room, overlap)
             head = [tok.cls_id, *question, tok.sep_id]
             for s, n in zip(win_starts, win_lengths, strict=True):
                 rows.append(head + [*ids[s : s + n], tok.sep_id])
@@ -421,10 +435,10 @@ distribution
             if self.validation_data is not None:
                 X_val, y_val = self.validation_data
                 inputs = self._check_X(X_val, reset=False)
-                spans = self._check_y(y_val, inputs, fitting=False)
+                spans = self._check_y(y_val, inputs)
             else:
                 inputs = self._check_X(X, reset=False)
-                spans = self._check_y(y, inputs, fitting=False)
+                spans = self._check_y(y, inputs)
                 inputs.questions = [inputs.questions[i] for i in held_out]
                 inputs.contexts = [inputs.contexts[i] for i in held_out]
                 spans = [spans[i] for i in held_out]
@@ -556,11 +570,11 @@ distribution
     def score(self, X, y, sample_weight=None):
         """SQuAD F1 in percent of ``predict(X)``, max over each question's answers."""
         inputs = self._check_X(X, reset=False)
-        golds = _gold_texts(inputs, self._check_y(y, inputs, fitting=False))
+        golds = _gold_texts(inputs, self._check_y(y, inputs))
         predictions = self.predict(X)
         if sample_weight is None:
             return squad_f1(golds, predictions)
-        weights = self._check_sample_weight(sample_weight, len(inputs))
+        weights = check_sample_weight(sample_weight, len(inputs))
         per_question = [
             100.0 * max(answer_f1(p, g) for g in gold)
             for p, gold in zip(predictions, golds, strict=True)

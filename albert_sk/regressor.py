@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from albert_sk import convergence
 from albert_sk.base import AlbertEstimator
-from albert_sk.classifier import check_missing_targets
+from albert_sk.checks import check_missing_targets
 from albert_sk.exceptions import InputError
 from albert_sk.heads import dense_head
 
@@ -115,7 +115,8 @@ warm_start, distribution
         )
         self.pooling = pooling
 
-    def _check_y(self, y, inputs, *, fitting):
+    def _values(self, y, inputs):
+        """``y`` as float64 (its own shape) and as 2-D, checked."""
         who = type(self).__name__
         if y is None:
             raise InputError(
@@ -159,14 +160,22 @@ warm_start, distribution
                 f"{found[0] if len(found) == 1 else found}. Drop that row or give "
                 "it a finite target."
             )
-        values2d = values.reshape(len(values), -1)
-        if fitting and not (self.warm_start and hasattr(self, "model_")):
-            self.y_ndim_ = values.ndim
-            self.n_outputs_ = values2d.shape[1]
-            self.y_mean_ = values2d.mean(axis=0)
-            scale = values2d.std(axis=0)
-            self.y_scale_ = np.where(scale > 0, scale, 1.0)
-        elif values2d.shape[1] != self.n_outputs_:
+        return values, values.reshape(len(values), -1)
+
+    def _fit_targets(self, y, inputs):
+        values, values2d = self._values(y, inputs)
+        scale = values2d.std(axis=0)
+        return {
+            "y_ndim_": values.ndim,
+            "n_outputs_": values2d.shape[1],
+            "y_mean_": values2d.mean(axis=0),
+            "y_scale_": np.where(scale > 0, scale, 1.0),
+        }
+
+    def _check_y(self, y, inputs):
+        who = type(self).__name__
+        _, values2d = self._values(y, inputs)
+        if values2d.shape[1] != self.n_outputs_:
             raise InputError(
                 f"y has {values2d.shape[1]} target columns but {who} was fitted "
                 f"on {self.n_outputs_}."

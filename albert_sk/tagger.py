@@ -5,6 +5,7 @@ from numbers import Integral
 import keras
 import numpy as np
 import pandas as pd
+from scipy.special import softmax
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk import convergence
@@ -17,39 +18,20 @@ from albert_sk.align import (
     spans_to_tags,
     split_words,
     to_iob2,
-    word_windows,
 )
 from albert_sk.base import AlbertEstimator
-from albert_sk.exceptions import InputError
+from albert_sk.batching import Encoded, exclusive_cumsum, ragged_positions
+from albert_sk.checks import check_sentences
+from albert_sk.exceptions import InputError, ParameterError
 from albert_sk.heads import dense_head
-from albert_sk.io import check_sentences
 from albert_sk.metrics import entity_f1_score
-from albert_sk.text import Encoded
+from albert_sk.windows import word_windows
 
 _NO_EDGE = 1 << 30  # context score of a word next to a sentence edge
 
 
-def _softmax(logits):
-    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
-def _exclusive_cumsum(values):
-    out = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(values, out=out[1:])
-    return out
-
-
-def _ragged_positions(lengths):
-    """For rows of ``lengths`` stored flat: row index and position of each item."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    row = np.repeat(np.arange(len(lengths)), lengths)
-    pos = np.arange(int(lengths.sum())) - _exclusive_cumsum(lengths)[:-1][row]
-    return row, pos
-
-
 class _TokenLabels:
-    """Per-token training targets stored flat like :class:`~albert_sk.text.Encoded`.
+    """Per-token training targets stored flat like :class:`~albert_sk.batching.Encoded`.
 
     ``batch`` pads them to the batch length with -1, the class the loss ignores
     (special tokens, padding, and word pieces after the first).
@@ -74,7 +56,7 @@ class _TokenLabels:
         ]
         lengths = self.lengths[rows]
         flat = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-        return _TokenLabels(flat, _exclusive_cumsum(lengths)[:-1], lengths)
+        return _TokenLabels(flat, exclusive_cumsum(lengths)[:-1], lengths)
 
 
 class AlbertTagger(AlbertEstimator):
@@ -230,12 +212,6 @@ distribution
         if reset:
             for attr in ("feature_names_in_", "n_features_in_"):
                 self.__dict__.pop(attr, None)
-            if self._stride() > self.max_length // 2:
-                raise InputError(
-                    f"stride={self.stride} must be at most max_length // 2 = "
-                    f"{self.max_length // 2} (the pieces two windows share). "
-                    "Lower stride or raise max_length."
-                )
         if inputs.texts is not None:
             inputs.offsets = []
             for text in inputs.texts:
@@ -243,6 +219,20 @@ distribution
                 inputs.sentences.append(words)
                 inputs.offsets.append((starts, ends))
         return inputs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True  # tags (or spans) per sentence
+        return tags
+
+    def _check_params(self):
+        super()._check_params()
+        if self._stride() > self.max_length // 2:
+            raise ParameterError(
+                f"stride={self.stride} must be at most max_length // 2 = "
+                f"{self.max_length // 2} (the pieces two windows share). "
+                "Lower stride or raise max_length."
+            )
 
     def _stride(self):
         if self.stride == "auto":
@@ -292,17 +282,18 @@ distribution
             user.update(tags)
         return out, user
 
-    def _check_y(self, y, inputs, *, fitting):
+    def _fit_targets(self, y, inputs):
         tags, user = self._gold_tags(y, inputs)
-        if fitting and not (self.warm_start and hasattr(self, "model_")):
-            seen = sorted({t for sentence in tags for t in sentence})
-            if not seen:
-                raise InputError(
-                    f"{type(self).__name__}.fit needs at least one word with a "
-                    "tag, but every sentence is empty."
-                )
-            self.labels_ = np.asarray(seen)
-            self.classes_ = np.asarray(sorted(user))
+        seen = sorted({t for sentence in tags for t in sentence})
+        if not seen:
+            raise InputError(
+                f"{type(self).__name__}.fit needs at least one word with a "
+                "tag, but every sentence is empty."
+            )
+        return {"labels_": np.asarray(seen), "classes_": np.asarray(sorted(user))}
+
+    def _check_y(self, y, inputs):
+        tags, _ = self._gold_tags(y, inputs)
         index = {t: k for k, t in enumerate(self.labels_.tolist())}
         unknown = sorted({t for s in tags for t in s if t not in index})
         if unknown:
@@ -324,14 +315,14 @@ distribution
         with no piece (a lone zero-width character) gets ``<unk>``; a word
         of more than ``max_length - 2`` pieces is split across consecutive
         windows, so no piece is cut. The returned
-        :class:`~albert_sk.text.Encoded` also carries the maps from tokens
+        :class:`~albert_sk.batching.Encoded` also carries the maps from tokens
         back to words.
         """
         tok = self.tokenizer_
         size = self.max_length - 2
         sentences = inputs.sentences
         n_words = np.fromiter(map(len, sentences), np.int64, len(sentences))
-        word_start = _exclusive_cumsum(n_words)
+        word_start = exclusive_cumsum(n_words)
         index = {}
         word_ids = np.fromiter(
             (index.setdefault(w, len(index)) for s in sentences for w in s),
@@ -352,20 +343,20 @@ distribution
             (t for p in pieces for t in p), np.int32, int(unique_counts.sum())
         )
         counts = unique_counts[word_ids]
-        piece_word, piece_pos = _ragged_positions(counts)
+        piece_word, piece_pos = ragged_positions(counts)
         piece_ids = unique_flat[
-            _exclusive_cumsum(unique_counts)[:-1][word_ids][piece_word] + piece_pos
+            exclusive_cumsum(unique_counts)[:-1][word_ids][piece_word] + piece_pos
         ]
         # Windows are built over "units": a word, or a part of at most
         # ``size`` pieces of a word too long for one window, so no piece is
         # dropped. A long word's parts go to consecutive windows; its tag is
         # read from its first piece, as for any word.
         n_parts = -(-counts // size)
-        part_word, part_pos = _ragged_positions(n_parts)
+        part_word, part_pos = ragged_positions(n_parts)
         unit_counts = np.minimum(counts[part_word] - part_pos * size, size)
-        unit_start = _exclusive_cumsum(n_parts)[word_start]  # per sentence
+        unit_start = exclusive_cumsum(n_parts)[word_start]  # per sentence
         n_units = np.diff(unit_start)
-        unit_piece = _exclusive_cumsum(unit_counts)  # first piece of each unit
+        unit_piece = exclusive_cumsum(unit_counts)  # first piece of each unit
 
         # Windows: (sentence, first unit, end unit), units local to the sentence.
         totals = unit_piece[unit_start[1:]] - unit_piece[unit_start[:-1]]
@@ -388,7 +379,7 @@ distribution
         p0 = unit_piece[unit_start[win_sent] + win_a]
         p1 = unit_piece[unit_start[win_sent] + win_b]
         lengths = p1 - p0 + 2
-        token_window, pos = _ragged_positions(lengths)
+        token_window, pos = ragged_positions(lengths)
         special = (pos == 0) | (pos == lengths[token_window] - 1)
         src = np.clip(p0[token_window] + pos - 1, 0, max(len(piece_ids) - 1, 0))
         if len(piece_ids):
@@ -409,28 +400,28 @@ distribution
             _NO_EDGE,
             lengths[token_window] - 2 - pos,
         )
-        encoded = Encoded(
+        return Encoded(
             token_ids.astype(np.int32),
             np.zeros(len(token_ids), np.int32),
-            _exclusive_cumsum(lengths)[:-1],
+            exclusive_cumsum(lengths)[:-1],
             lengths,
             tok.pad_id,
+            source_rows=win_sent,
+            token_fields={
+                "word": token_word,
+                "first": token_first,
+                "context": np.minimum(left, right),
+            },
         )
-        encoded.source_rows = win_sent
-        encoded.token_word = token_word
-        encoded.token_first = token_first
-        encoded.token_window = token_window
-        encoded.token_context = np.minimum(left, right)
-        encoded.n_words = n_words
-        return encoded
 
     def _encode_fit(self, inputs, targets):
         encoded = self._encode(inputs)
         word_labels = np.concatenate(targets) if len(targets) else np.zeros(0, np.int32)
-        keep = encoded.token_word >= 0
+        word = encoded.token_fields["word"]
+        keep = word >= 0
         if not self.label_all_tokens:
-            keep &= encoded.token_first
-        labels = np.where(keep, word_labels[np.maximum(encoded.token_word, 0)], -1)
+            keep &= encoded.token_fields["first"]
+        labels = np.where(keep, word_labels[np.maximum(word, 0)], -1)
         return encoded, _TokenLabels(
             labels.astype(np.int32), encoded.starts, encoded.lengths
         )
@@ -470,15 +461,16 @@ distribution
     def _word_probabilities(self, inputs):
         """Probabilities over ``labels_`` for every word, all sentences flat."""
         encoded = self._encode(inputs)
-        n_total = int(encoded.n_words.sum())
+        n_total = sum(map(len, inputs.sentences))
         if len(encoded) == 0:
             return np.zeros((n_total, len(self.labels_)), dtype=np.float32)
         logits = np.concatenate(self._run_model(encoded)).astype(np.float32)
-        probs = _softmax(logits)
-        word, window = encoded.token_word, encoded.token_window
+        probs = softmax(logits, axis=-1)
+        word, window = encoded.token_fields["word"], encoded.token_rows()
+        context = encoded.token_fields["context"]
         # The window where each word has the most context (the first on ties).
-        first = np.flatnonzero(encoded.token_first)
-        order = np.lexsort((window[first], -encoded.token_context[first], word[first]))
+        first = np.flatnonzero(encoded.token_fields["first"])
+        order = np.lexsort((window[first], -context[first], word[first]))
         best = first[order][np.r_[True, np.diff(word[first][order]) != 0]]
         chosen = np.empty(n_total, dtype=np.int64)
         chosen[word[best]] = window[best]

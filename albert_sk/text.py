@@ -2,21 +2,27 @@
 
 No Keras here. Texts are tokenised once per ``fit``/``predict`` call with the
 C++ SentencePiece processor; the model only ever sees the integer arrays built
-here. Batches group similar lengths and are padded to a few bucket sizes.
+here; :mod:`albert_sk.batching` groups them into padded batches.
 """
 
 import functools
 import io
 import itertools
+import math
 import re
 import unicodedata
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import sentencepiece as spm
 
-from albert_sk.exceptions import InputError, TruncationWarning, VocabularyWarning
+from albert_sk.batching import Encoded
+from albert_sk.exceptions import (
+    InputError,
+    TruncationWarning,
+    VocabularyWarning,
+    first_rows,
+)
 
 SPECIAL_PIECES = {"pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]"}
 MASK_PIECE = "[MASK]"
@@ -290,12 +296,6 @@ class Tokenizer:
         return Encoded(token_ids, segment_ids, starts, out_lengths, self.pad_id)
 
 
-def first_rows(rows, limit=5):
-    """The first few row indexes, as text: ``[3, 8, 9, ...]``."""
-    shown = ", ".join(str(int(r)) for r in rows[:limit])
-    return f"[{shown}{', ...' if len(rows) > limit else ''}]"
-
-
 def _truncate_pair(la, lb, budget, is_pair):
     if not is_pair:
         return budget, 0
@@ -305,129 +305,6 @@ def _truncate_pair(la, lb, budget, is_pair):
     if excess <= abs(la - lb):
         return (la - excess, lb) if la > lb else (la, lb - excess)
     return budget - budget // 2, budget // 2
-
-
-@dataclass
-class Encoded:
-    """Ragged token rows stored flat, ready to be cut into padded batches."""
-
-    token_ids: np.ndarray  # int32, all rows concatenated
-    segment_ids: np.ndarray  # int32, same layout
-    starts: np.ndarray  # int64, row i is [starts[i], starts[i] + lengths[i])
-    lengths: np.ndarray  # int64
-    pad_id: int = 0
-
-    @classmethod
-    def from_rows(cls, rows, segments, *, pad_id=0):
-        lengths = np.fromiter((len(r) for r in rows), np.int64, len(rows))
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        total = int(lengths.sum())
-        chain = itertools.chain.from_iterable
-        flat = np.fromiter(chain(rows), np.int32, total)
-        seg = np.fromiter(chain(segments), np.int32, total)
-        return cls(flat, seg, starts, lengths, pad_id)
-
-    def __len__(self):
-        return len(self.lengths)
-
-    def row(self, i):
-        s = self.starts[i]
-        return self.token_ids[s : s + self.lengths[i]]
-
-    def subset(self, index):
-        rows = [self.row(i) for i in index]
-        segs = [
-            self.segment_ids[self.starts[i] : self.starts[i] + self.lengths[i]]
-            for i in index
-        ]
-        return Encoded.from_rows(rows, segs, pad_id=self.pad_id)
-
-    def batch(self, index, length):
-        """Padded ``token_ids``/``segment_ids``/``padding_mask`` for rows ``index``."""
-        n = len(index)
-        token_ids = np.full((n, length), self.pad_id, dtype=np.int32)
-        segment_ids = np.zeros((n, length), dtype=np.int32)
-        for j, i in enumerate(index):
-            s, m = self.starts[i], self.lengths[i]
-            token_ids[j, :m] = self.token_ids[s : s + m]
-            segment_ids[j, :m] = self.segment_ids[s : s + m]
-        padding_mask = (
-            np.arange(length)[None, :] < self.lengths[index][:, None]
-        ).astype(np.int32)
-        return {
-            "token_ids": token_ids,
-            "segment_ids": segment_ids,
-            "padding_mask": padding_mask,
-        }
-
-
-def bucket_sizes(max_length, smallest=16, step=None):
-    """Padded lengths used for batches, ending at ``max_length``.
-
-    Powers of two from ``smallest`` (few shapes: each one is an XLA compile
-    under ``jit_compile``), or with ``step`` every multiple of ``step`` (less
-    padding where shapes cost nothing, as in a TensorFlow graph on CPU).
-
-    Examples
-    --------
-    >>> bucket_sizes(100).tolist()
-    [16, 32, 64, 100]
-    >>> bucket_sizes(40, step=8).tolist()
-    [8, 16, 24, 32, 40]
-    """
-    if step is not None:
-        sizes = list(range(step, max_length, step)) + [max_length]
-        return np.asarray(sizes, dtype=np.int64)
-    sizes, size = [], smallest
-    while size < max_length:
-        sizes.append(size)
-        size *= 2
-    sizes.append(max_length)
-    return np.asarray(sizes, dtype=np.int64)
-
-
-def make_batches(lengths, batch_size, buckets, rng=None, pool=50, max_tokens=None):
-    """Group rows of similar length into batches.
-
-    Returns ``(index arrays, padded length of each)``. With ``rng`` the rows are
-    shuffled, sorted by length only inside pools of ``pool`` batches, and the
-    batch order is shuffled, so each epoch sees a new order. Without ``rng``
-    (prediction) rows are sorted by length; there ``max_tokens`` lets batches of
-    short rows hold more than ``batch_size`` rows, up to ``max_tokens`` padded
-    tokens (bigger matrix products, same memory as a full-length batch).
-    """
-    lengths = np.asarray(lengths)
-    n = len(lengths)
-    if rng is None:
-        order = np.argsort(lengths, kind="stable")
-    else:
-        order = rng.permutation(n)
-        chunk = batch_size * pool
-        order = (
-            np.concatenate(
-                [
-                    order[s : s + chunk][
-                        np.argsort(lengths[order[s : s + chunk]], kind="stable")
-                    ]
-                    for s in range(0, n, chunk)
-                ]
-            )
-            if n
-            else order
-        )
-    if rng is None and max_tokens and n:
-        bucket_of = buckets[np.searchsorted(buckets, lengths[order])]
-        batches = []
-        for size in np.unique(bucket_of):  # sorted rows: each bucket is a run
-            group = order[bucket_of == size]
-            rows = max(batch_size, int(max_tokens // size))
-            batches += [group[s : s + rows] for s in range(0, len(group), rows)]
-    else:
-        batches = [order[s : s + batch_size] for s in range(0, n, batch_size)]
-    if rng is not None:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-    padded = [int(buckets[np.searchsorted(buckets, lengths[b].max())]) for b in batches]
-    return batches, padded
 
 
 def train_sentencepiece(
@@ -440,30 +317,39 @@ def train_sentencepiece(
     character_coverage=0.9995,
     input_sentence_size=2_000_000,
     seed=None,
+    warn=True,
 ):
     """Train an ALBERT-style SentencePiece vocabulary on ``texts``.
 
     The vocabulary holds ``<pad>``=0, ``<unk>``=1, ``[CLS]``=2, ``[SEP]``=3
     and ``[MASK]``=4, as ALBERT's ``spiece.model`` does. ``vocab_size`` is an
     upper bound: a corpus too small for it gives a smaller vocabulary and a
-    :class:`VocabularyWarning` that says so.
+    :class:`VocabularyWarning` that says so (with ``warn=False``, call
+    :func:`capped_vocabulary_message` yourself).
+
+    When there are more than ``input_sentence_size`` texts, a uniform sample
+    of that many is drawn here with ``numpy.random.default_rng(seed)``:
+    SentencePiece's own sampling would need its process-wide seed
+    (``spm.set_random_generator_seed``), which this function never changes.
 
     Returns a :class:`Tokenizer`.
     """
     norm = (
         normalize(t, lowercase=lowercase, strip_accents=strip_accents)[0] for t in texts
     )
-    sentences = (s for s in norm if s.strip())
+    sentences = _reservoir_sample(
+        (s for s in norm if s.strip()), int(input_sentence_size), seed
+    )
     buffer = io.BytesIO()
     options = dict(
-        sentence_iterator=sentences,
+        sentence_iterator=iter(sentences),
         model_writer=buffer,
         vocab_size=int(vocab_size),
         hard_vocab_limit=False,
         model_type=model_type,
         character_coverage=character_coverage,
-        input_sentence_size=input_sentence_size,
-        shuffle_input_sentence=True,
+        input_sentence_size=0,  # the sample above, all of it
+        shuffle_input_sentence=False,
         pad_id=0,
         unk_id=1,
         bos_id=2,
@@ -475,8 +361,6 @@ def train_sentencepiece(
         user_defined_symbols=[MASK_PIECE],
         minloglevel=2,
     )
-    if seed is not None:
-        spm.set_random_generator_seed(int(seed))
     try:
         spm.SentencePieceTrainer.train(**options)
     except RuntimeError as err:
@@ -488,12 +372,43 @@ def train_sentencepiece(
     tokenizer = Tokenizer(
         buffer.getvalue(), lowercase=lowercase, strip_accents=strip_accents
     )
-    if tokenizer.vocab_size < vocab_size:
-        warnings.warn(
-            f"vocab_size={vocab_size} is more than these texts support; the "
-            f"vocabulary has {tokenizer.vocab_size} pieces. Pass a smaller "
-            "vocab_size, or more text, to silence this warning.",
-            VocabularyWarning,
-            stacklevel=2,
-        )
+    message = capped_vocabulary_message(vocab_size, tokenizer)
+    if warn and message is not None:
+        warnings.warn(message, VocabularyWarning, stacklevel=2)
     return tokenizer
+
+
+def capped_vocabulary_message(vocab_size, tokenizer):
+    """Why ``tokenizer`` has fewer than ``vocab_size`` pieces, or None."""
+    if tokenizer.vocab_size >= vocab_size:
+        return None
+    return (
+        f"vocab_size={vocab_size} is more than these texts support; the "
+        f"vocabulary has {tokenizer.vocab_size} pieces. Pass a smaller "
+        "vocab_size, or more text, to silence this warning."
+    )
+
+
+def _reservoir_sample(items, size, seed):
+    """All of ``items`` when there are at most ``size``, else a uniform random
+    sample of ``size`` of them: reservoir sampling (Li's algorithm L, which
+    draws O(size log(n / size)) random numbers rather than one per item)."""
+    items = iter(items)
+    if size <= 0:
+        return list(items)
+    kept = list(itertools.islice(items, size))
+    if len(kept) < size:
+        return kept
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        return math.log(1.0 - rng.random())  # log of a uniform in (0, 1]
+
+    w = math.exp(draw() / size)
+    upcoming = size + int(draw() / math.log1p(-w)) if w < 1 else size
+    for i, item in enumerate(items, start=size):
+        if i == upcoming:
+            kept[int(rng.integers(size))] = item
+            w *= math.exp(draw() / size)
+            upcoming = i + 1 + (int(draw() / math.log1p(-w)) if w < 1 else 0)
+    return kept

@@ -6,6 +6,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.utils._param_validation import StrOptions
 
 from albert_sk.base import AlbertEstimator
+from albert_sk.training import seeded
 
 _SHARED = (
     "preset",
@@ -92,8 +93,8 @@ jit_compile, random_state, verbose
         self.random_state = random_state
         self.verbose = verbose
 
-    # Used by the shared initialisation; a vectorizer does not train.
-    dropout = 0.0
+    def _backbone_dropout(self):
+        return 0.0  # a vectorizer does not train
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -104,8 +105,9 @@ jit_compile, random_state, verbose
     def fit(self, X, y=None):
         """Load (or build) the backbone and tokenizer; ``y`` is ignored."""
         inputs = self._check_X(X, reset=True)
-        backbone, self.tokenizer_ = self._initialize(inputs)
-        self.model_ = self._build_model(backbone)
+        with seeded(self._fit_seed()):
+            backbone, self.tokenizer_ = self._initialize(inputs)
+            self.model_ = self._build_model(backbone)
         self.n_features_out_ = backbone.hidden_dim
         return self
 

@@ -1,5 +1,6 @@
 """Shared helpers for the benchmark scripts: machine description and README tables."""
 
+import argparse
 import os
 import platform
 import re
@@ -81,3 +82,22 @@ def write_section(name, body):
     )
     README.write_text(text)
     print(body)
+
+
+def arguments(doc, *, modes=False):
+    """The command line every benchmark script starts from: ``--no-write``
+    (print the table only) and, with ``modes``, ``--quick`` / ``--full``."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    if modes:
+        parser.add_argument("--quick", dest="mode", action="store_const", const="quick")
+        parser.add_argument("--full", dest="mode", action="store_const", const="full")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    return parser
+
+
+def publish(name, body, no_write=False):
+    """Print ``body``, or write it as section ``name`` of benchmarks/README.md."""
+    if no_write:
+        print(body)
+    else:
+        write_section(name, body)

@@ -23,7 +23,6 @@ machine's measured float32 matmul peak.
 Run ``python benchmarks/bench_classifier.py --quick`` (or ``--full``).
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -39,9 +38,9 @@ import numpy as np  # noqa: E402
 from albert_sk import AlbertClassifier  # noqa: E402
 from albert_sk.backbones import SIZES, backbone_config  # noqa: E402
 from albert_sk.base import PREDICT_TOKENS  # noqa: E402
+from albert_sk.batching import bucket_sizes, make_batches  # noqa: E402
 from albert_sk.io import read_sst2  # noqa: E402
-from albert_sk.text import bucket_sizes, make_batches  # noqa: E402
-from benchmarks._common import DATA, markdown_table, write_section  # noqa: E402
+from benchmarks._common import DATA, arguments, markdown_table, publish  # noqa: E402
 
 SIZE = "small"
 MAX_LENGTH = 64
@@ -242,25 +241,20 @@ def run_hf(tokenizer, texts, labels, predict_texts):
     ``datasets.map`` would); batches are shuffled and padded to their longest
     row (``DataCollatorWithPadding``); prediction runs in input order.
     """
+    import keras_hub
     import torch
     from transformers import AlbertConfig, AlbertForSequenceClassification
 
-    size = SIZES[SIZE]
-    config = AlbertConfig(
-        vocab_size=tokenizer.vocab_size,
-        embedding_size=size["embedding_dim"],
-        hidden_size=size["hidden_dim"],
-        num_hidden_layers=size["num_layers"],
-        num_attention_heads=size["num_heads"],
-        intermediate_size=size["intermediate_dim"],
-        hidden_act="gelu_new",
-        hidden_dropout_prob=0.1,
-        attention_probs_dropout_prob=0.1,
-        classifier_dropout_prob=0.1,
-        max_position_embeddings=MAX_LENGTH,
-        num_labels=2,
-        pad_token_id=tokenizer.pad_id,
+    from albert_sk.hf import hf_config
+
+    # The same architecture as ours, described as export_hf describes it.
+    backbone = keras_hub.models.AlbertBackbone(
+        **backbone_config(
+            SIZE, vocab_size=tokenizer.vocab_size, max_length=MAX_LENGTH, dropout=0.1
+        )
     )
+    config = AlbertConfig(**hf_config(backbone, tokenizer), num_labels=2)
+    del backbone
     torch.manual_seed(0)
     model = AlbertForSequenceClassification(config)
     optimizer = torch.optim.AdamW(
@@ -386,11 +380,8 @@ def train_padded_lengths(encoded, buckets, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", dest="mode", action="store_const", const="quick")
-    parser.add_argument("--full", dest="mode", action="store_const", const="full")
+    parser = arguments(__doc__, modes=True)
     parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     mode = MODES[args.mode or "quick"]
     repeats = args.repeats or mode["repeats"]
@@ -492,10 +483,7 @@ def main(argv=None):
             "the floor uses the same batches as albert_sk now.\n\n"
             f"{table}\n\n### Training utilisation\n\n{util}\n"
         )
-        if args.no_write:
-            print(body)
-        else:
-            write_section("classifier-throughput", body)
+        publish("classifier-throughput", body, args.no_write)
 
     for r in range(repeats):
         peaks.append(matmul_peak())

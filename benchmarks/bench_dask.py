@@ -17,7 +17,6 @@ scores on both sides, which the script checks.
 Run ``python benchmarks/bench_dask.py`` (``--repeats 1``, ``--no-write``).
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -33,7 +32,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from albert_sk import AlbertClassifier  # noqa: E402
 from albert_sk.io import load_sentiment_sentences  # noqa: E402
-from benchmarks._common import markdown_table, write_section  # noqa: E402
+from benchmarks._common import arguments, markdown_table, publish  # noqa: E402
 
 PARAMS = dict(
     backbone="tiny",
@@ -66,9 +65,8 @@ def _warm_up():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     X, y = sentences()
 
@@ -134,10 +132,7 @@ def main():
         "times the machinery (tests/test_learning.py checks learning). A "
         "2-core machine caps the speedup at 2x; other work on it lowers it."
     )
-    if args.no_write:
-        print(body)
-    else:
-        write_section("dask", body)
+    publish("dask", body, args.no_write)
 
 
 if __name__ == "__main__":

@@ -83,16 +83,14 @@ def measure(n, steps):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", dest="mode", action="store_const", const="quick")
-    parser.add_argument("--full", dest="mode", action="store_const", const="full")
+    from benchmarks._common import arguments, markdown_table, publish
+
+    parser = arguments(__doc__, modes=True)
     parser.add_argument("--steps", type=int, default=20, help="batches per quick fit")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if args.child is not None:
         return child(args.child, args.steps)
-    from benchmarks._common import markdown_table, write_section
 
     full = args.mode == "full"
     steps = 0 if full else args.steps
@@ -133,10 +131,7 @@ def main(argv=None):
         f"{rows[1]['n']:,} and {big['n']:,}; the 67k fit peaks at "
         f"{big['peak_mb']:.0f} MB, which {verdict} the {TARGET_MB} MB target.\n"
     )
-    if args.no_write:
-        print(body)
-    else:
-        write_section("fit-memory", body)
+    publish("fit-memory", body, args.no_write)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Examples::
     python benchmarks/bench_learning.py --table
 """
 
-import argparse
 import itertools
 import json
 import os
@@ -59,7 +58,7 @@ from albert_sk.io import (  # noqa: E402
     read_trec,
 )
 from albert_sk.metrics import entity_f1_score  # noqa: E402
-from benchmarks._common import DATA, markdown_table, write_section  # noqa: E402
+from benchmarks._common import DATA, arguments, markdown_table, write_section  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results") / "learning.jsonl"
 SHOWN = ("dataset", "size", "lr", "seed", "order", "score", "baselines", "warned")
@@ -278,7 +277,7 @@ def table(records):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--datasets", nargs="+", default=["sst2", "trec", "uci"])
     parser.add_argument("--sizes", nargs="+", default=["small"])
     parser.add_argument("--lrs", nargs="+", default=["auto"])

@@ -13,7 +13,6 @@ Run ``python benchmarks/bench_memory.py`` (``--fits 20``, ``--modes refit,new``,
 Set ``KERAS_BACKEND=jax`` to measure the JAX backend.
 """
 
-import argparse
 import gc
 import os
 import sys
@@ -28,7 +27,7 @@ import psutil  # noqa: E402
 
 from albert_sk import AlbertClassifier  # noqa: E402
 from albert_sk.io import load_sentiment_sentences  # noqa: E402
-from benchmarks._common import markdown_table, write_section  # noqa: E402
+from benchmarks._common import arguments, markdown_table, write_section  # noqa: E402
 
 PARAMS = dict(
     backbone="tiny",
@@ -65,14 +64,13 @@ def run(mode, n_fits, X, y):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--fits", type=int, default=20)
     parser.add_argument(
         "--modes",
         default="refit,new",
         help="comma-separated: refit (one estimator) and/or new (one per fit)",
     )
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     X, y = sentences()
     rows, series = [], []

@@ -15,7 +15,6 @@ Run ``python benchmarks/bench_pretrain.py`` (about 10 minutes on 2 cores);
 ``--steps`` and ``--backbone`` change the budget.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -29,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from albert_sk import AlbertClassifier, AlbertPretrainer  # noqa: E402
 from albert_sk.io import read_sst2  # noqa: E402
-from benchmarks._common import DATA, markdown_table, write_section  # noqa: E402
+from benchmarks._common import DATA, arguments, markdown_table, write_section  # noqa: E402
 
 MAX_LENGTH = 64
 BATCH_SIZE = 32
@@ -70,7 +69,7 @@ def grouped(texts, size):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--backbone", default="tiny")
     parser.add_argument("--n-train", type=int, default=2000)

@@ -11,7 +11,6 @@ benchmarks/README.md.
 Run: ``python benchmarks/bench_qa.py`` (``--help`` for the sizes).
 """
 
-import argparse
 import math
 import os
 import re
@@ -25,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA, markdown_table, write_section  # noqa: E402
+from _common import DATA, arguments, markdown_table, publish  # noqa: E402
 
 from albert_sk import AlbertQA  # noqa: E402
 from albert_sk.exceptions import TruncationWarning  # noqa: E402
@@ -117,7 +116,7 @@ def _articles(frame, titles):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--train-articles", type=int, default=10)
     parser.add_argument("--test-articles", type=int, default=4)
     parser.add_argument("--backbone", default="tiny")
@@ -127,7 +126,6 @@ def main():
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
 
     squad = read_squad(DATA / "squad" / "dev-v1.1-part-a.json")
@@ -269,10 +267,7 @@ questions; a pretrained ALBERT-base fine-tuned on the SQuAD 1.1 training set
 reaches about 82 EM / 89 F1 (Lan et al. 2020). Run with `--backbone small`,
 more articles and epochs, or a preset, on a GPU.
 """
-    if args.no_write:
-        print(body)
-    else:
-        write_section("qa", body)
+    publish("qa", body, args.no_write)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ estimator does without a pretrained preset.
 Run ``python benchmarks/bench_sst2_baseline.py --quick`` (or ``--full``).
 """
 
-import argparse
 import os
 import sys
 import time
@@ -26,7 +25,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 
 from albert_sk import AlbertClassifier  # noqa: E402
 from albert_sk.io import read_sst2  # noqa: E402
-from benchmarks._common import DATA, markdown_table, write_section  # noqa: E402
+from benchmarks._common import DATA, arguments, markdown_table, publish  # noqa: E402
 
 MODES = {
     "quick": dict(n_train=4000, n_test=2000, epochs=2),
@@ -35,10 +34,7 @@ MODES = {
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", dest="mode", action="store_const", const="quick")
-    parser.add_argument("--full", dest="mode", action="store_const", const="full")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser = arguments(__doc__, modes=True)
     args = parser.parse_args(argv)
     name = args.mode or "quick"
     mode = MODES[name]
@@ -80,10 +76,7 @@ def main(argv=None):
         + markdown_table(["model", "held-out accuracy", "fit time (s)"], table)
         + "\n"
     )
-    if args.no_write:
-        print(body)
-    else:
-        write_section("sst2-baseline", body)
+    publish("sst2-baseline", body, args.no_write)
 
 
 if __name__ == "__main__":

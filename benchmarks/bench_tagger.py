@@ -15,7 +15,6 @@ Run ``python benchmarks/bench_tagger.py`` (``--quick`` for a smoke run,
 ``--no-write`` to leave benchmarks/README.md alone).
 """
 
-import argparse
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ from albert_sk import AlbertTagger  # noqa: E402
 from albert_sk.align import memorised_tags, most_frequent_tag  # noqa: E402
 from albert_sk.io import read_conll  # noqa: E402
 from albert_sk.metrics import entity_f1_score, entity_report  # noqa: E402
-from benchmarks._common import DATA, markdown_table, write_section  # noqa: E402
+from benchmarks._common import DATA, arguments, markdown_table, publish  # noqa: E402
 
 MODES = {
     # Training sentences that hold an entity: a denser signal that a small
@@ -56,10 +55,9 @@ def words_per_second(tagger, sentences, repeats=3):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--quick", dest="mode", action="store_const", const="quick")
     parser.add_argument("--backbone", default="tiny")
-    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     mode = MODES[args.mode or "full"]
 
@@ -169,10 +167,7 @@ def main():
             ),
         ]
     )
-    if args.no_write:
-        print(body)
-    else:
-        write_section("tagger", body)
+    publish("tagger", body, args.no_write)
 
 
 if __name__ == "__main__":

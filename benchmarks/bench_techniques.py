@@ -98,15 +98,15 @@ def run_child(name):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from benchmarks._common import arguments, markdown_table, publish
+
+    parser = arguments(__doc__)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--only", nargs="+", default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if args.child:
         return child(args.child)
-    from benchmarks._common import markdown_table, write_section
 
     names = [DEFAULT] + [
         n
@@ -160,10 +160,7 @@ def main(argv=None):
         f"one process per variant, medians of {args.repeats} interleaved rounds.\n\n"
         + table
     )
-    if args.no_write:
-        print(body)
-    else:
-        write_section("techniques", body)
+    publish("techniques", body, args.no_write)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from albert_sk.align import (
     spans_to_tags,
     split_words,
     to_iob2,
-    word_windows,
 )
 from albert_sk.exceptions import InputError
 
@@ -117,31 +116,6 @@ def test_check_tags_messages():
         check_tags(["NN"], "IOB1", 0)
     check_tags(["NN", "VB"], None, 0)
     check_tags(["S-PER", "E-PER", "O"], "BIOES", 0)
-
-
-def test_word_windows_cover_every_word_with_bounded_overlap():
-    rng = np.random.default_rng(2)
-    for _ in range(100):
-        size = int(rng.integers(4, 20))
-        stride = int(rng.integers(0, size // 2 + 1))
-        counts = rng.integers(1, size + 1, size=rng.integers(1, 60))
-        windows = word_windows(counts, size, stride)
-        assert windows[0, 0] == 0 and windows[-1, 1] == len(counts)
-        for a, b in windows:
-            assert b > a
-            assert counts[a:b].sum() <= size or b == a + 1
-        for (a0, b0), (a1, _) in zip(windows, windows[1:], strict=False):
-            assert a0 < a1 <= b0  # no gap, always progress
-            shared = counts[a1:b0].sum()
-            assert shared <= stride or a1 == a0 + 1
-
-
-def test_word_windows_short_and_empty():
-    assert word_windows([2, 3], size=10, stride=2).tolist() == [[0, 2]]
-    assert word_windows([], size=10, stride=2).shape == (0, 2)
-    # Windows grow linearly with the sentence, not quadratically.
-    n = [len(word_windows(np.ones(k, int), 30, 8)) for k in (300, 600, 1200)]
-    assert n[1] <= 2 * n[0] + 1 and n[2] <= 2 * n[1] + 1
 
 
 def test_cjk_and_combining_marks_are_split_into_words():

@@ -106,7 +106,7 @@ def test_classifier_continues_from_the_exported_head(
     )
 
     # Labels of another task do not fit the head: warned, not imported.
-    from albert_sk.hf import import_head
+    from albert_sk.backbones import import_head
 
     again.classes_ = np.array(["ham", "spam"])
     with pytest.warns(UserWarning, match="'classifier' head .* trained from scratch"):
@@ -166,7 +166,7 @@ def write_head(path, prefix, weight, bias, id2label=None):
 
 def test_question_answering_and_token_classification_heads_are_imported(tmp_path):
     from albert_sk import AlbertQA, AlbertTagger
-    from albert_sk.hf import import_head
+    from albert_sk.backbones import import_head
 
     rng = np.random.default_rng(0)
     weight, bias = rng.normal(size=(2, 8)).astype("float32"), np.array([1.0, 2.0])
@@ -258,7 +258,7 @@ def test_regressor_export_is_in_target_units(tmp_path, sentiment_small):
 
     # Imported into a regressor whose targets were standardised otherwise, the
     # head is rescaled to them: same predictions in target units.
-    from albert_sk.hf import import_head
+    from albert_sk.backbones import import_head
 
     expected = reg.predict(texts[:4])
     again = AlbertRegressor()

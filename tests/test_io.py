@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from albert_sk.checks import check_texts
 from albert_sk.exceptions import InputError
-from albert_sk.io import check_texts, load_sentiment_sentences, read_sst2
+from albert_sk.io import load_sentiment_sentences, read_sst2
 
 WHO = "AlbertClassifier"
 TEXTS = ["good film", "bad plot", "Café ✓"]

@@ -133,7 +133,9 @@ def _declare_size(data, name, size):
     raise AssertionError(f"{name} not in the zip directory")
 
 
-ESTIMATOR_LIST = r"expected one of \['AlbertClassifier', 'AlbertQA', "
+ESTIMATOR_LIST = (
+    r"expected one of \['AlbertClassifier', 'AlbertPretrainer', 'AlbertQA', "
+)
 
 
 def _sentinel_params(sentinel):
@@ -408,11 +410,11 @@ def test_crafted_archive_is_refused_before_anything_is_used(
 
 
 def test_the_registry_lists_every_estimator_and_nothing_else():
-    from albert_sk.base import AlbertEstimator, _estimator_class
-    from albert_sk.model_file import ESTIMATORS
+    from albert_sk.base import AlbertEstimator
+    from albert_sk.model_file import ESTIMATORS, _estimator_class
 
     public = {n for n in albert_sk.__all__ if n.startswith("Albert")}
-    assert set(ESTIMATORS) == public - {"AlbertPretrainer"}  # no est.save there
+    assert set(ESTIMATORS) == public
     for name in ESTIMATORS:
         cls = _estimator_class(name)
         assert issubclass(cls, AlbertEstimator) and cls.__name__ == name
@@ -520,7 +522,7 @@ def _kill_mid_write(kind, target, tmp_path):
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 def test_killed_folder_write_leaves_the_old_folder_and_no_temporary_after(tmp_path):
-    from albert_sk.hf import write_directory
+    from albert_sk.io import write_directory
 
     target = tmp_path / "export"
     old = _old_folder(target)
@@ -532,7 +534,7 @@ def test_killed_folder_write_leaves_the_old_folder_and_no_temporary_after(tmp_pa
         with open(os.path.join(folder, "config.json"), "w") as fh:
             fh.write("new config")
 
-    write_directory(target, write)
+    write_directory(target, write, marker="config.json")
     # The stale index of the earlier export is gone with it.
     assert _contents(target) == {"config.json": b"new config"}
     assert _temporaries(target) == []
@@ -563,7 +565,7 @@ def test_an_error_mid_write_leaves_the_old_folder(tmp_path):
 
 
 def test_a_folder_that_is_not_an_earlier_export_is_not_replaced(tmp_path):
-    from albert_sk.hf import write_directory
+    from albert_sk.io import write_directory
 
     home = tmp_path / "home"
     home.mkdir()
@@ -574,17 +576,17 @@ def test_a_folder_that_is_not_an_earlier_export_is_not_replaced(tmp_path):
         r"\(no 'config\.json', so it is not an earlier export\)\. Choose a new or "
         r"empty folder",
     ):
-        write_directory(home, lambda folder: None)
+        write_directory(home, lambda folder: None, marker="config.json")
     assert _contents(home) == {"notes.txt": b"mine"}
     assert _temporaries(home) == []
     (tmp_path / "file").write_text("x")
     with pytest.raises(FileExistsError, match=r"a file is there"):
-        write_directory(tmp_path / "file", lambda folder: None)
+        write_directory(tmp_path / "file", lambda folder: None, marker="config.json")
 
 
 def test_export_hf_and_save_preset_replace_the_whole_folder(saved, tmp_path):
     from albert_sk.hf import _find_backbone, export_hf
-    from albert_sk.pretrainer import save_preset
+    from albert_sk.pretraining import save_preset
 
     clf, *_ = saved
     out = tmp_path / "hf"

@@ -26,10 +26,10 @@ from albert_sk.align import (
     spans_to_tags,
     split_words,
     tokens_to_char_span,
-    word_windows,
 )
 from albert_sk.exceptions import TruncationWarning, VocabularyWarning
 from albert_sk.text import train_sentencepiece
+from albert_sk.windows import word_windows
 
 LAYER_EXAMPLES = 400  # numpy-only properties
 MODEL_EXAMPLES = 30  # properties through a fitted model

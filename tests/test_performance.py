@@ -13,8 +13,13 @@ from _marks import API_FITS
 from keras_hub.models import AlbertBackbone
 
 from albert_sk import AlbertClassifier
-from albert_sk.batching import Batches, fit_input
-from albert_sk.text import Encoded, bucket_sizes, make_batches
+from albert_sk.batching import (
+    Encoded,
+    bucket_sizes,
+    fit_input,
+    make_batches,
+    training_batches,
+)
 
 TINY = dict(
     backbone="tiny",
@@ -105,7 +110,7 @@ def test_fit_input_serves_every_row_once_per_epoch_in_a_new_order():
     # Each row's first token is its row number, to follow rows into batches.
     rows = [[i] + [1] * (n - 1) for i, n in enumerate(lengths)]
     encoded = Encoded.from_rows(rows, [[0] * n for n in lengths])
-    batches = Batches(
+    batches = training_batches(
         encoded,
         np.arange(100),
         None,

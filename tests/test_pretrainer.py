@@ -15,7 +15,7 @@ import pytest
 from _marks import API_FITS
 
 from albert_sk.exceptions import InputError, ModelFileError, VocabularyWarning
-from albert_sk.masking import (
+from albert_sk.pretraining.masking import (
     document_chunks,
     ngram_mask,
     ngram_probabilities,
@@ -194,6 +194,43 @@ def test_score_is_masked_token_accuracy_and_pickle_keeps_the_model(
     assert pretrained.score(contexts[:20]) == score  # masking is seeded
     clone = pickle.loads(pickle.dumps(pretrained))
     assert clone.score(contexts[:20]) == pytest.approx(score)
+
+
+def test_save_and_load_like_every_estimator(pretrained, contexts, tmp_path):
+    """The pretrainer is an AlbertEstimator: est.save / albert_sk.load restore
+    the same scores, the MLM head tied to the loaded embedding again."""
+    import albert_sk
+    from albert_sk import AlbertPretrainer
+    from albert_sk.base import AlbertEstimator
+
+    assert isinstance(pretrained, AlbertEstimator)
+    path = pretrained.save(tmp_path / "pre.albert")
+    loaded = albert_sk.load(path)
+    assert type(loaded) is AlbertPretrainer
+    assert loaded.get_params() == pretrained.get_params()
+    assert (loaded.n_steps_, loaded.seed_) == (pretrained.n_steps_, 0)
+    assert loaded.history_ == pretrained.history_
+    assert loaded.score(contexts[:20]) == pytest.approx(pretrained.score(contexts[:20]))
+    head = loaded.model_.get_layer("mlm_head")
+    assert head.token_embedding is loaded.backbone_.token_embedding
+    preset = loaded.save_preset(tmp_path / "preset")
+    assert os.path.isfile(os.path.join(preset, "config.json"))
+
+
+def test_a_pretrainer_file_without_its_heads_is_refused(pretrained, tmp_path):
+    import zipfile
+
+    from albert_sk import AlbertPretrainer
+    from albert_sk.exceptions import ModelFileError
+
+    path = pretrained.save(tmp_path / "pre.albert")
+    cut = tmp_path / "cut.albert"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(cut, "w") as dst:
+        for name in src.namelist():
+            if name != "heads.npz":
+                dst.writestr(name, src.read(name))
+    with pytest.raises(ModelFileError, match=r"holds \[\] besides .*heads\.npz"):
+        AlbertPretrainer.load(cut)
 
 
 @API_FITS  # one epoch on a few dozen texts checks the hand-over, not learning

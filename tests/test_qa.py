@@ -13,17 +13,12 @@ from sklearn.base import clone
 from albert_sk import AlbertQA
 from albert_sk.align import (
     char_span_to_tokens,
-    token_windows,
     tokens_to_char_span,
     top_spans,
 )
+from albert_sk.checks import check_qa_answers, check_qa_inputs
 from albert_sk.exceptions import InputError, NotFittedError, TruncationWarning
-from albert_sk.io import (
-    check_qa_answers,
-    check_qa_inputs,
-    read_squad,
-    write_squad_predictions,
-)
+from albert_sk.io import read_squad, write_squad_predictions
 from albert_sk.metrics import answer_f1, squad_f1
 from albert_sk.text import train_sentencepiece
 
@@ -204,18 +199,6 @@ def test_bad_answers_are_named():
 # === Span helpers ===
 
 
-@pytest.mark.parametrize("n, size, stride", [(1, 5, 2), (10, 4, 3), (37, 8, 128)])
-def test_windows_cover_every_token(n, size, stride):
-    starts, lengths = token_windows(n, size, stride)
-    assert starts[0] == 0 and starts[-1] + lengths[-1] == n
-    assert (lengths <= size).all() and (np.diff(starts) <= size).all()
-    assert (np.diff(starts) == min(stride, size)).all()
-    seen = np.zeros(n, dtype=int)
-    for s, m in zip(starts, lengths, strict=True):
-        seen[s : s + m] += 1
-    assert (seen >= 1).all()
-
-
 def test_top_spans_matches_exhaustive_search():
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -271,7 +254,7 @@ def test_windows_rows_and_targets(squad1):
     frame = squad1[squad1.title == squad1.title.unique()[3]].head(40)
     qa = _with_tokenizer(frame, max_length=128, doc_stride=16, max_query_length=100)
     inputs = qa._check_X(frame, reset=False)
-    spans = qa._check_y(frame.answers, inputs, fitting=True)
+    spans = qa._check_y(frame.answers, inputs)
     encoded, targets = qa._encode_fit(inputs, spans)
     _, windows = qa._encode_windows(inputs)
     tok = qa.tokenizer_
@@ -338,7 +321,7 @@ def test_oracle_logits_decode_to_the_gold_spans(squad1, monkeypatch):
     )
     qa.model_ = None  # fitted enough for predict_spans; the model is replaced
     inputs = qa._check_X(frame, reset=False)
-    spans = qa._check_y(frame.answers, inputs, fitting=True)
+    spans = qa._check_y(frame.answers, inputs)
     encoded, targets = qa._encode_fit(inputs, spans)
     assert len(encoded) > 2 * len(frame)  # several windows per context
 
@@ -563,9 +546,7 @@ def test_validation_split_keeps_each_question_whole(squad1):
         validation_split=0.25,
     )
     inputs = qa._check_X(train, reset=False)
-    encoded, targets = qa._encode_fit(
-        inputs, qa._check_y(train.answers, inputs, fitting=True)
-    )
+    encoded, targets = qa._encode_fit(inputs, qa._check_y(train.answers, inputs))
     (tr, tr_y, _), (va, va_y, _) = qa._split(encoded, targets, None)
     held_out = qa._validation_examples
     assert len(tr) + len(va) == len(encoded)

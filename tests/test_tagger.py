@@ -18,11 +18,11 @@ from albert_sk.align import (
     most_frequent_tag,
     repair_iob2,
     to_iob2,
-    word_windows,
 )
 from albert_sk.exceptions import InputError, NotFittedError
 from albert_sk.io import read_conll, write_conll
 from albert_sk.metrics import entity_f1_score, entity_f1_scorer
+from albert_sk.windows import word_windows
 
 pytestmark = API_FITS
 

@@ -13,14 +13,7 @@ import numpy as np
 import pytest
 
 from albert_sk.exceptions import InputError, TruncationWarning, VocabularyWarning
-from albert_sk.text import (
-    Encoded,
-    Tokenizer,
-    bucket_sizes,
-    make_batches,
-    normalize,
-    train_sentencepiece,
-)
+from albert_sk.text import Tokenizer, normalize, train_sentencepiece
 
 EXTRA = [
     "Café Müller served a naïve crème brûlée in Zürich.",
@@ -264,92 +257,6 @@ def test_encoded_subset_keeps_rows(tok):
     assert sub.segment_ids.tolist() == [0] * 5 + [1] * 2 + [0] * 3 + [1] * 2
 
 
-def test_encoded_from_empty_rows():
-    enc = Encoded.from_rows([], [])
-    assert len(enc) == 0
-
-
-# === Batching ===
-
-
-def test_bucket_sizes():
-    assert bucket_sizes(128).tolist() == [16, 32, 64, 128]
-    assert bucket_sizes(100).tolist() == [16, 32, 64, 100]
-    assert bucket_sizes(16).tolist() == [16]
-    assert bucket_sizes(8).tolist() == [8]
-
-
-def _lengths(n=203, seed=0):
-    return np.random.default_rng(seed).integers(3, 120, size=n)
-
-
-@pytest.mark.parametrize("shuffle", [False, True])
-def test_make_batches_covers_every_row_once(shuffle):
-    lengths = _lengths()
-    buckets = bucket_sizes(128)
-    rng = np.random.default_rng(0) if shuffle else None
-    batches, padded = make_batches(lengths, 16, buckets, rng, pool=2)
-    rows = np.concatenate(batches)
-    assert sorted(rows.tolist()) == list(range(len(lengths)))
-    assert all(len(b) <= 16 for b in batches)
-    assert len(batches) == int(np.ceil(len(lengths) / 16))
-    for batch, size in zip(batches, padded, strict=True):
-        longest = lengths[batch].max()
-        assert size in buckets
-        assert size >= longest
-        # The smallest bucket that fits: no bigger padding than needed.
-        smaller = buckets[buckets < size]
-        assert not len(smaller) or smaller.max() < longest
-
-
-def test_make_batches_without_rng_is_sorted_and_stable():
-    lengths = _lengths()
-    first, _ = make_batches(lengths, 16, bucket_sizes(128))
-    again, _ = make_batches(lengths, 16, bucket_sizes(128))
-    rows = np.concatenate(first)
-    assert np.all(np.diff(lengths[rows]) >= 0)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
-
-
-def test_make_batches_shuffles_between_epochs_and_follows_seed():
-    lengths = _lengths()
-    buckets = bucket_sizes(128)
-    rng = np.random.default_rng(7)
-    epoch1 = np.concatenate(make_batches(lengths, 16, buckets, rng, pool=2)[0])
-    epoch2 = np.concatenate(make_batches(lengths, 16, buckets, rng, pool=2)[0])
-    assert not np.array_equal(epoch1, epoch2)
-    replay = np.random.default_rng(7)
-    again = np.concatenate(make_batches(lengths, 16, buckets, replay, pool=2)[0])
-    assert np.array_equal(epoch1, again)
-
-
-def test_make_batches_groups_similar_lengths_within_pools():
-    lengths = _lengths(n=640)
-    buckets = bucket_sizes(128)
-    batches, padded = make_batches(
-        lengths, 16, buckets, np.random.default_rng(0), pool=40
-    )
-    # One pool holds every row: batches are length-sorted runs, so the
-    # padding is far below that of random batches.
-    waste = sum(
-        p * len(b) - lengths[b].sum() for b, p in zip(batches, padded, strict=True)
-    )
-    random_batches = np.random.default_rng(1).permutation(640).reshape(-1, 16)
-    random_waste = sum(
-        buckets[np.searchsorted(buckets, lengths[b].max())] * 16 - lengths[b].sum()
-        for b in random_batches
-    )
-    assert waste < 0.5 * random_waste
-
-
-def test_make_batches_empty():
-    batches, padded = make_batches(np.array([], dtype=int), 4, bucket_sizes(16))
-    assert batches == [] and padded == []
-
-
-# === Vocabulary training ===
-
-
 def test_train_sentencepiece_special_ids(tok):
     assert tok.id_to_piece(range(5)) == ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
     assert (tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id) == (
@@ -411,12 +318,13 @@ def test_tokenizer_pickles(tok):
     assert clone.vocab_size == tok.vocab_size
 
 
-def test_text_module_does_not_import_keras():
+def test_numpy_layers_do_not_import_keras():
     assert "albert_sk.text" in sys.modules
     import subprocess
 
     code = (
-        "import sys, albert_sk.text, albert_sk.io; "
+        "import sys, albert_sk.text, albert_sk.io, albert_sk.batching, "
+        "albert_sk.windows, albert_sk.align, albert_sk.metrics; "
         "print(any(m in sys.modules for m in ('keras', 'tensorflow')))"
     )
     out = subprocess.run(

@@ -2,7 +2,7 @@
 
 Each chunk of documents is split into sentences, tokenised, cut into chunks
 of about ``max_length`` tokens, packed into sentence-order pairs and masked
-(:mod:`albert_sk.masking`). Every batch is a pure function of ``(seed,
+(:mod:`albert_sk.pretraining.masking`). Every batch is a pure function of ``(seed,
 epoch, chunk, batch)``: a killed run resumes on exactly the batches it would
 have seen.
 """
@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 
+from albert_sk.batching import make_batches
 from albert_sk.exceptions import InputError
-from albert_sk.masking import (
+from albert_sk.pretraining.masking import (
     document_chunks,
     ngram_mask,
     pack_pairs,
@@ -20,7 +21,6 @@ from albert_sk.masking import (
     split_sentences,
     word_start_table,
 )
-from albert_sk.text import make_batches
 
 
 def empty_corpus_message(corpus):

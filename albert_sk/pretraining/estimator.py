@@ -2,39 +2,35 @@
 
 The corpus is streamed in chunks of documents: each chunk is split into
 sentences, tokenised, packed into sentence-order pairs and masked
-(:mod:`albert_sk.masking`), trained on, and dropped, so memory does not grow
+(:mod:`albert_sk.pretraining.masking`), trained on, and dropped, so memory does not grow
 with the corpus. Every batch is a pure function of ``(seed, epoch, chunk,
 batch)``, which is what lets a killed run resume exactly where its last
 checkpoint left it.
 """
 
 import hashlib
+import io
 import itertools
 import json
 import math
 import os
 import warnings
+import zipfile
 from numbers import Integral, Real
 
 import keras
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from albert_sk import backbones, convergence
-from albert_sk.base import _NORM_LAYER_NAMES, AlbertEstimator, LinearWarmupDecay
+from albert_sk import backbones, convergence, heads
+from albert_sk.base import AlbertEstimator
 from albert_sk.batching import fit_input
-from albert_sk.corpus import Corpus
-from albert_sk.exceptions import (
-    InputError,
-    ModelFileError,
-    NotFittedError,
-)
-from albert_sk.heads import dense_head
+from albert_sk.exceptions import InputError, ModelFileError, VocabularyWarning
 from albert_sk.io import atomic_directory
-from albert_sk.masking import split_sentences
-from albert_sk.pretraining_examples import Examples, empty_corpus_message
-from albert_sk.pretraining_loop import (
+from albert_sk.pretraining.corpus import Corpus
+from albert_sk.pretraining.examples import Examples, empty_corpus_message
+from albert_sk.pretraining.loop import (
     CHECKPOINT_FILE,
     VOCABULARY_FILE,
     StreamBatches,
@@ -44,17 +40,33 @@ from albert_sk.pretraining_loop import (
     save_checkpoint,
     write_atomic,
 )
-from albert_sk.text import MIN_VOCAB_SIZE, Tokenizer
+from albert_sk.pretraining.masking import split_sentences
+from albert_sk.text import Tokenizer, capped_vocabulary_message, train_sentencepiece
+from albert_sk.training import seeded
 
 # Parameters that may change between a killed run and its resumption.
 _RESUME_FREE = ("verbose", "callbacks", "checkpoint_dir", "checkpoint_every")
+# Parameters with the same meaning and constraints as every estimator's.
+_SHARED = (
+    "preset",
+    "backbone",
+    "vocab_size",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "warmup_ratio",
+    "max_grad_norm",
+    "dropout",
+    "mixed_precision",
+    "jit_compile",
+    "random_state",
+    "verbose",
+    "callbacks",
+)
 
 
-def _gelu_new(x):
-    return keras.activations.gelu(x, approximate=True)
-
-
-class AlbertPretrainer(BaseEstimator):
+class AlbertPretrainer(AlbertEstimator):
     """Pretrain ALBERT on unlabelled text: own vocabulary, n-gram MLM and SOP.
 
     Parameters
@@ -148,9 +160,7 @@ class AlbertPretrainer(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "preset": [str, os.PathLike, None],
-        "backbone": [StrOptions(set(backbones.SIZES)), dict],
-        "vocab_size": [Interval(Integral, MIN_VOCAB_SIZE, None, closed="left")],
+        **{k: AlbertEstimator._parameter_constraints[k] for k in _SHARED},
         "lowercase": ["boolean"],
         "character_coverage": [Interval(Real, 0.9, 1, closed="both")],
         "model_type": [StrOptions({"unigram", "bpe"})],
@@ -160,27 +170,17 @@ class AlbertPretrainer(BaseEstimator):
         "mask_rate": [Interval(Real, 0, 0.5, closed="right")],
         "max_ngram": [Interval(Integral, 1, 10, closed="both")],
         "sop": ["boolean"],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
         "max_steps": [Interval(Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [
-            Interval(Real, 0, None, closed="neither"),
-            StrOptions({"auto"}),
-        ],
         "optimizer": [StrOptions({"adamw", "lamb"})],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "warmup_ratio": [Interval(Real, 0, 1, closed="both")],
-        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
         "log_every": [Interval(Integral, 1, None, closed="left"), None],
-        "mixed_precision": [StrOptions({"auto"}), "boolean"],
-        "jit_compile": [StrOptions({"auto"}), "boolean"],
-        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
     }
+    _saved_attributes = ("history_", "n_steps_", "resumed_from_", "seed_")
+    # learning_rate="auto": 1e-3 for a new model of any size, 1e-4 when
+    # continuing a preset (the ALBERT paper pretrains at 1.76e-3 with LAMB).
+    _preset_learning_rate = 1e-4
+    _scratch_learning_rates = ((2**31, 1e-3),)
     # Characters of documents per streamed chunk (about 250k tokens).
     _chunk_chars = 1_000_000
 
@@ -247,30 +247,10 @@ class AlbertPretrainer(BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.non_deterministic = True
-        tags.requires_fit = True
-        return tags
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "model_")
-
-    def _check_is_fitted(self):
-        if not hasattr(self, "model_"):
-            raise NotFittedError(
-                "This AlbertPretrainer instance is not fitted yet. Call 'fit' with "
-                "a corpus first."
-            )
-
     # === Vocabulary and model ===
 
     def _train_vocabulary(self, corpus):
         """SentencePiece on a sample; returns (tokenizer, corpus to train on)."""
-        from albert_sk.text import train_sentencepiece
-
         errors = []
         if corpus.one_shot:
             # Keep the first sentences for the vocabulary and replay them.
@@ -291,26 +271,27 @@ class AlbertPretrainer(BaseEstimator):
         if n == 0:
             raise InputError(empty_corpus_message(corpus))
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                tokenizer = train_sentencepiece(
-                    sentences,
-                    self.vocab_size,
-                    lowercase=self.lowercase,
-                    strip_accents=self.lowercase,
-                    model_type=self.model_type,
-                    character_coverage=self.character_coverage,
-                    input_sentence_size=self.vocab_sample_size,
-                    seed=self._seed,
-                )
+            tokenizer = train_sentencepiece(
+                sentences,
+                self.vocab_size,
+                lowercase=self.lowercase,
+                strip_accents=self.lowercase,
+                model_type=self.model_type,
+                character_coverage=self.character_coverage,
+                input_sentence_size=self.vocab_sample_size,
+                seed=self.seed_,
+                warn=False,
+            )
         except InputError:
             if errors:  # the corpus failed while SentencePiece read it
                 raise errors[0] from None
             raise
         if errors:
             raise errors[0]
-        for warning in caught:  # only once the corpus was read without error
-            warnings.warn(warning.message, stacklevel=4)
+        # Only once the corpus was read without error:
+        message = capped_vocabulary_message(self.vocab_size, tokenizer)
+        if message is not None:
+            warnings.warn(message, VocabularyWarning, stacklevel=4)
         return tokenizer, corpus
 
     @staticmethod
@@ -324,7 +305,7 @@ class AlbertPretrainer(BaseEstimator):
 
     def _build_backbone(self, corpus):
         """(backbone, tokenizer, corpus) from ``preset`` or a new vocabulary."""
-        dtype = self._dtype()
+        dtype = self._resolve_dtype()
         if self.preset is not None:
             backbone, tokenizer = backbones.from_preset(
                 self.preset, dtype=dtype, max_length=self.max_length
@@ -349,68 +330,30 @@ class AlbertPretrainer(BaseEstimator):
         )
         return keras_hub.models.AlbertBackbone(**config, dtype=dtype), tokenizer, corpus
 
-    def _dtype(self):
-        mixed = self.mixed_precision
-        if mixed == "auto":
-            mixed = backbones.has_accelerator()
-        return "mixed_bfloat16" if mixed else None
-
     def _build_model(self, backbone):
-        import keras_hub
-
         names = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
         inputs = {n: keras.Input(shape=(None,), dtype="int32", name=n) for n in names}
+        if not self.sop:
+            backbone.pooled_dense.trainable = False  # nothing reads pooled_output
         features = backbone({n: inputs[n] for n in names[:3]})
-        # === MLM head, tied to the token embedding as in AlbertMaskedLM ===
-        head = keras_hub.layers.MaskedLMHead(
-            vocabulary_size=backbone.vocabulary_size,
-            token_embedding=backbone.token_embedding,
-            intermediate_activation=_gelu_new,
-            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            layer_norm_epsilon=1e-12,
-            dtype=backbone.dtype_policy,
-            name="mlm_head",
-        )
-        logits = head(features["sequence_output"], inputs["mask_positions"])
         outputs = {
-            "mlm": keras.layers.Activation("linear", dtype="float32", name="mlm")(
-                logits
+            "mlm": heads.mlm_head(
+                backbone, features["sequence_output"], inputs["mask_positions"]
             )
         }
-        # === SOP head on pooled_output ===
         if self.sop:
-            outputs["sop"] = dense_head(
-                features["pooled_output"], 2, dropout=self.dropout, name="sop"
+            outputs["sop"] = heads.sop_head(
+                features["pooled_output"], dropout=self.dropout
             )
         return keras.Model(inputs, outputs, name="albert_pretrainer")
 
-    def _learning_rate(self):
-        if self.learning_rate != "auto":
-            return float(self.learning_rate)
-        return 1e-4 if self.preset is not None else 1e-3
-
     def _compile(self, total_steps):
-        schedule = LinearWarmupDecay(
-            self._learning_rate(), int(self.warmup_ratio * total_steps), total_steps
-        )
-        kind = (
-            keras.optimizers.Lamb
-            if self.optimizer == "lamb"
-            else keras.optimizers.AdamW
-        )
-        optimizer = kind(
-            learning_rate=schedule,
-            weight_decay=self.weight_decay,
-            clipnorm=self.max_grad_norm,
-        )
-        optimizer.exclude_from_weight_decay(var_names=_NORM_LAYER_NAMES)
+        kind = keras.optimizers.Lamb if self.optimizer == "lamb" else None
+        optimizer = self._optimizer(total_steps, kind)
         loss = keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, reduction="mean_with_sample_weight"
         )
         outputs = ["mlm", "sop"] if self.sop else ["mlm"]
-        jit = self.jit_compile
-        if jit == "auto":
-            jit = backbones.has_accelerator()
         self.model_.compile(
             optimizer=optimizer,
             loss={k: loss for k in outputs},
@@ -418,7 +361,7 @@ class AlbertPretrainer(BaseEstimator):
                 k: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
                 for k in outputs
             },
-            jit_compile=jit,
+            jit_compile=self._resolve_jit(),
         )
         optimizer.build(self.model_.trainable_variables)
 
@@ -434,7 +377,7 @@ class AlbertPretrainer(BaseEstimator):
             max_ngram=self.max_ngram,
             sop=self.sop,
             # Multiples of 8 on a TF graph / PyTorch, powers of two under XLA.
-            buckets=AlbertEstimator._bucket_sizes(self),
+            buckets=self._bucket_sizes(),
             chunk_chars=self._chunk_chars,
         )
 
@@ -522,13 +465,11 @@ class AlbertPretrainer(BaseEstimator):
                 "checkpoint_dir."
             )
         backbones.configure_devices()
-        if resume is not None:
-            self._seed = resume[0]["seed"]
-        elif self.random_state is not None:
-            self._seed = int(self.random_state)
-        else:
-            self._seed = int(np.random.SeedSequence().entropy % 2**32)
-        keras.utils.set_random_seed(self._seed)
+        self.seed_ = resume[0]["seed"] if resume is not None else self._fit_seed()
+        with seeded(self.seed_):
+            return self._fit_corpus(corpus, resume, fingerprint)
+
+    def _fit_corpus(self, corpus, resume, fingerprint):
         backbone, self.tokenizer_, corpus = self._build_backbone(corpus)
         if self.tokenizer_.mask_id is None:
             raise InputError("The vocabulary has no [MASK] piece.")
@@ -575,7 +516,7 @@ class AlbertPretrainer(BaseEstimator):
             self.history_.get("loss", []),
             first=first_loss if self.preset is None else None,
         )
-        convergence.warn(self, problem, from_scratch=False, stacklevel=3)
+        convergence.warn(self, problem, from_scratch=False, stacklevel=4)
 
     def _check_first_chunk(self, corpus):
         """Refuse an empty stream before building a model for it."""
@@ -589,7 +530,7 @@ class AlbertPretrainer(BaseEstimator):
         """Batches from position ``(epoch, chunk, batch)`` on, pass after pass."""
         while True:
             seen = False
-            batches = examples.epoch_batches(corpus, self._seed, epoch, start, cache)
+            batches = examples.epoch_batches(corpus, self.seed_, epoch, start, cache)
             for c, b, *batch in batches:
                 seen = True
                 yield (epoch, c, b), batch
@@ -684,6 +625,50 @@ class AlbertPretrainer(BaseEstimator):
         """
         self._check_is_fitted()
         return save_preset(self.backbone_, self.tokenizer_, path)
+
+    # === Persistence ===
+    # keras-hub's MaskedLMHead serialises the token embedding it is tied to
+    # as a layer of its own, so a model.keras of the whole model cannot be
+    # reloaded. The file holds the backbone as model.keras and the head
+    # weights in heads.npz; loading rebuilds the heads on the backbone, tied.
+
+    _extra_members = ("heads.npz",)
+
+    def _model_to_save(self):
+        return self.backbone_
+
+    def _head_weights(self):
+        own = {id(v) for v in self.backbone_.weights}
+        return [v for v in self.model_.weights if id(v) not in own]
+
+    def _extra_member_data(self):
+        buffer = io.BytesIO()
+        np.savez(buffer, *[keras.ops.convert_to_numpy(v) for v in self._head_weights()])
+        return {"heads.npz": buffer.getvalue()}
+
+    def _restore_model(self, model, extras):
+        import keras_hub
+
+        if not isinstance(model, keras_hub.models.AlbertBackbone):
+            raise TypeError(
+                f"model.keras holds a {type(model).__name__}, not a backbone"
+            )
+        self.backbone_ = model
+        self.model_ = self._build_model(model)
+        try:
+            with np.load(io.BytesIO(extras["heads.npz"]), allow_pickle=False) as saved:
+                arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        except (OSError, zipfile.BadZipFile) as err:
+            raise ValueError(f"heads.npz is not a NumPy archive ({err})") from None
+        variables = self._head_weights()
+        shapes = [tuple(v.shape) for v in variables]
+        if [a.shape for a in arrays] != shapes:
+            raise ValueError(
+                f"heads.npz holds arrays of shapes {[a.shape for a in arrays]}, "
+                f"expected {shapes}"
+            )
+        for variable, array in zip(variables, arrays, strict=True):
+            variable.assign(array)
 
     def __getstate__(self):
         state = self.__dict__.copy()

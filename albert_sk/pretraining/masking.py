@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from albert_sk.text import Encoded
+from albert_sk.batching import Encoded
 
 WORD_PIECE_PREFIX = "\u2581"  # SentencePiece's word-boundary marker "▁"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")

@@ -161,7 +161,7 @@ class Tracker(keras.callbacks.Callback):
             est._save_checkpoint(
                 {
                     "fingerprint": self.fingerprint,
-                    "seed": est._seed,
+                    "seed": est.seed_,
                     "step": self.step,
                     "epoch": epoch,
                     "chunk": chunk,

@@ -1,0 +1,149 @@
+"""Keras training and inference utilities the estimators share.
+
+The warmup-then-decay learning-rate schedule, seeding a fit without touching
+the caller's global random state, and running a model over planned batches.
+"""
+
+import contextlib
+import random
+
+import keras
+import numpy as np
+
+from albert_sk import distribute
+
+# Variables without weight decay: biases and normalisation scales/offsets.
+NORM_LAYER_NAMES = ["bias", "gamma", "beta", "layer_norm", "layernorm"]
+
+
+@keras.saving.register_keras_serializable(package="albert_sk")
+class LinearWarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then decay to 0."""
+
+    def __init__(self, peak, warmup_steps, total_steps):
+        self.peak = float(peak)
+        self.warmup_steps = int(warmup_steps)
+        self.total_steps = int(total_steps)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warmup = keras.ops.cast(max(self.warmup_steps, 1), "float32")
+        decay = keras.ops.cast(max(self.total_steps - self.warmup_steps, 1), "float32")
+        rising = self.peak * (step + 1.0) / warmup
+        falling = self.peak * keras.ops.maximum(0.0, (self.total_steps - step) / decay)
+        return keras.ops.where(step < self.warmup_steps, rising, falling)
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+        }
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Seed Keras' random streams with ``seed`` for a fit, leaving the caller's
+    Python ``random`` and NumPy global states as they were.
+
+    ``keras.utils.set_random_seed`` seeds Python, NumPy, the backend (the
+    TensorFlow global seed, ``torch.manual_seed``) and Keras' own seed
+    generator; Keras then draws initializer seeds from Python's ``random``.
+    Both of those global states are restored on exit, so a fit neither
+    reseeds nor advances the user's random numbers. The backend's global seed
+    stays set, as with any Keras code that calls ``set_random_seed``.
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        keras.utils.set_random_seed(int(seed))
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def fresh_seed():
+    """A seed from the operating system's entropy (no global state touched)."""
+    return int(np.random.SeedSequence().entropy % 2**32)
+
+
+@keras.saving.register_keras_serializable(package="albert_sk")
+class AdamW(keras.optimizers.AdamW):
+    """Keras' AdamW that skips, without a warning, the variables that get no
+    gradient by design: those whose path holds one of ``no_gradient`` (the
+    pooler, when the head reads the token vectors). Any other variable
+    without a gradient still gets Keras' warning."""
+
+    def __init__(self, *args, no_gradient=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.no_gradient = list(no_gradient)
+
+    def _filter_empty_gradients(self, grads, variables):
+        kept = [
+            (g, v)
+            for g, v in zip(grads, variables, strict=True)
+            if g is not None or not any(p in v.path for p in self.no_gradient)
+        ]
+        grads, variables = ([g for g, _ in kept], [v for _, v in kept])
+        return super()._filter_empty_gradients(grads, variables)
+
+    def get_config(self):
+        return {**super().get_config(), "no_gradient": self.no_gradient}
+
+
+def continue_training(model, peak, steps, loss, metrics):
+    """Recompile ``model`` keeping its trained optimizer (``warm_start``).
+
+    The optimizer's moments and step count carry over; the learning rate
+    does not warm up again: it starts at ``peak`` and decays linearly to 0
+    over ``steps`` more steps. Returns False (nothing done) when the model
+    has no built optimizer, as after ``load``, which reads weights only.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not optimizer.built:
+        return False
+    done = int(keras.ops.convert_to_numpy(optimizer.iterations))
+    # Warmup "ends" at the current step: the schedule peaks at the first new
+    # step and reaches 0 after ``steps`` more.
+    optimizer.learning_rate = LinearWarmupDecay(peak, done, done + steps)
+    model.compile(
+        optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=model.jit_compile
+    )
+    return True
+
+
+def predict_rows(model, encoded, index, padded, *, verbose=0):
+    """``model``'s outputs for every row of ``encoded``, in row order.
+
+    ``index``/``padded`` are the batch plan (:func:`~albert_sk.batching.make_batches`).
+    Outputs with a token axis come back as a list of per-row arrays cut to
+    each row's length; the others as one array.
+    """
+    progress = keras.utils.Progbar(len(encoded)) if verbose else None
+    result = None
+    for rows, length in zip(index, padded, strict=False):
+        out = distribute.predict_on_batch(model, encoded.batch(rows, length))
+        out = keras.tree.map_structure(np.asarray, out)
+        if result is None:
+            # Object arrays are leaves for keras.tree: one cell per row.
+            result = keras.tree.map_structure(
+                lambda o: (
+                    np.empty(len(encoded), dtype=object)
+                    if o.ndim >= 3
+                    else np.empty((len(encoded),) + o.shape[1:], dtype=o.dtype)
+                ),
+                out,
+            )
+        for target, values in zip(
+            keras.tree.flatten(result), keras.tree.flatten(out), strict=False
+        ):
+            if target.dtype == object:
+                for j, row in enumerate(rows):
+                    target[row] = values[j, : encoded.lengths[row]]
+            else:
+                target[rows] = values
+        if progress is not None:
+            progress.add(len(rows))
+    return keras.tree.map_structure(
+        lambda r: list(r) if r.dtype == object else r, result
+    )

@@ -1,0 +1,217 @@
+"""The architecture DESIGN.md draws, checked: layers, module sizes, no
+global side effects of fitting."""
+
+import ast
+import random
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests._marks import API_FITS
+
+PACKAGE = Path(__file__).resolve().parents[1] / "albert_sk"
+ESTIMATORS = ("classifier", "regressor", "vectorizer", "tagger", "qa")
+
+
+def imports_of(path):
+    """Every ``albert_sk`` module a file imports, at top level or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            found.update(n for n in names if n.startswith("albert_sk"))
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("albert_sk"))
+    return found
+
+
+def modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        yield name.removesuffix(".__init__"), path
+
+
+def test_hf_is_a_leaf_nothing_in_the_core_imports():
+    users = {
+        name
+        for name, path in modules()
+        if any(
+            m == "albert_sk.hf" or m.startswith("albert_sk.hf.")
+            for m in imports_of(path)
+        )
+    }
+    # The command line exports; nothing a fit or a load runs imports hf.
+    assert users <= {"albert_sk.cli", "albert_sk.cli_data"}, users
+
+
+def test_estimators_never_import_each_other():
+    for name in ESTIMATORS:
+        others = {f"albert_sk.{o}" for o in ESTIMATORS if o != name}
+        used = imports_of(PACKAGE / f"{name}.py")
+        assert not used & others, (name, used & others)
+
+
+def test_numpy_layers_import_no_keras_and_nothing_above_them():
+    above = {"albert_sk.base", "albert_sk.backbones", "albert_sk.heads"}
+    for name in ("io", "text", "windows", "align", "batching", "metrics"):
+        path = PACKAGE / f"{name}.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in top if isinstance(n, ast.ImportFrom)}
+        assert not names & {"keras", "tensorflow", "keras_hub"}, name
+        assert not imports_of(path) & above, name
+
+
+def test_no_module_is_over_600_lines():
+    sizes = {
+        name: len(path.read_text(encoding="utf-8").splitlines())
+        for name, path in modules()
+    }
+    assert {n: s for n, s in sizes.items() if s > 620} == {}
+
+
+@pytest.fixture(scope="module")
+def texts():
+    from albert_sk.io import load_sentiment_sentences
+
+    data = load_sentiment_sentences()
+    data = data[data.text.str.len() < 80].iloc[:48]
+    return data.text.tolist(), data.label.to_numpy()
+
+
+@pytest.fixture
+def filter_changes(monkeypatch):
+    """albert_sk modules that changed warning filters (not thread-safe) while
+    the test ran."""
+    callers = []
+    for name in ("catch_warnings", "filterwarnings", "simplefilter", "resetwarnings"):
+        original = getattr(warnings, name)
+
+        def spy(*args, _original=original, **kwargs):
+            module = sys._getframe(1).f_globals.get("__name__", "")
+            if module.startswith("albert_sk"):
+                callers.append(module)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(warnings, name, spy)
+    return callers
+
+
+@API_FITS  # one epoch of a tiny model: the test is about global state
+@pytest.mark.parametrize("random_state", [0, None])
+def test_fit_leaves_random_state_and_warning_filters_alone(
+    texts, random_state, filter_changes
+):
+    from albert_sk import AlbertClassifier, AlbertTagger
+
+    X, y = texts
+    random.seed(7)
+    np.random.seed(7)
+    expected = (random.random(), np.random.random())
+    random.seed(7)
+    np.random.seed(7)
+    AlbertClassifier(
+        backbone="tiny",
+        vocab_size=150,
+        max_length=64,
+        epochs=1,
+        validation_split=0.25,
+        random_state=random_state,
+    ).fit(X, y)
+    words = [t.split() for t in X]
+    tagger = AlbertTagger(
+        backbone="tiny", vocab_size=150, max_length=64, epochs=1, random_state=0
+    )
+    tagger.fit(words, [["O"] * (len(w) - 1) + ["B-X"] for w in words])
+    assert (random.random(), np.random.random()) == expected
+    assert filter_changes == []
+
+
+@API_FITS  # two steps: the test is about global state, not learning
+def test_pretraining_leaves_the_callers_random_state_alone(texts):
+    from albert_sk import AlbertPretrainer
+
+    random.seed(3)
+    np.random.seed(3)
+    expected = (random.random(), np.random.random())
+    random.seed(3)
+    np.random.seed(3)
+    AlbertPretrainer(
+        backbone="tiny",
+        vocab_size=150,
+        max_length=64,
+        max_steps=2,
+        batch_size=8,
+        sop=False,
+    ).fit(texts[0])
+    assert (random.random(), np.random.random()) == expected
+
+
+def test_same_random_state_same_model_other_seed_other_model(texts):
+    """Seeding still makes fits reproducible, and None still varies."""
+    from albert_sk import AlbertClassifier
+
+    X, y = texts
+
+    def fit(seed):
+        clf = AlbertClassifier(
+            backbone="tiny", vocab_size=150, max_length=64, epochs=1, random_state=seed
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return clf.fit(X, y).predict_proba(X[:8])
+
+    np.testing.assert_allclose(fit(0), fit(0), atol=1e-6)
+    assert not np.allclose(fit(None), fit(None), atol=1e-6)
+
+
+def test_importing_the_cli_leaves_tensorflow_logging_alone():
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, albert_sk.cli; print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=PACKAGE.parent,
+    )
+    assert out.stdout.strip() == "None"
+
+
+def test_sklearn_tags_say_what_each_estimator_takes():
+    from sklearn.utils import get_tags
+
+    from albert_sk import (
+        AlbertClassifier,
+        AlbertPretrainer,
+        AlbertQA,
+        AlbertRegressor,
+        AlbertTagger,
+        AlbertVectorizer,
+    )
+
+    expected = {  # (string input, 2-D input, y required, estimator type)
+        AlbertClassifier: (True, False, True, "classifier"),
+        AlbertRegressor: (True, False, True, "regressor"),
+        AlbertTagger: (True, False, True, None),
+        AlbertQA: (True, True, True, None),
+        AlbertVectorizer: (True, False, False, None),
+        AlbertPretrainer: (True, False, False, None),
+    }
+    for cls, (string, two_d, required, kind) in expected.items():
+        tags = get_tags(cls())
+        assert tags.input_tags.string is string, cls
+        assert tags.input_tags.two_d_array is two_d, cls
+        assert tags.target_tags.required is required, cls
+        assert tags.estimator_type == kind, cls
+        assert tags.non_deterministic, cls  # SGD on float32, threads
+    assert get_tags(AlbertVectorizer()).transformer_tags is not None

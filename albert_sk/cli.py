@@ -7,88 +7,98 @@ subcommand, write those two functions and add one line to the table.
 
 Errors in what the user passed (a missing file or column, an unknown
 parameter, bad data) print one line to stderr and exit with code 2.
+
+Progress (Keras bars: epochs and steps in ``fit``, rows in ``predict``) goes
+to stderr, and only when stderr is a terminal, so pipes, files and CI logs
+stay clean; ``--verbose`` and ``--quiet`` override that. Files in and out
+are :mod:`albert_sk.cli_data`'s, reports and ``info`` :mod:`albert_sk.cli_report`'s.
 """
 
+import argparse
+import contextlib
+import json
 import os
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 
-# Before anything imports TensorFlow: hide its C++ start-up chatter.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from albert_sk import __version__  # noqa: E402
-from albert_sk.exceptions import AlbertSkError  # noqa: E402
+from albert_sk import __version__
+from albert_sk.cli_data import (  # noqa: F401  (read_table, text_columns: API)
+    TASKS,
+    CommandError,
+    read_table,
+    select_columns,
+    text_columns,
+    write_result,
+)
+from albert_sk.exceptions import AlbertSkError
 
 PROG = "albert-sk"
-TASKS = {"classifier": "AlbertClassifier", "regressor": "AlbertRegressor"}
-READERS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
-
-
-class CommandError(AlbertSkError):
-    """A user error on the command line: printed as one line, exit code 2."""
 
 
 # === Helpers shared by subcommands ===
 
 
-def read_table(path):
-    """A DataFrame from a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file."""
-    path = os.fspath(path)
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in READERS:
-        raise CommandError(
-            f"cannot read {path!r}: expected a .csv, .tsv, .jsonl or .parquet "
-            f"file, got {ext or 'no extension'!r}. Convert it or rename it."
-        )
-    if not os.path.isfile(path):
-        raise CommandError(f"no such file: {path!r}. Check the --data path.")
-    kind = READERS[ext]
+def add_progress_arguments(parser):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_const",
+        const=True,
+        dest="progress",
+        help="show progress bars even when stderr is not a terminal",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_const",
+        const=False,
+        dest="progress",
+        help="no progress bars (the default when stderr is not a terminal)",
+    )
+
+
+def show_progress(args):
+    """``--verbose``/``--quiet`` if given, else whether stderr is a terminal."""
+    choice = getattr(args, "progress", None)
+    if choice is not None:
+        return choice
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+@contextlib.contextmanager
+def progress_to_stderr(estimator, on):
+    """Run with ``estimator.verbose = on``; Keras' bars (stdout) go to stderr.
+
+    stdout stays for results (a prediction table piped to a file).
+    """
+    estimator.set_params(verbose=int(on))
     try:
-        if kind in ("csv", "tsv"):
-            return pd.read_csv(path, sep="," if kind == "csv" else "\t")
-        if kind == "jsonl":
-            return pd.read_json(path, lines=True)
-        return pd.read_parquet(path)
-    except ImportError as err:
-        raise CommandError(
-            f"reading {path!r} needs a parquet engine ({err}). Install one with: "
-            "pip install pyarrow"
-        ) from None
-    except UnicodeDecodeError:
-        from albert_sk.io import utf8_error
-
-        raise CommandError(
-            f"cannot read {path!r} as UTF-8 text: {utf8_error(path)} is not "
-            "UTF-8. Save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 IN > "
-            "OUT`."
-        ) from None
-    except (ValueError, pd.errors.ParserError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err)
-        raise CommandError(f"cannot parse {path!r} as {kind}: {first}") from None
+        if on:
+            with contextlib.redirect_stdout(sys.stderr):
+                yield
+        else:
+            yield
+    finally:
+        estimator.set_params(verbose=0)
 
 
-def select_columns(frame, columns, path, flag):
-    """``frame[columns]``, or an error that lists the columns the file has."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
+def add_plots_argument(parser, what):
+    parser.add_argument("--plots", metavar="DIR", help=f"write {what} as PNGs here")
+
+
+def plots_folder(args):
+    if not getattr(args, "plots", None):
+        return None
+    folder = os.path.abspath(args.plots)
+    if os.path.exists(folder) and not os.path.isdir(folder):
         raise CommandError(
-            f"column {missing[0]!r} is not in {os.fspath(path)!r}, which has "
-            f"columns {[str(c) for c in frame.columns]}. Pass {flag} NAME."
+            f"--plots expects a folder, but {folder!r} is a file. Pass a folder."
         )
-    return frame[list(columns)]
-
-
-def text_columns(frame, columns, path):
-    """The text column(s) as strings; empty cells stay missing (and are refused)."""
-    X = select_columns(frame, columns, path, "--text-column")
-    return X.apply(lambda col: col.map(lambda v: v if pd.isna(v) else str(v)))
+    os.makedirs(folder, exist_ok=True)
+    return folder
 
 
 def parse_settings(pairs):
@@ -115,7 +125,7 @@ def make_estimator(task, settings):
     """An estimator for ``task`` with ``settings`` checked against its parameters."""
     import albert_sk
 
-    estimator = getattr(albert_sk, TASKS[task])(verbose=1)
+    estimator = getattr(albert_sk, TASKS[task])()
     known = estimator.get_params(deep=False)
     unknown = [key for key in settings if key not in known]
     if unknown:
@@ -139,17 +149,18 @@ def load_model(path):
     return estimator
 
 
-def model_inputs(estimator, frame, args):
-    """The text column(s) the model was fitted on (or those named by flags)."""
-    if args.text_column:
-        columns = [args.text_column] + (
-            [args.text_pair_column] if args.text_pair_column else []
+def model_task(estimator, path, command):
+    """The ``--task`` of a loaded model, or an error for one ``command`` cannot use."""
+    from albert_sk.cli_data import task_of
+
+    task = task_of(estimator)
+    if task is None:
+        raise CommandError(
+            f"{command} needs a model of one of the tasks {sorted(TASKS)}, but "
+            f"{path!r} holds an {type(estimator).__name__}. Use it from Python "
+            "(est.transform(X))."
         )
-    elif getattr(estimator, "feature_names_in_", None) is not None:
-        columns = [str(c) for c in estimator.feature_names_in_]
-    else:
-        columns = ["text"]
-    return text_columns(frame, columns, args.data)
+    return task
 
 
 # === Subcommands ===
@@ -170,6 +181,7 @@ def add_demo_arguments(parser):
     parser.add_argument(
         "--backbone", choices=["tiny", "small"], help="model size (default: tiny)"
     )
+    add_progress_arguments(parser)
 
 
 def run_demo(args):
@@ -177,18 +189,26 @@ def run_demo(args):
 
     if args.epochs is not None and args.epochs < 1:
         raise CommandError(f"--epochs must be at least 1, got {args.epochs}.")
-    demo.run(args.out, quick=args.quick, epochs=args.epochs, backbone=args.backbone)
+    demo.run(
+        args.out,
+        quick=args.quick,
+        epochs=args.epochs,
+        backbone=args.backbone,
+        progress=show_progress(args),
+    )
 
 
-def add_data_arguments(parser, *, target, text_default=None):
+def add_data_arguments(parser, *, target):
     parser.add_argument(
-        "--data", required=True, help="a .csv, .tsv, .jsonl or .parquet file"
+        "--data",
+        required=True,
+        help="a .csv, .tsv, .jsonl or .parquet table; a tagger also reads CoNLL "
+        "(.conll, .bio, .iob, .iob2), question answering SQuAD (.json)",
     )
     parser.add_argument(
         "--text-column",
-        default=text_default,
-        help="column holding the texts (default: "
-        + ("%(default)s)" if text_default else "the columns used in fit)"),
+        help="column holding the texts (default: text, or the columns used in "
+        "fit; a tagger: text, or tokens if the table has no text column)",
     )
     parser.add_argument(
         "--text-pair-column", help="column holding the second texts of pairs"
@@ -196,14 +216,28 @@ def add_data_arguments(parser, *, target, text_default=None):
     if target:
         parser.add_argument(
             "--target-column",
-            default="label",
-            help="column holding the targets (default: %(default)s)",
+            help="column holding the targets (default: label; a tagger: tags, "
+            "question answering: answers)",
         )
+    group = parser.add_argument_group("tagger and question answering inputs")
+    group.add_argument(
+        "--conll-columns",
+        metavar="WORD,TAG",
+        help="columns of the word and the tag in a CoNLL file (default: 0,-1, "
+        "the first and the last; 0,3 for CoNLL-2003)",
+    )
+    group.add_argument("--question-column", help="question answering: default question")
+    group.add_argument("--context-column", help="question answering: default context")
+    group.add_argument(
+        "--id-column",
+        help="question answering: question ids for the predictions (default: id "
+        "if the table has it, else the row number)",
+    )
 
 
 def add_fit_arguments(parser):
-    add_data_arguments(parser, target=True, text_default="text")
-    parser.add_argument("--task", choices=sorted(TASKS), default="classifier")
+    add_data_arguments(parser, target=True)
+    parser.add_argument("--task", choices=list(TASKS), default="classifier")
     parser.add_argument("--out", required=True, help="where to save the model")
     parser.add_argument(
         "--set",
@@ -213,27 +247,42 @@ def add_fit_arguments(parser):
         help="estimator parameter, e.g. --set epochs=5 --set backbone=tiny "
         "(values are read as JSON when possible)",
     )
+    add_plots_argument(parser, "the learning curves")
+    add_progress_arguments(parser)
+
+
+def _trained(estimator):
+    losses = (getattr(estimator, "history_", None) or {}).get("loss") or []
+    if not losses:
+        return ""
+    epochs = f"{len(losses)} epoch{'s' * (len(losses) != 1)}"
+    return f" ({epochs}, final loss {losses[-1]:.4f})"
 
 
 def run_fit(args):
+    from albert_sk.cli_data import read_data
+    from albert_sk.cli_report import plot_learning_curves
+
     settings = parse_settings(args.set)
-    frame = read_table(args.data)
-    columns = [args.text_column] + (
-        [args.text_pair_column] if args.text_pair_column else []
-    )
-    X = text_columns(frame, columns, args.data)
-    y = select_columns(frame, [args.target_column], args.data, "--target-column")
-    y = y[args.target_column]
+    data = read_data(args.task, args, target=True)
     out = os.path.abspath(args.out)
     if not os.path.isdir(os.path.dirname(out)):
         raise CommandError(
             f"cannot save to {out!r}: folder {os.path.dirname(out)!r} does not "
             "exist. Create it first."
         )
+    folder = plots_folder(args)
     estimator = make_estimator(args.task, settings)
-    estimator.fit(X, y)
+    with progress_to_stderr(estimator, show_progress(args)):
+        estimator.fit(data.X, data.y)
     path = estimator.save(out)
-    print(f"Fitted {type(estimator).__name__} on {len(X):,} rows; saved to {path}")
+    print(
+        f"Fitted {type(estimator).__name__} on {len(data):,} rows"
+        f"{_trained(estimator)}; saved to {path}"
+    )
+    if folder:
+        curve = plot_learning_curves(estimator, folder)
+        print(f"Plots: {curve}" if curve else "Plots: no training history to draw")
 
 
 def add_predict_arguments(parser):
@@ -241,126 +290,118 @@ def add_predict_arguments(parser):
     add_data_arguments(parser, target=False)
     parser.add_argument(
         "--out",
-        help="write a .jsonl (one JSON object per row) or .csv/.tsv file here "
-        "(default: print CSV, or JSON lines for a tagger, to stdout)",
+        help="a .csv, .tsv or .jsonl file; a tagger also writes .conll, question "
+        "answering .json (the official SQuAD predictions: id -> answer). Default: "
+        "CSV to stdout (JSON lines for a tagger)",
     )
     parser.add_argument(
         "--proba",
         action="store_true",
         help="add one probability column per class (classifiers)",
     )
-
-
-def _is_tagger(estimator):
-    from albert_sk.tagger import AlbertTagger
-
-    return isinstance(estimator, AlbertTagger)
-
-
-def _words_or_text(value):
-    """A cell as the tagger takes it: a word list (.jsonl/.parquet) or a text."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return list(value)
-    return value if pd.isna(value) else str(value)
-
-
-def tag_table(estimator, frame, args):
-    """One row per input: the input, its words (raw texts) and one tag per word."""
-    from albert_sk.align import split_words
-
-    if args.text_pair_column:
-        raise CommandError(
-            f"--text-pair-column does not apply to {args.model!r}, an AlbertTagger "
-            "(it tags one text or word list per row). Drop --text-pair-column."
-        )
-    column = args.text_column or "text"
-    X = select_columns(frame, [column], args.data, "--text-column")[column]
-    X = X.map(_words_or_text)
-    rows = []
-    for value, tags in zip(X, estimator.predict(X), strict=True):
-        row = {column: value}
-        if isinstance(value, str):
-            row["words"] = split_words(value)[0]
-        row["tags"] = tags
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def write_result(result, out, default_kind):
-    """``result`` as JSON lines (``.jsonl``) or CSV/TSV, to ``out`` or stdout."""
-    ext = os.path.splitext(out)[1].lower() if out else ""
-    kind = "jsonl" if ext == ".jsonl" else "tsv" if ext == ".tsv" else "csv"
-    kind = kind if out else default_kind
-    if kind == "jsonl":
-        text = result.to_json(orient="records", lines=True, force_ascii=False)
-        text = text if text.endswith("\n") or not text else text + "\n"
-    else:  # lists (tags, words) become JSON in their cell
-        cells = result.map(
-            lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
-        )
-        text = cells.to_csv(index=False, sep="\t" if kind == "tsv" else ",")
-    if not out:
-        sys.stdout.write(text)
-        return
-    from albert_sk.io import atomic_write
-
-    with atomic_write(out, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    print(f"Wrote {len(result):,} predictions to {out}")
+    parser.add_argument(
+        "--entities",
+        action="store_true",
+        help="tagger: one row per entity (row, text, label, start, end) instead "
+        "of one row per input",
+    )
+    add_progress_arguments(parser)
 
 
 def run_predict(args):
-    from sklearn.base import is_classifier
+    from albert_sk import cli_data
 
     estimator = load_model(args.model)
-    if args.proba and not is_classifier(estimator):
+    task = model_task(estimator, args.model, "predict")
+    name = type(estimator).__name__
+    if args.proba and task != "classifier":
         raise CommandError(
-            f"--proba needs a classifier, but {args.model!r} holds an "
-            f"{type(estimator).__name__}. Drop --proba."
+            f"--proba needs a classifier, but {args.model!r} holds an {name}. "
+            "Drop --proba."
         )
-    frame = read_table(args.data)
-    if _is_tagger(estimator):
-        write_result(tag_table(estimator, frame, args), args.out, "jsonl")
+    if args.entities and task != "tagger":
+        raise CommandError(
+            f"--entities needs a tagger, but {args.model!r} holds an {name}. "
+            "Drop --entities."
+        )
+    tables = (".csv", ".tsv", ".jsonl")
+    allowed = {"tagger": cli_data.CONLL + tables, "qa": cli_data.SQUAD + tables}
+    cli_data.check_output(args.out, allowed.get(task, tables), name)
+    data = cli_data.read_data(task, args, target=False, estimator=estimator)
+    progress = show_progress(args)
+    if task == "tagger":
+        with progress_to_stderr(estimator, progress):
+            tags = estimator.predict(data.X)
+        rows = cli_data.tagger_rows(data, tags, estimator.scheme)
+        cli_data.write_tagger_predictions(rows, args.out, entities_table=args.entities)
         return
-    X = model_inputs(estimator, frame, args)
-    result = X.copy()
-    predictions = estimator.predict(X)
+    if task == "qa":
+        with progress_to_stderr(estimator, progress):
+            spans = estimator.predict_spans(data.X)
+        cli_data.write_qa_predictions(cli_data.qa_rows(data, spans), args.out)
+        return
+    result = data.frame.copy()
+    with progress_to_stderr(estimator, progress):
+        predictions = estimator.predict(data.X)
+        proba = estimator.predict_proba(data.X) if args.proba else None
     if predictions.ndim == 1:
         result["prediction"] = predictions
     else:
         names = [str(c) for c in getattr(estimator, "classes_", [])] or [
             str(i) for i in range(predictions.shape[1])
         ]
-        for j, name in enumerate(names):
-            result[f"prediction_{name}"] = predictions[:, j]
-    if args.proba:
-        proba = estimator.predict_proba(X)
-        for j, name in enumerate(estimator.classes_):
-            result[f"proba_{name}"] = proba[:, j].round(6)
+        for j, label in enumerate(names):
+            result[f"prediction_{label}"] = predictions[:, j]
+    if proba is not None:
+        for j, label in enumerate(estimator.classes_):
+            result[f"proba_{label}"] = proba[:, j].round(6)
     write_result(result, args.out, "csv")
 
 
 def add_evaluate_arguments(parser):
     parser.add_argument("--model", required=True, help="a saved albert_sk model")
     add_data_arguments(parser, target=True)
+    add_plots_argument(
+        parser,
+        "the learning curves and a confusion matrix (classifier), F1 per entity "
+        "type (tagger) or predictions against targets (regressor)",
+    )
+    add_progress_arguments(parser)
 
 
 def run_evaluate(args):
-    from sklearn.base import is_classifier, is_regressor
+    from albert_sk import cli_report
+    from albert_sk.cli_data import read_data
 
     estimator = load_model(args.model)
-    frame = read_table(args.data)
-    X = model_inputs(estimator, frame, args)
-    y = select_columns(frame, [args.target_column], args.data, "--target-column")
-    score = estimator.score(X, y[args.target_column])
-    name = (
-        "accuracy"
-        if is_classifier(estimator)
-        else "R^2"
-        if is_regressor(estimator)
-        else "score"
+    task = model_task(estimator, args.model, "evaluate")
+    data = read_data(task, args, target=True, estimator=estimator)
+    folder = plots_folder(args)
+    with progress_to_stderr(estimator, show_progress(args)):
+        evaluation = cli_report.evaluate(estimator, data)
+    print(evaluation.headline(estimator))
+    if evaluation.report:
+        print("\n" + evaluation.report)
+    if folder:
+        written = [
+            cli_report.plot_learning_curves(estimator, folder),
+            cli_report.plot_evaluation(estimator, evaluation, folder),
+        ]
+        print("\nPlots: " + ", ".join(p for p in written if p))
+
+
+def add_info_arguments(parser):
+    parser.add_argument("model", help="a saved albert_sk model file")
+    parser.add_argument(
+        "--json", action="store_true", help="print the description as JSON"
     )
-    print(f"{name}: {score:.4f} ({type(estimator).__name__}, {len(X):,} rows)")
+
+
+def run_info(args):
+    from albert_sk.cli_report import format_info, model_info
+
+    info = model_info(args.model, load_model(args.model))
+    print(json.dumps(info, indent=1) if args.json else format_info(info))
 
 
 # === The table of subcommands ===
@@ -397,6 +438,7 @@ def add_pretrain_arguments(parser):
         default=[],
         help="any other AlbertPretrainer parameter, e.g. --set optimizer=lamb",
     )
+    add_progress_arguments(parser)
 
 
 def run_pretrain(args):
@@ -422,11 +464,12 @@ def run_pretrain(args):
         checkpoint_dir=args.checkpoint_dir,
         checkpoint_every=args.checkpoint_every,
         random_state=args.seed,
-        verbose=1,
     )
     params.update(parse_settings(args.set))
     start = time.perf_counter()
-    pre = AlbertPretrainer(**params).fit(args.corpus)
+    pre = AlbertPretrainer(**params)
+    with progress_to_stderr(pre, show_progress(args)):
+        pre.fit(args.corpus)
     path = pre.save_preset(out)
     history = pre.history_
     lines = [
@@ -531,15 +574,24 @@ COMMANDS = {
         run_demo,
     ),
     "fit": Command(
-        "fit an estimator on a table and save it", add_fit_arguments, run_fit
+        "fit an estimator (classifier, regressor, tagger, qa) on a file and save it",
+        add_fit_arguments,
+        run_fit,
     ),
     "predict": Command(
         "predict with a saved model", add_predict_arguments, run_predict
     ),
     "evaluate": Command(
-        "print a saved model's score on a labelled table",
+        "print a saved model's score and a per-class (per-entity) report on "
+        "labelled data",
         add_evaluate_arguments,
         run_evaluate,
+    ),
+    "info": Command(
+        "print what a saved model is: estimator, labels, vocabulary, size, "
+        "version, training",
+        add_info_arguments,
+        run_info,
     ),
     "pretrain": Command(
         "pretrain ALBERT (own vocabulary, n-gram MLM + SOP) on a text file and "
@@ -579,15 +631,31 @@ def _user_errors():
     return (AlbertSkError, InvalidParameterError, FileNotFoundError, FileExistsError)
 
 
+def _one_line_warnings(command):
+    """Print warnings as ``albert-sk CMD: warning: Category: message`` lines."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        name = category.__name__
+        print(f"{PROG} {command}: warning: {name}: {text}", file=sys.stderr)
+
+    return show
+
+
 def main(argv=None):
     """Run ``albert-sk`` with ``argv`` (default: command line); return exit code."""
+    # Before a subcommand imports TensorFlow: hide its C++ start-up chatter
+    # (set here, not on import, so importing this module changes nothing).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error (2)
         return done.code
     try:
-        return args.run(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(args.command)
+            return args.run(args) or 0
     except _user_errors() as err:
         message = " ".join(str(err).split())
         print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)

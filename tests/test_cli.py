@@ -165,14 +165,34 @@ def test_predict_prints_csv_to_stdout(model, table, capsys):
     assert len(lines) == 121
 
 
-def test_evaluate_prints_the_estimator_score(model, table, capsys):
-    code, out, _ = run(["evaluate", "--model", model, "--data", table], capsys)
+def test_evaluate_prints_the_score_and_a_report_per_class(
+    model, table, tmp_path, capsys
+):
+    code, out, _ = run(
+        ["evaluate", "--model", model, "--data", table, "--plots", tmp_path], capsys
+    )
     assert code == 0
-    score = re.fullmatch(r"accuracy: (\d\.\d{4}) \(AlbertClassifier, 120 rows\)\n", out)
+    lines = out.splitlines()
+    score = re.fullmatch(
+        r"accuracy: (\d\.\d{4}) \(AlbertClassifier, 120 rows\)", lines[0]
+    )
     assert score, out
     data = pd.read_csv(table)
-    expected = albert_sk.load(model).score(data[["text"]], data.label)
+    clf = albert_sk.load(model)
+    expected = clf.score(data[["text"]], data.label)
     assert float(score.group(1)) == pytest.approx(expected, abs=6e-5)
+    # sklearn's classification_report, one line per class.
+    from sklearn.metrics import classification_report
+
+    report = classification_report(
+        data.label, clf.predict(data[["text"]]), digits=4, zero_division=0
+    )
+    assert report.rstrip() in out
+    for name in ("learning-curve.png", "confusion-matrix.png"):
+        with open(tmp_path / name, "rb") as fh:
+            png = fh.read()
+        assert png.startswith(b"\x89PNG") and len(png) > 5000, name
+    assert f"Plots: {tmp_path / 'learning-curve.png'}" in out
 
 
 def test_regressor_on_text_pairs_from_jsonl(sentiment_small, tmp_path, capsys):
@@ -353,7 +373,7 @@ def test_python_m_albert_sk_help():
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    for command in ("demo", "fit", "predict", "evaluate"):
+    for command in ("demo", "fit", "predict", "evaluate", "info", "pretrain"):
         assert command in result.stdout
 
 
@@ -410,6 +430,7 @@ def test_predict_with_a_tagger_writes_one_json_line_per_input(
     rows = [json.loads(line) for line in out_file.read_text().splitlines()]
     texts = ["Ada visits Rome", "Bob flew to  New York .", ""]
     assert [r["text"] for r in rows] == texts
+    assert all(set(r) == {"text", "words", "tags", "entities"} for r in rows)
     assert [r["words"] for r in rows] == [
         ["Ada", "visits", "Rome"],
         ["Bob", "flew", "to", "New", "York", "."],
@@ -424,13 +445,14 @@ def test_predict_with_a_tagger_writes_one_json_line_per_input(
     )
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [r["tokens"] for r in rows] == [
+    assert [r["words"] for r in rows] == [
         ["Ada", "visits", "Rome"],
         ["Bob", "flew"],
         [],
     ]
+    # The same fields as for texts; "text" is the words joined by spaces.
+    assert [r["text"] for r in rows] == ["Ada visits Rome", "Bob flew", ""]
     assert [len(r["tags"]) for r in rows] == [3, 2, 0]
-    assert all(set(r) == {"tokens", "tags"} for r in rows)
 
 
 def test_predict_with_a_tagger_to_csv_and_its_errors(
@@ -441,7 +463,7 @@ def test_predict_with_a_tagger_to_csv_and_its_errors(
     code, _, _ = run([*args, "--out", out_file], capsys)
     assert code == 0
     result = pd.read_csv(out_file, keep_default_na=False)
-    assert list(result.columns) == ["text", "words", "tags"]
+    assert list(result.columns) == ["text", "words", "tags", "entities"]
     assert [len(json.loads(t)) for t in result.tags] == [3, 6, 0]
     code, _, err = run([*args, "--proba"], capsys)
     assert_one_line_error(

@@ -11,6 +11,7 @@ Three sources, one result ``(backbone, tokenizer)``:
   by keras-hub's transformers loader.
 """
 
+import hashlib
 import json
 import os
 import warnings
@@ -18,6 +19,7 @@ import warnings
 import numpy as np
 
 from albert_sk.exceptions import ActivationWarning, InputError
+from albert_sk.io import atomic_directory
 from albert_sk.text import Tokenizer, train_sentencepiece
 
 SIZES = {
@@ -430,3 +432,29 @@ def import_head(estimator, path):
     layer.kernel.assign(weight.T)
     layer.bias.assign(bias)
     return sorted(tensors)
+
+
+def save_preset(backbone, tokenizer, path):
+    """Write ``backbone`` and ``tokenizer`` as a keras-hub preset directory at ``path``.
+
+    The whole folder is built in a temporary sibling and swapped into place
+    (:func:`albert_sk.io.atomic_directory`), so a crash never leaves a
+    half-written preset and files of an earlier preset never survive. A
+    non-empty folder without ``config.json`` is refused.
+    """
+    import keras_hub
+
+    with atomic_directory(path, marker="config.json") as folder:
+        backbone.save_to_preset(folder)
+        keras_hub.models.AlbertTokenizer(proto=tokenizer.proto).save_to_preset(folder)
+        with open(os.path.join(folder, NORMALIZATION_FILE), "w") as fh:
+            json.dump(
+                {
+                    "lowercase": tokenizer.lowercase,
+                    "strip_accents": tokenizer.strip_accents,
+                    "vocabulary_sha256": hashlib.sha256(tokenizer.proto).hexdigest(),
+                },
+                fh,
+                indent=1,
+            )
+    return os.path.abspath(os.fspath(path))

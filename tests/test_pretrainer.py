@@ -512,7 +512,9 @@ def test_model_ties_the_mlm_head_and_uses_the_optimizer_asked_for(optimizer):
     assert head.token_embedding is backbone.token_embedding  # tied, no own kernel
     assert pre.model_.get_layer("sop").kernel.shape == (backbone.hidden_dim, 2)
     kind = keras.optimizers.Lamb if optimizer == "lamb" else keras.optimizers.AdamW
-    assert type(pre.model_.optimizer) is kind
+    assert isinstance(pre.model_.optimizer, kind)
+    other = keras.optimizers.AdamW if optimizer == "lamb" else keras.optimizers.Lamb
+    assert not isinstance(pre.model_.optimizer, other)
     schedule = pre.model_.optimizer._learning_rate
     assert isinstance(schedule, LinearWarmupDecay)
     assert (schedule.warmup_steps, schedule.total_steps) == (10, 50)

@@ -7,6 +7,6 @@ masks, ``examples`` turns a corpus into seeded batches, and ``loop`` holds
 the resumable training loop and its checkpoints.
 """
 
-from albert_sk.pretraining.estimator import AlbertPretrainer, save_preset
+from albert_sk.pretraining.estimator import AlbertPretrainer
 
-__all__ = ["AlbertPretrainer", "save_preset"]
+__all__ = ["AlbertPretrainer"]

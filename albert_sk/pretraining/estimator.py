@@ -8,11 +8,9 @@ batch)``, which is what lets a killed run resume exactly where its last
 checkpoint left it.
 """
 
-import hashlib
 import io
 import itertools
 import json
-import math
 import os
 import warnings
 import zipfile
@@ -26,44 +24,30 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from albert_sk import backbones, convergence, heads
 from albert_sk.base import AlbertEstimator
 from albert_sk.batching import fit_input
-from albert_sk.exceptions import InputError, ModelFileError, VocabularyWarning
-from albert_sk.io import atomic_directory
+from albert_sk.exceptions import InputError, VocabularyWarning
 from albert_sk.pretraining.corpus import Corpus
-from albert_sk.pretraining.examples import Examples, empty_corpus_message
+from albert_sk.pretraining.examples import Examples, empty_corpus_message, probe_batches
 from albert_sk.pretraining.loop import (
-    CHECKPOINT_FILE,
     VOCABULARY_FILE,
     StreamBatches,
     Tracker,
     read_checkpoint,
     restore,
-    save_checkpoint,
+    resume_vocabulary,
     write_atomic,
 )
 from albert_sk.pretraining.masking import split_sentences
-from albert_sk.text import Tokenizer, capped_vocabulary_message, train_sentencepiece
+from albert_sk.text import capped_vocabulary_message, train_sentencepiece
 from albert_sk.training import seeded
 
 # Parameters that may change between a killed run and its resumption.
 _RESUME_FREE = ("verbose", "callbacks", "checkpoint_dir", "checkpoint_every")
 # Parameters with the same meaning and constraints as every estimator's.
 _SHARED = (
-    "preset",
-    "backbone",
-    "vocab_size",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "weight_decay",
-    "warmup_ratio",
-    "max_grad_norm",
-    "dropout",
-    "mixed_precision",
-    "jit_compile",
-    "random_state",
-    "verbose",
-    "callbacks",
-)
+    "preset backbone vocab_size epochs batch_size learning_rate weight_decay "
+    "warmup_ratio max_grad_norm dropout mixed_precision jit_compile random_state "
+    "verbose callbacks"
+).split()
 
 
 class AlbertPretrainer(AlbertEstimator):
@@ -317,7 +301,7 @@ class AlbertPretrainer(AlbertEstimator):
                     "Use an ALBERT vocabulary, or preset=None to train one."
                 )
             return backbone, tokenizer, corpus
-        tokenizer = self._resume_vocabulary()
+        tokenizer = resume_vocabulary(self.checkpoint_dir, self.lowercase)
         if tokenizer is None:
             tokenizer, corpus = self._train_vocabulary(corpus)
         import keras_hub
@@ -393,38 +377,6 @@ class AlbertPretrainer(AlbertEstimator):
         params["corpus"] = corpus.describe()
         return json.loads(json.dumps(params, default=str))
 
-    def _checkpoint_path(self, name=CHECKPOINT_FILE):
-        return os.path.join(os.fspath(self.checkpoint_dir), name)
-
-    def _read_checkpoint(self):
-        if self.checkpoint_dir is None:
-            return None
-        return read_checkpoint(os.fspath(self.checkpoint_dir))
-
-    def _resume_vocabulary(self):
-        if self.checkpoint_dir is None:
-            return None
-        path = self._checkpoint_path(VOCABULARY_FILE)
-        if not os.path.exists(self._checkpoint_path()) or not os.path.exists(path):
-            return None
-        with open(path, "rb") as fh:
-            proto = fh.read()
-        try:
-            return Tokenizer(
-                proto, lowercase=self.lowercase, strip_accents=self.lowercase
-            )
-        except (RuntimeError, OSError, InputError) as err:
-            raise ModelFileError(
-                f"The vocabulary {path!r} of the checkpoint is damaged ({err}). "
-                "Delete the checkpoint folder to start over."
-            ) from None
-
-    def _write_atomic(self, name, write):
-        write_atomic(os.fspath(self.checkpoint_dir), name, write)
-
-    def _save_checkpoint(self, state):
-        save_checkpoint(os.fspath(self.checkpoint_dir), self.model_, state)
-
     # === Fit ===
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -449,7 +401,7 @@ class AlbertPretrainer(AlbertEstimator):
         resume = None
         if self.checkpoint_dir is not None:
             os.makedirs(self.checkpoint_dir, exist_ok=True)
-            resume = self._read_checkpoint()
+            resume = read_checkpoint(os.fspath(self.checkpoint_dir))
         fingerprint = self._fingerprint(corpus)
         if resume is not None and resume[0]["fingerprint"] != fingerprint:
             old = resume[0]["fingerprint"]
@@ -499,7 +451,7 @@ class AlbertPretrainer(AlbertEstimator):
             self.resumed_from_ = state["step"]
         elif self.checkpoint_dir is not None and self.preset is None:
             proto = self.tokenizer_.proto
-            self._write_atomic(VOCABULARY_FILE, lambda fh: fh.write(proto))
+            write_atomic(self.checkpoint_dir, VOCABULARY_FILE, lambda f: f.write(proto))
         fresh = state["step"] == 0
         first_loss = convergence.FirstLoss()
         self._train(
@@ -550,7 +502,7 @@ class AlbertPretrainer(AlbertEstimator):
                 (state["chunk"], state["batch"]),
             ),
             total - state["step"],
-            self._probe_batches(),
+            probe_batches(self.mask_rate, self.sop),
         )
         tracker = Tracker(
             self,
@@ -576,25 +528,6 @@ class AlbertPretrainer(AlbertEstimator):
             )
         self.history_ = tracker.history
         self.n_steps_ = tracker.step
-
-    def _probe_batches(self):
-        """Two tiny batches of different shapes: Keras reads the tensor spec off
-        them, so the batch and sequence axes stay free and one compiled step
-        serves every batch."""
-        probes = []
-        for n, length in ((1, 16), (2, 32)):
-            slots = max(1, math.ceil(length * self.mask_rate))
-            x = {
-                k: np.zeros((n, length), np.int32)
-                for k in ("token_ids", "segment_ids", "padding_mask")
-            }
-            x["mask_positions"] = np.zeros((n, slots), np.int32)
-            y = {"mlm": np.zeros((n, slots), np.int32)}
-            w = {"mlm": np.zeros((n, slots), np.float32)}
-            if self.sop:
-                y["sop"], w["sop"] = np.zeros(n, np.int32), np.zeros(n, np.float32)
-            probes.append((x, y, w))
-        return probes
 
     # === Score and export ===
 
@@ -624,7 +557,7 @@ class AlbertPretrainer(AlbertEstimator):
         Returns ``path``.
         """
         self._check_is_fitted()
-        return save_preset(self.backbone_, self.tokenizer_, path)
+        return backbones.save_preset(self.backbone_, self.tokenizer_, path)
 
     # === Persistence ===
     # keras-hub's MaskedLMHead serialises the token embedding it is tied to
@@ -672,50 +605,13 @@ class AlbertPretrainer(AlbertEstimator):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        if "model_" in state:
-            state.pop("model_")
-            backbone = state.pop("backbone_")
-            state["_pickled_model"] = (
-                backbone.get_config(),
-                backbone.dtype_policy.name,
-                [np.asarray(v) for v in self.model_.weights],
-            )
+        if "model_" in state:  # the backbone pickles; the heads as in save
+            del state["model_"]
+            state["_pickled_heads"] = self._extra_member_data()
         return state
 
     def __setstate__(self, state):
-        pickled = state.pop("_pickled_model", None)
+        heads = state.pop("_pickled_heads", None)
         self.__dict__.update(state)
-        if pickled is not None:
-            import keras_hub
-
-            config, dtype, weights = pickled
-            config = dict(config, dtype=dtype)
-            self.backbone_ = keras_hub.models.AlbertBackbone.from_config(config)
-            self.model_ = self._build_model(self.backbone_)
-            self.model_.set_weights(weights)
-
-
-def save_preset(backbone, tokenizer, path):
-    """Write ``backbone`` and ``tokenizer`` as a keras-hub preset directory at ``path``.
-
-    The whole folder is built in a temporary sibling and swapped into place
-    (:func:`albert_sk.io.atomic_directory`), so a crash never leaves a
-    half-written preset and files of an earlier preset never survive. A
-    non-empty folder without ``config.json`` is refused.
-    """
-    import keras_hub
-
-    with atomic_directory(path, marker="config.json") as folder:
-        backbone.save_to_preset(folder)
-        keras_hub.models.AlbertTokenizer(proto=tokenizer.proto).save_to_preset(folder)
-        with open(os.path.join(folder, backbones.NORMALIZATION_FILE), "w") as fh:
-            json.dump(
-                {
-                    "lowercase": tokenizer.lowercase,
-                    "strip_accents": tokenizer.strip_accents,
-                    "vocabulary_sha256": hashlib.sha256(tokenizer.proto).hexdigest(),
-                },
-                fh,
-                indent=1,
-            )
-    return os.path.abspath(os.fspath(path))
+        if heads is not None:
+            self._restore_model(self.backbone_, heads)

@@ -176,3 +176,23 @@ class Examples:
                 "sop=False to train the masked language model only."
             )
         return steps
+
+
+def probe_batches(mask_rate, sop):
+    """Two tiny batches of different shapes: Keras reads the tensor spec off
+    them, so the batch and sequence axes stay free and one compiled step
+    serves every batch."""
+    probes = []
+    for n, length in ((1, 16), (2, 32)):
+        slots = max(1, math.ceil(length * mask_rate))
+        x = {
+            k: np.zeros((n, length), np.int32)
+            for k in ("token_ids", "segment_ids", "padding_mask")
+        }
+        x["mask_positions"] = np.zeros((n, slots), np.int32)
+        y = {"mlm": np.zeros((n, slots), np.int32)}
+        w = {"mlm": np.zeros((n, slots), np.float32)}
+        if sop:
+            y["sop"], w["sop"] = np.zeros(n, np.int32), np.zeros(n, np.float32)
+        probes.append((x, y, w))
+    return probes

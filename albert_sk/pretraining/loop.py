@@ -23,7 +23,7 @@ VOCABULARY_FILE = "spiece.model"
 
 def write_atomic(folder, name, write):
     """Call ``write(file)`` on a temporary file in ``folder``; move it to ``name``."""
-    with atomic_write(os.path.join(folder, name)) as fh:
+    with atomic_write(os.path.join(os.fspath(folder), name)) as fh:
         write(fh)
 
 
@@ -158,7 +158,9 @@ class Tracker(keras.callbacks.Callback):
         ):
             self._flush(logs)
             epoch, chunk, b = position
-            est._save_checkpoint(
+            save_checkpoint(
+                est.checkpoint_dir,
+                est.model_,
                 {
                     "fingerprint": self.fingerprint,
                     "seed": est.seed_,
@@ -168,7 +170,7 @@ class Tracker(keras.callbacks.Callback):
                     "batch": b + 1,
                     "history": self.history,
                     "period": self.period,
-                }
+                },
             )
         if self.progress is not None:
             self.progress.update(
@@ -176,3 +178,25 @@ class Tracker(keras.callbacks.Callback):
             )
         if done:
             self.model.stop_training = True
+
+
+def resume_vocabulary(folder, lowercase):
+    """The vocabulary of the checkpoint in ``folder``, or None (no checkpoint)."""
+    from albert_sk.exceptions import InputError
+    from albert_sk.text import Tokenizer
+
+    if folder is None:
+        return None
+    path = os.path.join(os.fspath(folder), VOCABULARY_FILE)
+    checkpoint = os.path.join(os.fspath(folder), CHECKPOINT_FILE)
+    if not os.path.exists(checkpoint) or not os.path.exists(path):
+        return None
+    with open(path, "rb") as fh:
+        proto = fh.read()
+    try:
+        return Tokenizer(proto, lowercase=lowercase, strip_accents=lowercase)
+    except (RuntimeError, OSError, InputError) as err:
+        raise ModelFileError(
+            f"The vocabulary {path!r} of the checkpoint is damaged ({err}). "
+            "Delete the checkpoint folder to start over."
+        ) from None

@@ -2,7 +2,8 @@
 
 One tiny classifier and one tiny tagger are fitted and saved once; each is
 served by ``python -m albert_sk serve`` on a free local port for the whole
-module, and called with ``urllib`` (no client library needed).
+module, and called with ``urllib`` (no client library needed). A tiny QA
+model is served in this process (``create_app`` under uvicorn in a thread).
 """
 
 import json
@@ -10,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -308,6 +310,79 @@ def test_tagger_predict_and_entities_equal_the_loaded_models(servers, tagger):
 def test_tagger_entities_of_word_lists_get_the_python_apis_message(servers):
     status, answer = call(servers["tagger"], "/entities", {"inputs": [["Ada"]]})
     assert status == 422 and "expects raw strings" in answer["detail"]
+
+
+# === QA, served in this process (create_app under uvicorn in a thread) ===
+
+
+@pytest.fixture(scope="module")
+def qa_server(sentiment_small):
+    import uvicorn
+
+    from albert_sk import AlbertQA
+    from albert_sk.serve import create_app
+
+    rows = [("Ada", "Bob"), ("Cleo", "Dmitri"), ("Eve", "Farouk")] * 8
+    X = [
+        {
+            "question": "Who lives in Paris?",
+            "context": f"{a} lives in Paris, {b} in Rome. {review}",
+        }
+        for (a, b), review in zip(rows, sentiment_small.text, strict=False)
+    ]
+    y = [{"text": a, "answer_start": 0} for a, _ in rows]
+    qa = AlbertQA(
+        backbone="tiny", vocab_size=64, max_length=48, max_query_length=16,
+        doc_stride=16, epochs=1, random_state=0,
+    )  # fmt: skip
+    qa.fit(X, y)
+    config = uvicorn.Config(create_app(qa), port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_S
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", qa, X
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_qa_answer_and_predict_equal_the_estimators(qa_server):
+    base, qa, X = qa_server
+    questions = X[:3]
+    status, answer = call(base, "/answer", {"inputs": questions, "n_best": 2})
+    assert status == 200
+    expected = qa.predict_spans(questions, n_best=2)
+    assert [[r["answer"] for r in row] for row in answer["predictions"]] == [
+        [r["answer"] for r in row] for row in expected
+    ]
+    for got, want in zip(answer["predictions"], expected, strict=True):
+        assert [(r["start"], r["end"]) for r in got] == [
+            (r["start"], r["end"]) for r in want
+        ]
+        np.testing.assert_allclose(
+            [r["score"] for r in got], [r["score"] for r in want], atol=1e-4
+        )
+    status, answer = call(base, "/predict", {"inputs": questions})
+    assert status == 200 and answer["predictions"] == qa.predict(questions).tolist()
+
+
+def test_qa_bad_records_and_n_best_get_422(qa_server):
+    base, _, _ = qa_server
+    status, answer = call(base, "/answer", {"inputs": [{"question": "Who?"}]})
+    assert status == 422 and "'context'" in answer["detail"]
+    status, answer = call(
+        base, "/answer", {"inputs": [{"question": "a", "context": "b"}], "n_best": 0}
+    )
+    assert status == 422 and "'n_best' must be an int >= 1" in answer["detail"]
+    status, answer = call(
+        base, "/predict", {"inputs": [{"question": "a", "context": "b"}], "n_best": 2}
+    )
+    assert status == 422 and "Remove them" in answer["detail"]
 
 
 # === The command without the extra, and bad options ===

@@ -129,6 +129,17 @@ def backbone_config(backbone, *, vocab_size, max_length, dropout):
     return config
 
 
+def scratch_learning_rate(backbone, table):
+    """The from-scratch rate of ``table`` for a named size or a dict backbone."""
+    config = backbone if isinstance(backbone, dict) else {}
+    size = backbone if isinstance(backbone, str) else "small"
+    hidden = config.get("hidden_dim", SIZES[size]["hidden_dim"])
+    for width, rate in table:
+        if hidden <= width:
+            return rate
+    return table[-1][1]
+
+
 def from_scratch(
     texts, *, backbone, vocab_size, max_length, dropout, dtype, seed, lowercase=True
 ):

@@ -43,17 +43,6 @@ from albert_sk.training import LinearWarmupDecay, fresh_seed, seeded
 PREDICT_TOKENS = 8192
 
 
-def scratch_learning_rate(backbone, table):
-    """The from-scratch rate of ``table`` for a named size or a dict backbone."""
-    config = backbone if isinstance(backbone, dict) else {}
-    size = backbone if isinstance(backbone, str) else "small"
-    hidden = config.get("hidden_dim", backbones.SIZES[size]["hidden_dim"])
-    for width, rate in table:
-        if hidden <= width:
-            return rate
-    return table[-1][1]
-
-
 class AlbertEstimator(BaseEstimator):
     """Shared machinery of the albert_sk estimators; not used directly.
 
@@ -254,7 +243,9 @@ class AlbertEstimator(BaseEstimator):
             return float(self.learning_rate)
         if self.preset is not None:
             return self._preset_learning_rate
-        return scratch_learning_rate(self.backbone, self._scratch_learning_rates)
+        return backbones.scratch_learning_rate(
+            self.backbone, self._scratch_learning_rates
+        )
 
     def _fit_seed(self):
         """``random_state``, or a fresh seed from the OS when it is None."""
@@ -574,18 +565,6 @@ class AlbertEstimator(BaseEstimator):
         return self._run_model(self._encode(inputs))
 
     # === Persistence ===
-
-    def _params_for_save(self):
-        params = self.get_params(deep=False)
-        for live in ("callbacks", "validation_data"):  # live objects: not written
-            if live in params:
-                params[live] = None
-        if not isinstance(params.get("distribution", "auto"), str):
-            params["distribution"] = "auto"  # a strategy object: not written
-        return {
-            k: os.fspath(v) if isinstance(v, os.PathLike) else v
-            for k, v in params.items()
-        }
 
     def save(self, path):
         """Write the fitted estimator to one file, atomically.

@@ -311,6 +311,20 @@ def _from_json(value):
     return value
 
 
+def saved_params(estimator):
+    """The parameters ``save`` writes: live objects (callbacks, validation data,
+    a strategy) are not written, paths become strings."""
+    params = estimator.get_params(deep=False)
+    for live in ("callbacks", "validation_data"):  # live objects: not written
+        if live in params:
+            params[live] = None
+    if not isinstance(params.get("distribution", "auto"), str):
+        params["distribution"] = "auto"  # a strategy object: not written
+    return {
+        k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in params.items()
+    }
+
+
 def write(estimator, path):
     """Write the fitted ``estimator`` to ``path`` atomically (see ``save``)."""
     import tempfile
@@ -323,7 +337,7 @@ def write(estimator, path):
         "format_version": FORMAT_VERSION,
         "albert_sk_version": __version__,
         "estimator": type(estimator).__name__,
-        "params": estimator._params_for_save(),
+        "params": saved_params(estimator),
         "fitted": {
             name: _to_json(getattr(estimator, name))
             for name in estimator._saved_attributes + ("pairs_",)

@@ -25,6 +25,7 @@ from sklearn.base import clone
 
 from albert_sk import AlbertClassifier, AlbertRegressor, load
 from albert_sk.exceptions import InputError
+from albert_sk.model_file import saved_params
 
 ROOT = Path(__file__).resolve().parents[1]
 ON_JAX_SUBPROCESS = os.environ.get("ALBERT_SK_JAX_SMOKE") == "1"
@@ -162,7 +163,7 @@ def test_explicit_strategy_object_is_used_as_given(texts_labels):
     assert clf.model_.distribute_strategy is strategy
     assert clf.predict(X[:5]).shape == (5,)
     # Strategy objects are not written to the saved parameters.
-    assert clf._params_for_save()["distribution"] == "auto"
+    assert saved_params(clf)["distribution"] == "auto"
 
 
 def test_jax_smoke_subset():

@@ -23,6 +23,7 @@ SCRIPTS = {
     "sst2_baseline": (["--quick"], ["--full"]),
     "techniques": (["--repeats", "1"], ["--repeats", "3"]),
     "tagger": (["--quick"], []),
+    "serve": (["--quick"], ["--full"]),
     "qa": (
         ["--train-articles", "3", "--test-articles", "2", "--epochs", "2"],
         [],

@@ -17,6 +17,7 @@ are :mod:`albert_sk.cli_data`'s, reports and ``info`` :mod:`albert_sk.cli_report
 import argparse
 import contextlib
 import json
+import logging
 import os
 import sys
 import warnings
@@ -647,6 +648,9 @@ def main(argv=None):
     # Before a subcommand imports TensorFlow: hide its C++ start-up chatter
     # (set here, not on import, so importing this module changes nothing).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # And its Python log's notes on retraced steps (one per padded batch
+    # length), which ask nothing of someone at a command line.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

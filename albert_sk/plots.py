@@ -112,14 +112,14 @@ def entity_f1_bars(report, path, title):
     """Horizontal F1 bars per entity type, from :func:`albert_sk.metrics.entity_report`.
 
     Each bar is labelled with its F1 and the number of gold entities
-    (support); the micro average is drawn as a dashed line.
+    (support); the micro average is a dashed line, its value in the title.
     """
     plt = _pyplot()
     averages = ("micro avg", "macro avg", "weighted avg")
     types = [name for name in report.index if name not in averages]
     f1 = [float(report.loc[t, "f1-score"]) for t in types]
     support = [int(report.loc[t, "support"]) for t in types]
-    fig, ax = plt.subplots(figsize=(6.4, 1.2 + 0.45 * max(len(types), 1)))
+    fig, ax = plt.subplots(figsize=(6.4, 1.6 + 0.45 * max(len(types), 1)))
     positions = list(range(len(types)))[::-1]  # first type on top
     ax.barh(positions, f1, color=TRAINING, height=0.6)
     for y, value, n in zip(positions, f1, support, strict=True):
@@ -130,20 +130,21 @@ def entity_f1_bars(report, path, title):
     ax.set_xlim(0, 1.18)
     ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_xlabel("F1 (strict, entity level)")
-    if "micro avg" in report.index:
+    if types and "micro avg" in report.index:
         micro = float(report.loc["micro avg", "f1-score"])
-        ax.axvline(
-            micro,
-            color="0.35",
-            linestyle="--",
-            linewidth=1,
-            label=f"micro average {micro:.2f}",
-        )
-        ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+        ax.axvline(micro, color="0.35", linestyle="--", linewidth=1)
+        title = f"{title}\nmicro average F1 {micro:.2f} (dashed line)"
     if not types:
-        ax.text(0.5, 0, "no entities in the data", ha="center", va="center")
+        ax.text(
+            0.5,
+            0.5,
+            "no entities, gold or predicted",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         ax.set_yticks([])
-    ax.set_ylim(-0.6, len(types) - 0.1)
+    ax.set_ylim(-0.6, max(len(types), 1) - 0.4)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

@@ -54,8 +54,9 @@ ENDPOINTS = {
 }
 # The vectorizer's ``predict`` would be a pipeline's; it has ``transform``.
 NOT_SERVED = {"AlbertVectorizer": ("predict",)}
-# What a request that the estimator refuses raises: answered with 422.
-USER_ERRORS = (AlbertSkError, ValueError, TypeError, KeyError, IndexError)
+# What the estimator raises for inputs it refuses: answered with 422 (other
+# exceptions are bugs: logged, answered with 500).
+USER_ERRORS = (AlbertSkError, ValueError)
 
 logger = logging.getLogger("albert_sk.serve")
 
@@ -121,7 +122,7 @@ def to_json(value):
     if isinstance(value, np.generic):
         return to_json(value.item())
     if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else (1e308 if value > 0 else -1e308)
+        return None  # JSON has no NaN or infinity
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -369,11 +370,8 @@ class MicroBatcher:
             else:
                 try:
                     results = self.run_together(jobs)
-                except USER_ERRORS:  # whose inputs were bad? each on its own
+                except Exception:  # whose inputs were bad? each on its own
                     results = [self.run_alone(job) for job in jobs]
-                except Exception as err:
-                    logger.exception("prediction failed")
-                    results = [err] * len(jobs)
             for i, result in zip(rows, results, strict=True):
                 answers[i] = result
         return answers
@@ -416,10 +414,7 @@ async def read_body(request, limit):
 
 def error_message(err):
     """One line for a refused request: the estimator's own message."""
-    message = " ".join(str(err).split())
-    if isinstance(err, KeyError) and len(err.args) == 1:
-        message = f"missing key {err.args[0]!r}"
-    return message or type(err).__name__
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 def create_app(estimator, limits=None):
@@ -477,10 +472,11 @@ def create_app(estimator, limits=None):
             except USER_ERRORS as err:
                 return JSONResponse({"detail": error_message(err)}, status_code=422)
             except Exception as err:
-                return JSONResponse(
-                    {"detail": f"internal error: {error_message(err)}"},
-                    status_code=500,
+                message = (
+                    f"internal error ({type(err).__name__}: {error_message(err)}). "
+                    "This is a bug in albert_sk; the server log has the traceback."
                 )
+                return JSONResponse({"detail": message}, status_code=500)
             return JSONResponse({"predictions": predictions})
 
         endpoint.__name__ = f"post_{path}"

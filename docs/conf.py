@@ -91,18 +91,40 @@ INCLUDED_FILES = {
 LINK = re.compile(r"\]\(([^)\s#]+)(#[^)\s]*)?\)")
 
 
-def link_included_files(app, docname, source):
-    page = Path(app.srcdir, docname).parent
+def relink(text, written_in, page):
+    """Links of ``text`` (written in folder ``written_in``) as seen from ``page``."""
+    srcdir = ROOT / "docs"
 
-    def relink(match):
-        target = (page / match.group(1)).resolve()
+    def one(match):
+        if "://" in match.group(1):
+            return match.group(0)
+        target = (written_in / match.group(1)).resolve()
         for file, included in INCLUDED_FILES.items():
             if target == ROOT / file:
-                new = os.path.relpath(Path(app.srcdir, included), page)
-                return f"]({new}{match.group(2) or ''})"
-        return match.group(0)
+                target = srcdir / included
+        if (
+            written_in == page
+            and target.parent != srcdir
+            and srcdir not in target.parents
+        ):
+            return match.group(0)
+        new = os.path.relpath(target, page)
+        return f"]({new}{match.group(2) or ''})"
 
-    source[0] = LINK.sub(relink, source[0])
+    return LINK.sub(one, text)
+
+
+def link_included_files(app, docname, source):
+    page = Path(app.srcdir, docname).parent
+    source[0] = relink(source[0], page, page)
+
+
+def link_from_included_file(app, relative_path, parent_docname, content):
+    # An included file's links are relative to where it lives (CHANGELOG.md
+    # links docs/cli.md); the page that includes it sits in docs/.
+    included = Path(app.srcdir, relative_path).resolve()
+    page = Path(app.srcdir, parent_docname).parent
+    content[0] = relink(content[0], included.parent, page)
 
 
 # === API reference: what scikit-learn documents ===
@@ -119,4 +141,5 @@ def skip_sklearn_members(app, what, name, obj, skip, options):
 def setup(app):
     app.connect("source-read", drop_missing_pages)
     app.connect("source-read", link_included_files)
+    app.connect("include-read", link_from_included_file)
     app.connect("autodoc-skip-member", skip_sklearn_members)

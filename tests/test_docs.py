@@ -4,9 +4,12 @@ The blocks of one file run in order in one namespace (later blocks use what
 earlier ones defined), in a scratch working directory. A block preceded by
 the HTML comment ``<!-- no-test -->`` is skipped: use it for examples that
 need the network or a GPU. New pages in docs/ and docs/gallery/ are picked up
-automatically.
+automatically. A page that reads the shared datasets names the folder with the
+``ALBERT_SK_DATA`` environment variable (set here to ../shared/data, see its
+SOURCES.md) and is skipped where that folder is absent.
 """
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -18,6 +21,8 @@ PAGES = (
     sorted(DOCS.glob("*.md")) + sorted(DOCS.glob("gallery/*.md")) + [ROOT / "README.md"]
 )
 SKIP_MARK = "<!-- no-test -->"
+DATA_VARIABLE = "ALBERT_SK_DATA"
+DATA = Path(os.environ.get(DATA_VARIABLE, ROOT.parent / "shared" / "data"))
 
 
 def python_blocks(markdown):
@@ -77,9 +82,13 @@ def page_id(page):
 def test_page_examples_run(page, tmp_path, monkeypatch):
     if not page.exists():
         pytest.skip(f"{page.name} is not written yet")
-    blocks = python_blocks(page.read_text(encoding="utf-8"))
+    markdown = page.read_text(encoding="utf-8")
+    blocks = python_blocks(markdown)
     if not any(not skipped for _, _, skipped in blocks):
         pytest.skip(f"{page.name} has no runnable python blocks")
+    if DATA_VARIABLE in markdown and not DATA.is_dir():
+        pytest.skip(f"{page.name} reads the shared datasets, absent at {DATA}")
+    monkeypatch.setenv(DATA_VARIABLE, str(DATA.resolve()))
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": f"docs_{page.stem}"}
     for line, code, skipped in blocks:

@@ -301,7 +301,10 @@ def _short_list(values, limit=20):
 def format_info(info):
     """``info`` as the aligned text ``albert-sk info`` prints."""
     rows = [
-        ("estimator", f"{info['estimator']} (--task {info['task']})"),
+        (
+            "estimator",
+            info["estimator"] + (f" (--task {info['task']})" if info["task"] else ""),
+        ),
         ("file", f"{info['file']} ({_size(info['file_size'])})"),
         (
             "written by",
@@ -315,11 +318,18 @@ def format_info(info):
         rows.append(
             (f"model labels ({len(info['labels'])})", _short_list(info["labels"]))
         )
-    for key in ("input_columns", "multilabel", "pairs", "null_score_threshold"):
+    shown = {
+        "input_columns": "input columns",
+        "multilabel": "multilabel",
+        "pairs": "text pairs",
+        "null_score_threshold": "null score threshold",
+        "n_features_out": "embedding size",
+    }
+    for key, label in shown.items():
         if key in info:
             value = info[key]
             value = ", ".join(value) if isinstance(value, list) else value
-            rows.append((key.replace("_", " "), str(value)))
+            rows.append((label, str(value)))
     rows += [
         (
             "vocabulary",

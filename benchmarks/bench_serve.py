@@ -10,7 +10,7 @@ at, one ``predict`` call on all of them. The server's micro-batching
 (``--max-batch-size 32 --max-wait-ms 5``, the defaults) is what lets many
 concurrent clients beat the loop: the mean batch size it ran is reported.
 
-Run ``python benchmarks/bench_serve.py`` (``--quick`` for a smoke run,
+Run ``python benchmarks/bench_serve.py`` (``--quick``: a tiny model, fewer requests;
 ``--no-write`` to leave benchmarks/README.md alone).
 """
 
@@ -124,11 +124,12 @@ def main():
     parser = arguments(__doc__, modes=True)
     parser.add_argument("--requests", type=int, help="requests per row (smoke runs)")
     args = parser.parse_args()
-    mode = args.mode or "quick"
+    mode = args.mode or "full"
     cfg = dict(MODES[mode])
     if args.requests:
         cfg["n_requests"] = args.requests
 
+    load_before = os.getloadavg()[0]
     sentences = load_sentiment_sentences()
     train = sentences.sample(cfg["n_train"], random_state=0)
     rest = sentences.drop(train.index)
@@ -207,7 +208,15 @@ def main():
         f"{MAX_LENGTH}); clients are threads with keep-alive connections on "
         "the same machine; server defaults (`--max-batch-size 32 "
         "--max-wait-ms 5`). *batch*: mean requests per model call. "
-        f"Mode `{mode}`; `python benchmarks/bench_serve.py`.\n\n{table}\n"
+        f"Mode `{mode}`; `python benchmarks/bench_serve.py`.\n\n{table}\n\n"
+        "Batching is what makes concurrent clients pay: the model runs once for "
+        "up to 32 requests, so requests/s grows with the clients while each "
+        "waits for its batch (p50). A lone client skips the wait. Every row "
+        "shares the machine's cores with the clients themselves (threads in "
+        f"the benchmark's process). Load average {load_before:.1f} at the "
+        f"start, {os.getloadavg()[1]:.1f} over the last 5 minutes at the end "
+        "(other jobs on the machine): rows measured at different moments "
+        "compare only roughly.\n"
     )
     publish("serve", body, args.no_write)
 

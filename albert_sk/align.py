@@ -3,7 +3,7 @@
 * words <-> pieces: windows of whole words that fit ``max_length``;
 * character spans <-> words: raw text split into words, span annotations
   turned into IOB2 tags and entities back into character spans;
-* tag schemes: IOB1 / IOB2 / BIOES conversion, IOB2 repair, strict IOB2
+* tag schemes: IOB1 / IOB2 / BIOES / BMES conversion, IOB2 repair, strict IOB2
   entity extraction (the definition ``seqeval`` uses in strict mode).
 * token spans <-> character spans for question answering: sliding windows
   over a context and n-best span decoding.
@@ -22,9 +22,16 @@ from albert_sk.exceptions import InputError
 # A word is a run of letters/digits/underscore, one CJK ideograph (Chinese
 # and Japanese write no spaces between words: each ideograph is a word, as in
 # BERT's basic tokenizer), or one other non-space character (punctuation,
-# symbols, zero-width characters).
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+# symbols, zero-width characters). The ideographs are BERT's blocks: CJK
+# Unified Ideographs and Extension A, the compatibility ideographs, and the
+# supplementary planes' Extensions B-I and compatibility supplement (U+20000
+# to U+2FA1F), plus Extensions G and H (U+30000 to U+323AF). Kana, Hangul,
+# full-width letters and digits, and CJK punctuation keep the other rules.
+_CJK = (
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\U00030000-\U000323af"
+)
 WORD_PATTERN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
+CJK_PATTERN = re.compile(f"[{_CJK}]")
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -83,6 +90,9 @@ def _word_spans(text):
                     _is_mark(text[s - 1])
                     and text[s].isalnum()
                     and text[spans[-1][0]].isalnum()
+                    # an ideograph stays a word of its own, marks or not
+                    and not CJK_PATTERN.match(text[s])
+                    and not CJK_PATTERN.match(text[spans[-1][0]])
                 )
             )
         ):
@@ -189,8 +199,10 @@ def entities_to_spans(tags, starts, ends, scores=None):
 
 # === Tag schemes ===
 
-SCHEMES = ("IOB2", "IOB1", "BIOES")
-_PREFIXES = {"IOB2": "BI", "IOB1": "BI", "BIOES": "BIES"}
+# BMES (Chinese NER data such as Resume NER) is BIOES with M for I and S
+# for a one-word entity: B-X begins, M-X continues, E-X ends.
+SCHEMES = ("IOB2", "IOB1", "BIOES", "BMES")
+_PREFIXES = {"IOB2": "BI", "IOB1": "BI", "BIOES": "BIES", "BMES": "BMES"}
 
 
 def _split_tag(tag):
@@ -223,13 +235,13 @@ def check_tags(tags, scheme, row):
             raise InputError(
                 f"Sentence {row} word {j} has tag {tag!r}, which is not a "
                 f"{scheme} tag (O, {allowed}). Pass scheme= matching your tags "
-                "('IOB2', 'IOB1', 'BIOES'), or scheme=None for plain labels such "
-                "as POS tags."
+                "('IOB2', 'IOB1', 'BIOES', 'BMES'), or scheme=None for plain "
+                "labels such as POS tags."
             )
 
 
 def to_iob2(tags, scheme):
-    """Convert one sentence's tags from ``scheme`` (IOB1, IOB2, BIOES) to IOB2.
+    """Convert one sentence's tags from ``scheme`` (IOB1, IOB2, BIOES, BMES) to IOB2.
 
     Examples
     --------
@@ -238,6 +250,8 @@ def to_iob2(tags, scheme):
     ['B-PER', 'O', 'B-LOC', 'I-LOC']
     >>> to_iob2(["I-PER", "I-PER", "B-PER", "O"], "IOB1")
     ['B-PER', 'I-PER', 'B-PER', 'O']
+    >>> to_iob2(["B-ORG", "M-ORG", "E-ORG", "S-LOC"], "BMES")
+    ['B-ORG', 'I-ORG', 'I-ORG', 'B-LOC']
     """
     if scheme == "IOB2" or scheme is None:
         return list(tags)
@@ -247,6 +261,8 @@ def to_iob2(tags, scheme):
         prefix, kind = _split_tag(tag)
         if scheme == "BIOES":
             new = {"S": "B", "E": "I"}.get(prefix, prefix)
+        elif scheme == "BMES":
+            new = {"S": "B", "E": "I", "M": "I"}.get(prefix, prefix)
         else:  # IOB1: I starts an entity unless it continues one of its type
             new = "B" if prefix == "I" and prev_type != kind else prefix
         out.append("O" if prefix == "O" else f"{new}-{kind}")
@@ -262,17 +278,21 @@ def from_iob2(tags, scheme):
     >>> from albert_sk.align import from_iob2
     >>> from_iob2(["B-PER", "O", "B-LOC", "I-LOC"], "BIOES")
     ['S-PER', 'O', 'B-LOC', 'E-LOC']
+    >>> from_iob2(["B-ORG", "I-ORG", "I-ORG", "B-LOC"], "BMES")
+    ['B-ORG', 'M-ORG', 'E-ORG', 'S-LOC']
     """
     if scheme == "IOB2" or scheme is None:
         return list(tags)
     out = list(tags)
     prev_end_type = None  # type of an entity ending just before this word
     for label, start, end in get_entities(tags):
-        if scheme == "BIOES":
+        if scheme in ("BIOES", "BMES"):
             if end - start == 1:
                 out[start] = f"S-{label}"
             else:
                 out[end - 1] = f"E-{label}"
+                if scheme == "BMES":
+                    out[start + 1 : end - 1] = [f"M-{label}"] * (end - start - 2)
         else:  # IOB1: B only between two adjacent entities of the same type
             adjacent = start > 0 and out[start - 1] != "O"
             prev_end_type = _split_tag(tags[start - 1])[1] if adjacent else None

@@ -1,6 +1,7 @@
 """Datasets in, predictions out, and atomic writes of files and folders.
 
-Readers of the shipped review sentences, SST-2, TREC, CoNLL and SQuAD files;
+Readers of the shipped review sentences, SST-2, TREC, CoNLL and SQuAD files
+and of the Chinese formats (Weibo NER, BMES, CLUENER JSON spans);
 writers of CoNLL and SQuAD predictions; :func:`atomic_write` and
 :func:`atomic_directory`, which every save goes through. Checking what a
 user passes to ``fit``/``predict`` is :mod:`albert_sk.checks`. numpy and
@@ -352,6 +353,95 @@ def read_conll(path, columns=(0, -1), *, encoding="utf-8"):
             labels.append(fields[tag_col])
     flush()
     return sentences, (tags if tag_col is not None else None)
+
+
+def read_weibo_ner(path):
+    """Weibo NER (Peng & Dredze 2015): one ``CHAR+DIGIT<TAB>TAG`` line per character.
+
+    The digits after each character are its position in the word segment the
+    authors' segmenter found (``中0 国1``, ``p10`` in a long Latin word); they
+    are not part of the text and are **stripped**, so each word returned is
+    the character alone (the published files hold a few emoji as two U+FFFD
+    replacement characters: one word). Tags are
+    IOB2 over ``PER``/``ORG``/``LOC``/``GPE`` × ``NAM``/``NOM``.
+
+    Returns ``(sentences, tags)`` as :func:`read_conll` does.
+    """
+    sentences, tags = read_conll(path, columns=(0, 1))
+    for i, sentence in enumerate(sentences):
+        for j, token in enumerate(sentence):
+            char = token.rstrip("0123456789") or token[:1]  # a digit's own digits
+            if len(char) == len(token):
+                raise InputError(
+                    f"Sentence {i} word {j} of {os.fspath(path)!r} is {token!r}, "
+                    "not a character followed by its segment digit ('中0'). Read "
+                    "files without the digit with read_conll."
+                )
+            sentence[j] = char
+    return sentences, tags
+
+
+def read_bmes(path):
+    """A character-per-line BMES file (Resume NER's ``*.char.bmes``: ``CHAR TAG``).
+
+    Tags stay in the BMES scheme (``B-X`` begins, ``M-X`` continues, ``E-X``
+    ends an entity, ``S-X`` is a one-character entity): fit
+    ``AlbertTagger(scheme="BMES")`` on them, or convert them with
+    ``albert_sk.align.to_iob2(tags, "BMES")``. Returns ``(sentences, tags)``.
+    """
+    sentences, tags = read_conll(path, columns=(0, -1))
+    for i, sentence_tags in enumerate(tags):
+        for j, tag in enumerate(sentence_tags):
+            if tag != "O" and not (len(tag) > 2 and tag[0] in "BMES" and tag[1] == "-"):
+                raise InputError(
+                    f"Sentence {i} word {j} of {os.fspath(path)!r} has tag {tag!r}, "
+                    "not a BMES tag (O, B-TYPE, M-TYPE, E-TYPE, S-TYPE). Read "
+                    "other schemes with read_conll."
+                )
+    return sentences, tags
+
+
+def read_cluener(path):
+    """CLUENER2020 JSON lines as raw texts and character spans.
+
+    Each line is ``{"text", "label": {type: {entity: [[start, end], ...]}}}``
+    with **inclusive** ends; the spans returned are ``(start, end, type)``
+    with exclusive ends (``text[start:end] == entity``), sorted, the form
+    ``AlbertTagger.fit(texts, spans)`` takes. A line without ``label`` (the
+    test split) gets no spans; a span that does not match its entity text
+    raises :class:`~albert_sk.exceptions.InputError` naming the line.
+    """
+    path = os.fspath(path)
+    texts, spans = [], []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.readlines()
+    except UnicodeDecodeError:
+        raise InputError(not_utf8_message(path, "CLUENER file")) from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            text, found = record["text"], []
+            for label, entities in (record.get("label") or {}).items():
+                for entity, places in entities.items():
+                    for start, end in places:
+                        if text[start : end + 1] != entity:
+                            raise ValueError(
+                                f"[{start}, {end}] is {text[start : end + 1]!r}, "
+                                f"not the entity {entity!r}"
+                            )
+                        found.append((int(start), int(end) + 1, label))
+        except (ValueError, KeyError, TypeError) as err:
+            raise InputError(
+                f"Line {number} of {path!r} is not a CLUENER record ({err}). "
+                "Expected {'text': str, 'label': {type: {entity: [[start, "
+                "end_inclusive], ...]}}}."
+            ) from None
+        texts.append(text)
+        spans.append(sorted(found))
+    return texts, spans
 
 
 def write_conll(path, sentences, *tag_columns, sep="\t"):

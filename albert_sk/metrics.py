@@ -6,13 +6,14 @@
 
 import re
 import string
+import unicodedata
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import make_scorer
 
-from albert_sk.align import check_tags, get_entities, to_iob2
+from albert_sk.align import CJK_PATTERN, check_tags, get_entities, to_iob2
 from albert_sk.exceptions import InputError
 
 # === SQuAD exact match and F1 ===
@@ -21,9 +22,17 @@ from albert_sk.exceptions import InputError
 # scripts (v1.1 and v2.0): lower-case, drop punctuation, the articles a/an/the
 # and extra whitespace; F1 over the bag of remaining tokens; the maximum over
 # the gold answers. Scores are percentages, as the official scripts print them.
+# Chinese and Japanese answers have no spaces: every CJK ideograph is a token
+# of its own (as in CMRC 2018's official script and BERT's basic tokenizer),
+# and CJK and full-width punctuation ("，", "。", "《") is dropped as ASCII
+# punctuation is. Text without ideographs scores as the SQuAD scripts do.
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCTUATION = frozenset(string.punctuation)
+_PUNCTUATION = frozenset(string.punctuation) | frozenset(
+    ch
+    for ch in map(chr, [*range(0x3000, 0x3040), *range(0xFF00, 0xFFF0)])
+    if unicodedata.category(ch).startswith("P")
+)
 
 
 def normalize_answer(text):
@@ -44,20 +53,34 @@ def answer_exact_match(prediction, gold):
     return int(normalize_answer(prediction) == normalize_answer(gold))
 
 
+def answer_tokens(text):
+    """The tokens :func:`answer_f1` counts: words, and each CJK ideograph alone.
+
+    Examples
+    --------
+    >>> from albert_sk.metrics import answer_tokens
+    >>> answer_tokens("The 2018年 World Cup，北京")
+    ['2018', '年', 'world', 'cup', '北', '京']
+    """
+    return CJK_PATTERN.sub(r" \g<0> ", normalize_answer(text)).split()
+
+
 def answer_f1(prediction, gold):
     """Token-level F1 between one predicted and one gold answer (official SQuAD 2.0).
 
     Two empty answers (no answer) score 1; an empty answer against a non-empty
-    one scores 0.
+    one scores 0. CJK ideographs count one by one (:func:`answer_tokens`).
 
     Examples
     --------
     >>> from albert_sk.metrics import answer_f1
     >>> round(answer_f1("Denver Broncos", "the Broncos"), 3)
     0.667
+    >>> round(answer_f1("北京大学", "北京"), 3)
+    0.667
     """
-    pred_tokens = normalize_answer(prediction).split()
-    gold_tokens = normalize_answer(gold).split()
+    pred_tokens = answer_tokens(prediction)
+    gold_tokens = answer_tokens(gold)
     if not pred_tokens or not gold_tokens:
         return float(pred_tokens == gold_tokens)
     same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
@@ -175,7 +198,7 @@ squad_exact_match_scorer = make_scorer(squad_exact_match)
 #
 # An entity is a B-X followed by any number of I-X; a stray I-X belongs to no
 # entity. A predicted entity counts only when its type, first and last word
-# all match a gold entity. Tags in IOB1 or BIOES are converted to IOB2 first.
+# all match a gold entity. Tags in IOB1, BIOES or BMES are converted to IOB2 first.
 
 
 def _entity_sets(y_true, y_pred, scheme):
@@ -216,7 +239,7 @@ def entity_report(y_true, y_pred, *, scheme="IOB2"):
     ----------
     y_true, y_pred : list of list of str
         Gold and predicted tags, one list per sentence.
-    scheme : {"IOB2", "IOB1", "BIOES"}, default="IOB2"
+    scheme : {"IOB2", "IOB1", "BIOES", "BMES"}, default="IOB2"
 
     Examples
     --------
@@ -263,7 +286,7 @@ def entity_f1_score(y_true, y_pred, *, average="micro", scheme="IOB2"):
     average : {"micro", "macro"}, default="micro"
         ``"micro"`` pools all entities; ``"macro"`` averages the per-type F1
         over the types found in either list.
-    scheme : {"IOB2", "IOB1", "BIOES"}, default="IOB2"
+    scheme : {"IOB2", "IOB1", "BIOES", "BMES"}, default="IOB2"
         Scheme of both tag lists; converted to IOB2 before matching.
 
     Returns

@@ -100,9 +100,10 @@ distribution
         How a word's tag is read from its pieces at predict time: the first
         piece's, the mean of the pieces' probabilities, or the piece with the
         most confident prediction.
-    scheme : {"IOB2", "IOB1", "BIOES"} or None, default="IOB2"
+    scheme : {"IOB2", "IOB1", "BIOES", "BMES"} or None, default="IOB2"
         Tag scheme of ``y`` and of the predictions. The model learns IOB2;
-        IOB1 and BIOES tags are converted on the way in and out, and invalid
+        IOB1, BIOES and BMES (B/M/E/S, M inside: Chinese NER data such as
+        Resume NER) tags are converted on the way in and out, and invalid
         predicted sequences (an ``I-X`` that continues nothing) are repaired.
         None: plain labels (POS tags), no repair, ``score`` is word accuracy.
     lowercase : bool, default=False
@@ -551,8 +552,8 @@ distribution
         self._check_is_fitted()
         if self.scheme is None:
             raise InputError(
-                "predict_entities needs entity tags (scheme='IOB2', 'IOB1' or "
-                "'BIOES'), but this tagger was fitted with scheme=None."
+                "predict_entities needs entity tags (scheme='IOB2', 'IOB1', "
+                "'BIOES' or 'BMES'), but this tagger was fitted with scheme=None."
             )
         inputs = self._check_X(texts, reset=False)
         if inputs.texts is None:

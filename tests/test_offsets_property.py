@@ -11,6 +11,8 @@ offsets, token <-> character spans, word windows) run many examples; the
 fitted tiny AlbertTagger and AlbertQA run fewer, one model per module.
 """
 
+import re
+import unicodedata
 import warnings
 
 import numpy as np
@@ -52,6 +54,17 @@ SPECIAL = [
     "\uff21\uff22\uff11",  # full-width letters and digit
     "\u6771\u4eac",  # CJK
     "\u65e5\u672c\u8a9e",
+    "\u6211\u5728\u5317\u4eac\u5de5\u4f5c",  # Chinese without spaces
+    "\uff0c",  # full-width comma
+    "\u3002",  # ideographic full stop
+    "\u300a\u7ea2\u697c\u68a6\u300b",  # book title marks around CJK
+    "\uff08\uff21\uff22\uff23\uff09",  # full-width parentheses and letters
+    "2019\u5e74",  # digits next to an ideograph
+    "\u4f7f\u7528Python\u7f16\u7a0b",  # a Latin word inside Chinese
+    "\U00020000\U0002a6df",  # Extension B (astral ideographs)
+    "\U00030000",  # Extension G
+    "\uf900\ufa6d",  # compatibility ideographs
+    "\u3042\u30ab",  # kana (not ideographs)
     "\ud55c\uad6d\uc5b4",  # Hangul
     "\u05e9\u05dc\u05d5\u05dd",  # Hebrew (RTL)
     "\u0645\u0631\u062d\u0628\u0627",  # Arabic (RTL)
@@ -143,6 +156,66 @@ def test_split_words_offsets_are_exact_and_cover_every_visible_char(text):
     for s, e in zip(starts, ends, strict=True):
         covered[s:e] = True
     assert all(covered[i] or c.isspace() for i, c in enumerate(text))
+
+
+CHINESE = st.sampled_from(
+    [
+        "\u6211",
+        "\u5728",
+        "\u4e2d\u56fd",
+        "\uff0c",
+        "\u3002",
+        "\u300a",
+        "\u300b",
+        "\uff21\uff22",
+        "\uff11\uff12",
+        "2019",
+        "Python",
+        "3.5",
+        " ",
+        "\u3000",
+        "\U00020001",
+        "\U00031350",
+        "\uf901",
+        "\u30ab\u30ca",
+    ]
+)
+chinese_texts = st.lists(st.one_of(CHINESE, piece), max_size=30).map("".join)
+
+
+def _is_ideograph(ch):
+    cp = ord(ch)
+    return any(
+        lo <= cp <= hi
+        for lo, hi in [
+            (0x3400, 0x4DBF),
+            (0x4E00, 0x9FFF),
+            (0xF900, 0xFAFF),
+            (0x20000, 0x2FA1F),
+            (0x30000, 0x323AF),
+        ]
+    )
+
+
+@settings(max_examples=LAYER_EXAMPLES, deadline=None)
+@given(chinese_texts)
+def test_split_words_makes_every_cjk_ideograph_a_word(text):
+    words, starts, ends = split_words(text)
+    assert [text[s:e] for s, e in zip(starts, ends, strict=True)] == words
+    for word in words:
+        # an ideograph is a word of its own (with the combining marks written
+        # on it); other words hold none
+        if _is_ideograph(word[0]):
+            assert all(unicodedata.category(c)[0] == "M" for c in word[1:])
+        else:
+            assert not any(map(_is_ideograph, word))
+    ideographs = [i for i, c in enumerate(text) if _is_ideograph(c)]
+    assert set(ideographs) <= set(starts.tolist())
+    # Latin words and numbers between ideographs stay whole: a maximal run
+    # of ASCII letters and digits is one word.
+    for m in re.finditer(r"[A-Za-z0-9]+", text):
+        inside = (starts <= m.start()) & (ends >= m.end())
+        assert inside.any(), (text, m.group())
 
 
 @st.composite

@@ -203,35 +203,49 @@ def add_data_arguments(parser, *, target):
     parser.add_argument(
         "--data",
         required=True,
+        metavar="FILE",
         help="a .csv, .tsv, .jsonl or .parquet table; a tagger also reads CoNLL "
         "(.conll, .bio, .iob, .iob2), question answering SQuAD (.json)",
     )
     parser.add_argument(
         "--text-column",
+        metavar="NAME",
         help="column holding the texts (default: text, or the columns used in "
         "fit; a tagger: text, or tokens if the table has no text column)",
     )
     parser.add_argument(
-        "--text-pair-column", help="column holding the second texts of pairs"
+        "--text-pair-column",
+        metavar="NAME",
+        help="column holding the second texts of pairs",
     )
     if target:
         parser.add_argument(
             "--target-column",
+            metavar="NAME",
             help="column holding the targets (default: label; a tagger: tags, "
             "question answering: answers)",
         )
-    group = parser.add_argument_group("tagger and question answering inputs")
+    group = parser.add_argument_group("tagger and question answering input")
     group.add_argument(
         "--conll-columns",
         metavar="WORD,TAG",
         help="columns of the word and the tag in a CoNLL file (default: 0,-1, "
         "the first and the last; 0,3 for CoNLL-2003)",
     )
-    group.add_argument("--question-column", help="question answering: default question")
-    group.add_argument("--context-column", help="question answering: default context")
+    group.add_argument(
+        "--question-column",
+        metavar="NAME",
+        help="column holding the questions (default: question)",
+    )
+    group.add_argument(
+        "--context-column",
+        metavar="NAME",
+        help="column holding the context passages (default: context)",
+    )
     group.add_argument(
         "--id-column",
-        help="question answering: question ids for the predictions (default: id "
+        metavar="NAME",
+        help="column holding the question ids for the predictions (default: id "
         "if the table has it, else the row number)",
     )
 

@@ -220,8 +220,27 @@ class Data:
 
 def read_data(task, args, *, target, estimator=None):
     """``Data`` for ``task`` from ``args.data``; ``y`` too when ``target``."""
+    for flag, (owner, what) in TASK_FLAGS.items():
+        if task != owner:
+            _no_flag(args, flag, NAMES.get(task, task), f"it names {what}")
     reader = {"tagger": _tagger_data, "qa": _qa_data}.get(task, _text_data)
     return reader(args, target, estimator)
+
+
+NAMES = {
+    "classifier": "a classifier",
+    "regressor": "a regressor",
+    "tagger": "a tagger",
+    "qa": "question answering",
+}
+# Flags that only one task reads: passing one to another task is an error,
+# not silently ignored.
+TASK_FLAGS = {
+    "--conll-columns": ("tagger", "the columns of a tagger's CoNLL file"),
+    "--question-column": ("qa", "the questions of question answering"),
+    "--context-column": ("qa", "the contexts of question answering"),
+    "--id-column": ("qa", "the question ids of question answering"),
+}
 
 
 def _target(frame, args, task):
@@ -314,6 +333,9 @@ def _qa_data(args, target, estimator):
     _no_flag(args, "--text-pair-column", "question answering", "see --context-column")
     _no_flag(args, "--text-column", "question answering", "see --question-column")
     if extension(args.data) in SQUAD:
+        for flag in ("--question-column", "--context-column", "--id-column"):
+            _no_flag(args, flag, "a SQuAD file", "its fields have fixed names")
+        _no_flag(args, "--target-column", "a SQuAD file", "its answers are 'answers'")
         if not os.path.isfile(args.data):
             raise CommandError(f"no such file: {args.data!r}. Check the --data path.")
         frame = read_squad(args.data)

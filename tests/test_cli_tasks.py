@@ -552,6 +552,37 @@ def test_qa_errors(qa_file, squad, tmp_path, capsys):
         ["predict", "--model", qa_file, "--data", path, "--entities"], capsys
     )
     assert_one_line_error(code, err, r"--entities needs a tagger, but .* AlbertQA")
+    code, _, err = run(
+        ["predict", "--model", qa_file, "--data", path, "--id-column", "key"], capsys
+    )
+    assert_one_line_error(
+        code,
+        err,
+        r"--id-column does not apply to a SQuAD file: its fields have fixed names\. "
+        r"Drop --id-column\.$",
+    )
+    code, _, err = run(
+        ["predict", "--model", qa_file, "--data", path, "--conll-columns", "0,1"],
+        capsys,
+    )
+    assert_one_line_error(
+        code,
+        err,
+        r"--conll-columns does not apply to question answering: it names the "
+        r"columns of a tagger's CoNLL file\. Drop --conll-columns\.$",
+    )
+
+
+def test_flags_of_another_task(tmp_path, capsys):
+    data = tmp_path / "t.csv"
+    pd.DataFrame({"text": ["a", "b"], "label": [0, 1]}).to_csv(data, index=False)
+    code, _, err = run(
+        ["fit", "--data", data, "--out", tmp_path / "m", "--question-column", "q"],
+        capsys,
+    )
+    assert_one_line_error(
+        code, err, r"--question-column does not apply to a classifier: it names"
+    )
 
 
 def test_info_errors(tmp_path, capsys):

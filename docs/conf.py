@@ -48,16 +48,20 @@ autosummary_generate = False
 numpydoc_show_class_members = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
+# The page outline lists "fit()", not "AlbertClassifier.fit()".
+toc_object_entries_show_parents = "hide"
 
 # === HTML ===
 html_theme = "pydata_sphinx_theme"
 html_title = f"albert_sk {release}"
 html_theme_options = {
-    "navbar_end": ["search-button", "theme-switcher"],
+    "navbar_end": ["theme-switcher"],  # the search field is in the navbar
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+# Section navigation where a section has pages (the API reference, the
+# gallery); the top-level pages use the width for their code and tables.
+html_sidebars = {"*": [], "api/*": ["sidebar-nav-bs"], "gallery/*": ["sidebar-nav-bs"]}
 html_static_path = []
 html_show_sourcelink = False
 

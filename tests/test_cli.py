@@ -217,10 +217,18 @@ def test_regressor_on_text_pairs_from_jsonl(sentiment_small, tmp_path, capsys):
     reg = albert_sk.load(model_path)
     assert reg.pairs_ and list(reg.feature_names_in_) == ["first", "second"]
     code, out, _ = run(
-        ["evaluate", "--model", model_path, "--data", data, "--target-column", "score"],
+        ["evaluate", "--model", model_path, "--data", data, "--target-column", "score"]
+        + ["--plots", tmp_path / "plots"],
         capsys,
     )
     assert code == 0 and out.startswith("R^2: ")
+    r2 = float(re.match(r"R\^2: (-?\d+\.\d{4}) \(AlbertRegressor, 60 rows\)", out)[1])
+    assert r2 == pytest.approx(
+        reg.score(frame[["first", "second"]], frame.score), abs=6e-5
+    )
+    assert re.search(r"^mean absolute error: \d+\.\d{4}$", out, re.M)
+    with open(tmp_path / "plots" / "predicted-vs-true.png", "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     code, _, err = run(
         ["predict", "--model", model_path, "--data", data, "--proba"], capsys
     )

@@ -21,6 +21,7 @@ from albert_sk import (
     backbones,
     convergence,
     distribute,
+    efficiency,
     heads,
     model_file,
     training,
@@ -43,7 +44,7 @@ from albert_sk.training import LinearWarmupDecay, fresh_seed, seeded
 PREDICT_TOKENS = 8192
 
 
-class AlbertEstimator(BaseEstimator):
+class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
     """Shared machinery of the albert_sk estimators; not used directly.
 
     Subclasses implement ``_check_y``, ``_build_head``, ``_get_loss`` and
@@ -76,6 +77,7 @@ class AlbertEstimator(BaseEstimator):
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "distribution": [StrOptions({"auto", "data_parallel"}), HasMethods(["scope"])],
+        **efficiency.PARAMETER_CONSTRAINTS,  # lora_rank, inference_dtype
     }
     # Fitted attributes written by ``save``; subclasses add their own.
     _saved_attributes = ("history_", "n_features_in_", "feature_names_in_")
@@ -217,8 +219,6 @@ class AlbertEstimator(BaseEstimator):
                 f"{len(inputs)} and y has {len(y)}. Pass one target per text."
             )
 
-    # === Initialisation ===
-
     # === The one place every "auto" is resolved ===
 
     def _resolve_dtype(self):
@@ -242,7 +242,7 @@ class AlbertEstimator(BaseEstimator):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
         if self.preset is not None:
-            return self._preset_learning_rate
+            return efficiency.preset_learning_rate(self, self._preset_learning_rate)
         return backbones.scratch_learning_rate(
             self.backbone, self._scratch_learning_rates
         )
@@ -455,6 +455,7 @@ class AlbertEstimator(BaseEstimator):
             if not warm:
                 self.model_ = self._build_model(backbone)
                 self._load_preset_head()
+            self._prepare_fit_model(warm)  # LoRA adapters (lora_rank)
             if not (warm and self._continue_optimizer(len(train[0]))):
                 self._compile(len(train[0]))
             self.history_ = self._fit_loop(train, val, first_loss)
@@ -543,8 +544,9 @@ class AlbertEstimator(BaseEstimator):
 
     # === Prediction ===
 
-    def _run_model(self, encoded):
-        """Model outputs for every row, in row order.
+    def _run_model(self, encoded, model=None):
+        """Outputs of ``model`` (default: the ``inference_dtype`` one; fit-time
+        checks pass ``model_``) for every row, in row order.
 
         Outputs with a token axis come back as a list of per-row arrays cut
         to each row's length; the others as one array.
@@ -555,8 +557,9 @@ class AlbertEstimator(BaseEstimator):
             self._bucket_sizes(),
             max_tokens=max(self.batch_size * self.max_length, PREDICT_TOKENS),
         )
+        model = self._inference_model() if model is None else model
         return training.predict_rows(
-            self.model_, encoded, index, padded, verbose=self.verbose
+            model, encoded, index, padded, verbose=self.verbose
         )
 
     def _predict_outputs(self, X):

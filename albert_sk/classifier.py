@@ -94,6 +94,25 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         the gradients. A ``keras.distribution`` object (JAX) or a
         ``tf.distribute.Strategy`` (TensorFlow) is used as given. See
         ``docs/scaling.md``.
+    lora_rank : int, default=None
+        None fine-tunes every weight. An int trains low-rank adapters of that
+        rank (LoRA, keras-hub's ``Backbone.enable_lora``) on the query and
+        value projections of the attention instead: the rest of the backbone
+        stays frozen; the adapters, those projections' biases and the head
+        train. With a preset, ``learning_rate="auto"`` is then 3e-4, ten
+        times the full fine-tuning rate. ``save``, pickling and
+        :func:`~albert_sk.export_hf` write the adapters merged into the
+        weights (a plain model that predicts the same); a ``warm_start`` fit
+        of a loaded model starts new adapters on them. See
+        ``docs/efficiency.md``.
+    inference_dtype : {"float32", "bfloat16", "int8"}, default="float32"
+        Precision of prediction only: ``fit`` trains, and ``save`` writes,
+        the float model. "bfloat16" predicts with a bfloat16 copy of it,
+        "int8" with a copy quantised by Keras' ``model.quantize("int8")``;
+        the copy is built at the first prediction and kept until ``fit`` or
+        ``set_params``, so ``set_params`` after ``fit`` switches it.
+        "float32" is exact; see ``docs/efficiency.md`` for the speed and
+        score of the others.
 
     Attributes
     ----------
@@ -158,6 +177,8 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         callbacks=None,
         warm_start=False,
         distribution="auto",
+        lora_rank=None,
+        inference_dtype="float32",
     ):
         super().__init__(
             preset=preset,
@@ -183,6 +204,8 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
             warm_start=warm_start,
             distribution=distribution,
         )
+        self.lora_rank = lora_rank
+        self.inference_dtype = inference_dtype
         self.class_weight = class_weight
         self.threshold = threshold
         self.pooling = pooling
@@ -353,7 +376,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         rng = np.random.default_rng(self.random_state)
         n = min(len(encoded), convergence.COLLAPSE_SAMPLE)
         rows = np.sort(rng.choice(len(encoded), size=n, replace=False))
-        logits = self._run_model(encoded.subset(rows))
+        logits = self._run_model(encoded.subset(rows), self.model_)
         return convergence.collapse(
             logits.argmax(axis=1), targets[rows], self.classes_.tolist()
         )

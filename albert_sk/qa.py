@@ -88,7 +88,7 @@ class AlbertQA(AlbertEstimator):
 weight_decay, warmup_ratio, max_grad_norm, dropout, validation_split, \
 validation_data, early_stopping, patience, mixed_precision, jit_compile, \
 random_state, verbose, callbacks, warm_start, \
-distribution
+distribution, lora_rank, inference_dtype
         As in :class:`~albert_sk.AlbertClassifier`. ``validation_split``
         holds out whole questions (all windows of a question stay together).
     max_length : int, default=384
@@ -185,6 +185,8 @@ distribution
         callbacks=None,
         warm_start=False,
         distribution="auto",
+        lora_rank=None,
+        inference_dtype="float32",
     ):
         super().__init__(
             preset=preset,
@@ -210,6 +212,8 @@ distribution
             warm_start=warm_start,
             distribution=distribution,
         )
+        self.lora_rank = lora_rank
+        self.inference_dtype = inference_dtype
         self.doc_stride = doc_stride
         self.max_query_length = max_query_length
         self.n_best_size = n_best_size
@@ -448,7 +452,7 @@ distribution
     def _best_threshold(self, inputs, spans):
         """The null score margin that maximises F1 on these questions."""
         golds = _gold_texts(inputs, spans)
-        candidates, nulls = self._candidates(inputs)
+        candidates, nulls = self._candidates(inputs, self.model_)
         diffs = np.asarray(
             [
                 c[0][0] - n if c else -np.inf
@@ -476,10 +480,11 @@ distribution
 
     # === Prediction ===
 
-    def _candidates(self, inputs):
-        """Per question: ``(score, start, end)`` spans, best first; and null scores."""
+    def _candidates(self, inputs, model=None):
+        """Per question: ``(score, start, end)`` spans, best first; and null
+        scores (of ``model``: ``fit`` tunes the threshold on ``model_``)."""
         encoded, windows = self._encode_windows(inputs)
-        logits = self._run_model(encoded)
+        logits = self._run_model(encoded, model)
         spans = [{} for _ in range(len(inputs))]
         nulls = np.full(len(inputs), np.inf)
         for w, i in enumerate(windows.example):

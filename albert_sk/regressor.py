@@ -25,7 +25,7 @@ class AlbertRegressor(RegressorMixin, AlbertEstimator):
 learning_rate, weight_decay, warmup_ratio, max_grad_norm, dropout, \
 validation_split, validation_data, early_stopping, patience, \
 pooling, mixed_precision, jit_compile, random_state, verbose, callbacks, \
-warm_start, distribution
+warm_start, distribution, lora_rank, inference_dtype
         As in :class:`~albert_sk.AlbertClassifier`.
 
     Attributes
@@ -88,6 +88,8 @@ warm_start, distribution
         callbacks=None,
         warm_start=False,
         distribution="auto",
+        lora_rank=None,
+        inference_dtype="float32",
     ):
         super().__init__(
             preset=preset,
@@ -113,6 +115,8 @@ warm_start, distribution
             warm_start=warm_start,
             distribution=distribution,
         )
+        self.lora_rank = lora_rank
+        self.inference_dtype = inference_dtype
         self.pooling = pooling
 
     def _values(self, y, inputs):

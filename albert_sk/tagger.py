@@ -84,7 +84,7 @@ class AlbertTagger(AlbertEstimator):
 learning_rate, weight_decay, warmup_ratio, max_grad_norm, dropout, \
 validation_split, validation_data, early_stopping, patience, \
 mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start, \
-distribution
+distribution, lora_rank, inference_dtype
         As in :class:`~albert_sk.AlbertClassifier`. ``max_length`` counts the
         pieces of a window, ``[CLS]`` and ``[SEP]`` included; ``validation_data``
         is ``(X_val, y_val)`` in the form of ``X``/``y``.
@@ -175,6 +175,8 @@ distribution
         callbacks=None,
         warm_start=False,
         distribution="auto",
+        lora_rank=None,
+        inference_dtype="float32",
     ):
         super().__init__(
             preset=preset,
@@ -200,6 +202,8 @@ distribution
             warm_start=warm_start,
             distribution=distribution,
         )
+        self.lora_rank = lora_rank
+        self.inference_dtype = inference_dtype
         self.stride = stride
         self.label_all_tokens = label_all_tokens
         self.aggregation = aggregation

@@ -134,7 +134,11 @@ NON_DEFAULT = dict(
 
 
 # Parameters that other work adds; covered once they exist.
-for _name, _value in {"distribution": "data_parallel"}.items():
+for _name, _value in {
+    "distribution": "data_parallel",
+    "lora_rank": 4,
+    "inference_dtype": "int8",
+}.items():
     if _name in AlbertClassifier().get_params():
         NON_DEFAULT[_name] = _value
 

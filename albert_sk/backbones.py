@@ -8,7 +8,9 @@ Three sources, one result ``(backbone, tokenizer)``:
 * a keras-hub preset name or a local keras-hub preset directory;
 * a local Hugging Face ALBERT checkpoint directory (``config.json`` with
   ``model_type: albert``, ``model.safetensors``, ``spiece.model``), converted
-  by keras-hub's transformers loader.
+  by keras-hub's transformers loader; a checkpoint with a BERT WordPiece
+  ``vocab.txt`` instead of ``spiece.model`` (the published Chinese ALBERTs)
+  gets a :class:`~albert_sk.wordpiece.WordPieceTokenizer`.
 """
 
 import hashlib
@@ -21,6 +23,7 @@ import numpy as np
 from albert_sk.exceptions import ActivationWarning, InputError
 from albert_sk.io import atomic_directory
 from albert_sk.text import Tokenizer, train_sentencepiece
+from albert_sk.wordpiece import WordPieceTokenizer, has_wordpiece_vocab
 
 SIZES = {
     # Two layers, 64 wide: whole fits in seconds, for tests and smoke runs.
@@ -198,7 +201,7 @@ def _check_preset_dir(preset):
                 f"preset={preset!r} is a Hugging Face '{model_type}' checkpoint; "
                 "albert_sk needs model_type 'albert'."
             )
-        needed = ["spiece.model"]
+        needed = [] if has_wordpiece_vocab(preset) else ["spiece.model"]
         if not any(
             os.path.isfile(os.path.join(preset, f))
             for f in ("model.safetensors", "model.safetensors.index.json")
@@ -213,7 +216,7 @@ def _check_preset_dir(preset):
             "preset (config.json, tokenizer.json, model.weights.h5, "
             "assets/tokenizer/vocabulary.spm; write one with save_to_preset) or a "
             "Hugging Face ALBERT checkpoint (config.json, model.safetensors, "
-            "spiece.model)."
+            "spiece.model or a WordPiece vocab.txt)."
         )
 
 
@@ -331,6 +334,44 @@ def from_preset(preset, *, dtype, max_length):
         backbone = _load_hf_backbone(preset, dtype)
     else:
         backbone = keras_hub.models.AlbertBackbone.from_preset(preset, dtype=dtype)
+    if os.path.isdir(preset) and has_wordpiece_vocab(preset):
+        tokenizer = _wordpiece_tokenizer(preset)
+    else:
+        tokenizer = _sentencepiece_tokenizer(preset)
+    if tokenizer.vocab_size > backbone.vocabulary_size:
+        raise InputError(
+            f"preset={preset!r} has a vocabulary of {tokenizer.vocab_size} tokens "
+            f"but an embedding of {backbone.vocabulary_size} rows. Use the "
+            "checkpoint's own vocabulary file."
+        )
+    if backbone.max_sequence_length < max_length:
+        raise InputError(
+            f"max_length={max_length} is longer than the preset's "
+            f"max_sequence_length={backbone.max_sequence_length}. Lower max_length."
+        )
+    return backbone, tokenizer
+
+
+def _wordpiece_tokenizer(preset):
+    """The ``vocab.txt`` of a checkpoint, normalised as ``BertTokenizer`` reads
+    its ``tokenizer_config.json`` (``do_lower_case``, ``strip_accents``)."""
+    config = {}
+    path = os.path.join(preset, "tokenizer_config.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            config = json.load(fh)
+    with open(os.path.join(preset, "vocab.txt"), "rb") as fh:
+        vocab = fh.read()
+    return WordPieceTokenizer(
+        vocab,
+        lowercase=config.get("do_lower_case", True),
+        strip_accents=config.get("strip_accents"),
+    )
+
+
+def _sentencepiece_tokenizer(preset):
+    import keras_hub
+
     with warnings.catch_warnings():
         # keras-hub reads the vocabulary with an unclosed open(); the file is
         # closed (and warns) as soon as the read returns.
@@ -341,13 +382,7 @@ def from_preset(preset, *, dtype, max_length):
         with open(proto, "rb") as fh:
             proto = fh.read()
     lowercase, strip_accents = _normalization(preset)
-    tokenizer = Tokenizer(proto, lowercase=lowercase, strip_accents=strip_accents)
-    if backbone.max_sequence_length < max_length:
-        raise InputError(
-            f"max_length={max_length} is longer than the preset's "
-            f"max_sequence_length={backbone.max_sequence_length}. Lower max_length."
-        )
-    return backbone, tokenizer
+    return Tokenizer(proto, lowercase=lowercase, strip_accents=strip_accents)
 
 
 # === Heads of fine-tuned Hugging Face checkpoints ===
@@ -455,6 +490,13 @@ def save_preset(backbone, tokenizer, path):
     """
     import keras_hub
 
+    if tokenizer.FILE != "spiece.model":
+        raise InputError(
+            "A keras-hub ALBERT preset holds a SentencePiece vocabulary, but this "
+            "model has a WordPiece vocab.txt. Write it as a Hugging Face "
+            "checkpoint with albert_sk.export_hf(estimator, path), which keeps "
+            "the vocab.txt and loads back with preset=path."
+        )
     with atomic_directory(path, marker="config.json") as folder:
         backbone.save_to_preset(folder)
         keras_hub.models.AlbertTokenizer(proto=tokenizer.proto).save_to_preset(folder)

@@ -150,8 +150,29 @@ def hf_config(backbone, tokenizer, architecture="AlbertModel", **extra):
     return config
 
 
+WORDPIECE_SPECIAL = {
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "unk_token": "[UNK]",
+    "pad_token": "[PAD]",
+    "mask_token": "[MASK]",
+}
+
+
 def tokenizer_config(tokenizer, max_length):
-    """``tokenizer_config.json`` of ``transformers``' ``AlbertTokenizer``."""
+    """``tokenizer_config.json`` of ``transformers``' ``AlbertTokenizer``, or of
+    its ``BertTokenizer`` for a WordPiece ``vocab.txt`` (the published Chinese
+    ALBERT checkpoints' form)."""
+    if tokenizer.FILE == "vocab.txt":
+        return {
+            "tokenizer_class": "BertTokenizer",
+            "do_lower_case": tokenizer.lowercase,
+            "strip_accents": tokenizer.strip_accents,
+            "tokenize_chinese_chars": True,
+            "model_max_length": max_length,
+            "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
+            **WORDPIECE_SPECIAL,
+        }
     return {
         "tokenizer_class": "AlbertTokenizer",
         "do_lower_case": tokenizer.lowercase,
@@ -327,6 +348,8 @@ def export_hf(estimator_or_preset, path):
         "pad_token": "<pad>",
         "mask_token": "[MASK]",
     }
+    if tokenizer.FILE == "vocab.txt":
+        special = dict(WORDPIECE_SPECIAL)
 
     def write(folder):
         save_file(
@@ -342,7 +365,7 @@ def export_hf(estimator_or_preset, path):
         ):
             with open(os.path.join(folder, name), "w", encoding="utf-8") as fh:
                 json.dump(content, fh, indent=2)
-        with open(os.path.join(folder, "spiece.model"), "wb") as fh:
-            fh.write(tokenizer.proto)
+        with open(os.path.join(folder, tokenizer.FILE), "wb") as fh:
+            fh.write(tokenizer.proto)  # spiece.model, or a WordPiece vocab.txt
 
     return write_directory(path, write, marker="config.json")

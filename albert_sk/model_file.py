@@ -2,7 +2,8 @@
 
 A model file is a zip archive of exactly three members: ``albert_sk.json``
 (format, estimator class, parameters, fitted attributes), ``model.keras``
-and ``spiece.model``. :func:`albert_sk.load` reads only what passes these
+and ``spiece.model`` (``vocab.txt`` in its place for a WordPiece vocabulary,
+from a checkpoint that ships one). :func:`albert_sk.load` reads only what passes these
 checks, in this order, so a crafted file is refused before anything of it
 is read into memory, written to disk, imported or called:
 
@@ -25,11 +26,14 @@ import zipfile
 import numpy as np
 
 from albert_sk import __version__
-from albert_sk.exceptions import ModelFileError
+from albert_sk.exceptions import InputError, ModelFileError
 
 FORMAT = "albert_sk"
 FORMAT_VERSION = 1
 MEMBERS = ("albert_sk.json", "model.keras", "spiece.model")
+# A WordPiece vocabulary (albert_sk.wordpiece) is saved as vocab.txt instead
+# of spiece.model; albert_sk.json's "tokenizer" then says "wordpiece": true.
+WORDPIECE_MEMBERS = ("albert_sk.json", "model.keras", "vocab.txt")
 # Members only some estimators write (``_extra_members``): the pretrainer's
 # head weights, a NumPy ``.npz`` read with ``allow_pickle=False``.
 OPTIONAL_MEMBERS = ("heads.npz",)
@@ -52,6 +56,7 @@ LIMITS = {
     "albert_sk.json": 8 * 2**20,
     "model.keras": 4 * 2**30,
     "spiece.model": 64 * 2**20,
+    "vocab.txt": 64 * 2**20,
     "heads.npz": 256 * 2**20,
 }
 KERAS_CONFIG_LIMIT = 8 * 2**20
@@ -190,13 +195,14 @@ def read_meta(archive, path):
                 f"{type(meta.get(section)).__name__}, expected an object",
             )
     tokenizer = meta["tokenizer"]
-    if set(tokenizer) != {"lowercase", "strip_accents"} or not all(
+    if set(tokenizer) - {"wordpiece"} != {"lowercase", "strip_accents"} or not all(
         isinstance(v, bool) for v in tokenizer.values()
     ):
         raise error(
             path,
             f"albert_sk.json's 'tokenizer' is {tokenizer!r:.80}, expected "
-            "{'lowercase': bool, 'strip_accents': bool}",
+            "{'lowercase': bool, 'strip_accents': bool} (and 'wordpiece': true "
+            "for a vocab.txt)",
         )
     return meta
 
@@ -348,13 +354,16 @@ def write(estimator, path):
             "strip_accents": estimator.tokenizer_.strip_accents,
         },
     }
+    vocabulary = estimator.tokenizer_.FILE  # spiece.model or vocab.txt
+    if vocabulary == "vocab.txt":
+        meta["tokenizer"]["wordpiece"] = True
     with atomic_write(path) as fh, tempfile.TemporaryDirectory() as scratch:
         keras_file = os.path.join(scratch, "model.keras")
         estimator._model_to_save().save(keras_file)
         with zipfile.ZipFile(fh, "w") as archive:
             archive.writestr("albert_sk.json", json.dumps(meta, indent=1))
             archive.write(keras_file, "model.keras")
-            archive.writestr("spiece.model", estimator.tokenizer_.proto)
+            archive.writestr(vocabulary, estimator.tokenizer_.proto)
             for name, data in estimator._extra_member_data().items():
                 archive.writestr(name, data)
     return path
@@ -365,6 +374,7 @@ def read(path, cls):
     import tempfile
 
     from albert_sk.text import Tokenizer
+    from albert_sk.wordpiece import WordPieceTokenizer
 
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -377,23 +387,31 @@ def read(path, cls):
         )
     try:
         with zipfile.ZipFile(path) as archive:
+            wordpiece = "vocab.txt" in archive.namelist()
+            members = WORDPIECE_MEMBERS if wordpiece else MEMBERS
             check_directory(
                 archive.infolist(),
                 path,
                 limits=LIMITS,
-                allowed=MEMBERS,
+                allowed=members,
                 optional=OPTIONAL_MEMBERS,
             )
             meta = read_meta(archive, path)
+            if meta["tokenizer"].get("wordpiece", False) != wordpiece:
+                raise error(
+                    path,
+                    f"albert_sk.json's 'tokenizer' is {meta['tokenizer']!r:.80} "
+                    f"but the archive holds {members[-1]}",
+                )
             estimator_cls = _estimator_class(meta["estimator"])
             extras = {
-                n: archive.read(n) for n in archive.namelist() if n not in MEMBERS
+                n: archive.read(n) for n in archive.namelist() if n not in members
             }
             if set(extras) != set(estimator_cls._extra_members):
                 raise error(
                     path,
                     f"an {meta['estimator']} file holds {sorted(extras)} besides "
-                    f"{list(MEMBERS)}, expected {list(estimator_cls._extra_members)}",
+                    f"{list(members)}, expected {list(estimator_cls._extra_members)}",
                 )
             if not issubclass(estimator_cls, cls):
                 raise ModelFileError(
@@ -403,7 +421,7 @@ def read(path, cls):
                 )
             check_params(estimator_cls, meta, path)
             estimator = _estimator_from_params(estimator_cls, meta, path)
-            proto = archive.read("spiece.model")
+            proto = archive.read(members[-1])
             with tempfile.TemporaryDirectory() as scratch:
                 model = _load_keras_model(extract_model(archive, path, scratch), path)
     except (zipfile.BadZipFile, EOFError, OSError) as err:
@@ -411,12 +429,17 @@ def read(path, cls):
             f"{path!r} is damaged ({err}). It is not a readable "
             f"{EXPECTED}; save the model again."
         ) from None
+    options = {k: v for k, v in meta["tokenizer"].items() if k != "wordpiece"}
     try:
-        estimator.tokenizer_ = Tokenizer(proto, **meta["tokenizer"])
-    except (RuntimeError, ValueError, TypeError) as err:
+        if wordpiece:
+            estimator.tokenizer_ = WordPieceTokenizer(proto, **options)
+        else:
+            estimator.tokenizer_ = Tokenizer(proto, **options)
+    except (RuntimeError, ValueError, TypeError, InputError) as err:
+        kind = "a WordPiece vocabulary" if wordpiece else "a SentencePiece model"
         raise error(
             path,
-            f"its spiece.model is not a SentencePiece model ({err})",
+            f"its {members[-1]} is not {kind} ({err})",
             "Save the model again.",
         ) from None
     try:

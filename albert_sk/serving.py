@@ -31,7 +31,7 @@ import json
 import os
 
 from albert_sk import __version__
-from albert_sk.exceptions import AlbertSkError
+from albert_sk.exceptions import AlbertSkError, InputError
 
 # Unicode White_Space without U+001C..U+001F: what albert_sk.text collapses.
 WHITESPACE = (
@@ -112,6 +112,13 @@ class _Packer:
         import tensorflow_text as tf_text
 
         tok = estimator.tokenizer_
+        if tok.FILE != "spiece.model":
+            raise InputError(
+                "export_serving tokenises with SentencePiece inside the graph, but "
+                "this model has a WordPiece vocabulary (vocab.txt, from a "
+                "checkpoint that ships one). Serve it with `albert-sk serve` or "
+                "predict, or export it with export_hf."
+            )
         self.sentencepiece = tf_text.SentencepieceTokenizer(
             model=tok.proto, out_type="int32"
         )

@@ -121,115 +121,10 @@ def _byte_to_char(text):
     return np.append(np.repeat(np.arange(len(text)), sizes), len(text))
 
 
-class Tokenizer:
-    """A SentencePiece model plus the normalisation its vocabulary expects.
-
-    Parameters
-    ----------
-    proto : bytes
-        A serialized SentencePiece model (the content of ``spiece.model``).
-    lowercase, strip_accents : bool
-        Normalisation applied before SentencePiece. Pretrained ALBERT
-        vocabularies are uncased and accent-free.
-
-    Pickles as its proto bytes; the C++ processor is rebuilt on load.
-    """
-
-    def __init__(self, proto, *, lowercase=True, strip_accents=True):
-        self.proto = bytes(proto)
-        self.lowercase = bool(lowercase)
-        self.strip_accents = bool(strip_accents)
-        self._sp = spm.SentencePieceProcessor(model_proto=self.proto)
-        ids = {
-            name: self._sp.piece_to_id(piece) for name, piece in SPECIAL_PIECES.items()
-        }
-        unk = self._sp.unk_id()
-        missing = [SPECIAL_PIECES[n] for n, i in ids.items() if i == unk and n != "unk"]
-        if missing:
-            raise InputError(
-                f"The SentencePiece model lacks the ALBERT special pieces {missing}. "
-                "Train the vocabulary with albert_sk (preset=None) or use an ALBERT "
-                "spiece.model, which defines <pad>, <unk>, [CLS], [SEP] and [MASK]."
-            )
-        self.pad_id, self.unk_id = ids["pad"], ids["unk"]
-        self.cls_id, self.sep_id = ids["cls"], ids["sep"]
-        mask_id = self._sp.piece_to_id(MASK_PIECE)
-        self.mask_id = None if mask_id == unk else mask_id
-
-    def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_sp"}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._sp = spm.SentencePieceProcessor(model_proto=self.proto)
-
-    @property
-    def vocab_size(self):
-        return self._sp.get_piece_size()
-
-    def id_to_piece(self, ids):
-        return [self._sp.id_to_piece(int(i)) for i in ids]
-
-    def normalize(self, text):
-        return normalize(
-            text, lowercase=self.lowercase, strip_accents=self.strip_accents
-        )
-
-    def encode(self, texts):
-        """Token ids (no special tokens) for each text, one C++ batch call."""
-        lower = self.lowercase
-        norm = [
-            (t.lower() if lower else t)
-            if t.isascii() and not _ASCII_SPECIAL.search(t)
-            else self.normalize(t)[0]
-            for t in texts
-        ]
-        return self._sp.encode(norm, out_type=int)
-
-    def _is_blank(self, ch):
-        """A word boundary: whitespace, a zero-width char, or a char that
-        folds to whitespace (the spacing diaeresis ``¨`` is NFKD " " + U+0308)."""
-        return _is_blank(ch) or not _fold_char(
-            ch, self.lowercase, self.strip_accents
-        ).strip(" ")
-
-    def encode_with_offsets(self, texts):
-        """Ids plus ``[start, end)`` character offsets into the original texts.
-
-        Returns a list of ``(ids, starts, ends)`` int arrays; the span of a
-        piece never includes whitespace, so a piece that is only the word
-        boundary marker ``▁`` gets ``start == end``.
-        """
-        out = []
-        for text in texts:
-            norm, source = self.normalize(text)
-            proto = self._sp.encode(norm, out_type="proto")
-            to_char = _byte_to_char(norm)
-            pieces = proto.pieces
-            ids = np.fromiter((p.id for p in pieces), np.int32, len(pieces))
-            begin = np.fromiter((p.begin for p in pieces), np.int64, len(pieces))
-            end = np.fromiter((p.end for p in pieces), np.int64, len(pieces))
-            b, e = to_char[begin], to_char[end]
-            starts, ends = source[b], source[e]
-            # A char that folds into several (e.g. "İ" -> "i" + U+0307) may be
-            # split between pieces: it belongs to the first one, whose span
-            # ends after it; a piece that starts inside it starts after it.
-            ends = ends + ((e > 0) & (ends == source[np.maximum(e - 1, 0)]))
-            starts = starts + ((b > 0) & (starts == source[np.maximum(b - 1, 0)]))
-            ends = np.minimum(
-                np.where(e > b, np.maximum(ends, starts), starts), len(text)
-            )
-            starts = np.minimum(starts, ends)
-            for k, piece in enumerate(pieces):
-                if piece.piece.startswith("\u2581"):  # covers the space before it
-                    while starts[k] < ends[k] and self._is_blank(text[starts[k]]):
-                        starts[k] += 1
-                # and may cover a blank after a char SentencePiece drops (a
-                # control char: "\x1b\t" is one "▁"): never end on a blank.
-                while ends[k] > starts[k] and text[ends[k] - 1] in _WHITESPACE:
-                    ends[k] -= 1
-            out.append((ids, starts, ends))
-        return out
+class Packing:
+    """``[CLS] a [SEP] (b [SEP])`` rows from token ids: what every tokenizer
+    shares (SentencePiece here, WordPiece in :mod:`albert_sk.wordpiece`).
+    Subclasses set ``cls_id``, ``sep_id`` and ``pad_id``."""
 
     def pack(self, ids_a, ids_b=None, *, max_length, name="texts"):
         """``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]`` rows, truncated to fit.
@@ -294,6 +189,132 @@ class Tokenizer:
             )
         segment_ids = np.zeros_like(token_ids)
         return Encoded(token_ids, segment_ids, starts, out_lengths, self.pad_id)
+
+
+class Tokenizer(Packing):
+    """A SentencePiece model plus the normalisation its vocabulary expects.
+
+    Parameters
+    ----------
+    proto : bytes
+        A serialized SentencePiece model (the content of ``spiece.model``).
+    lowercase, strip_accents : bool
+        Normalisation applied before SentencePiece. Pretrained ALBERT
+        vocabularies are uncased and accent-free.
+
+    Pickles as its proto bytes; the C++ processor is rebuilt on load.
+    """
+
+    # The member of a saved model file (and of a Hugging Face checkpoint)
+    # that holds ``proto``.
+    FILE = "spiece.model"
+
+    def __init__(self, proto, *, lowercase=True, strip_accents=True):
+        self.proto = bytes(proto)
+        self.lowercase = bool(lowercase)
+        self.strip_accents = bool(strip_accents)
+        self._sp = spm.SentencePieceProcessor(model_proto=self.proto)
+        ids = {
+            name: self._sp.piece_to_id(piece) for name, piece in SPECIAL_PIECES.items()
+        }
+        unk = self._sp.unk_id()
+        missing = [SPECIAL_PIECES[n] for n, i in ids.items() if i == unk and n != "unk"]
+        if missing:
+            raise InputError(
+                f"The SentencePiece model lacks the ALBERT special pieces {missing}. "
+                "Train the vocabulary with albert_sk (preset=None) or use an ALBERT "
+                "spiece.model, which defines <pad>, <unk>, [CLS], [SEP] and [MASK]."
+            )
+        self.pad_id, self.unk_id = ids["pad"], ids["unk"]
+        self.cls_id, self.sep_id = ids["cls"], ids["sep"]
+        mask_id = self._sp.piece_to_id(MASK_PIECE)
+        self.mask_id = None if mask_id == unk else mask_id
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_sp"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._sp = spm.SentencePieceProcessor(model_proto=self.proto)
+
+    @property
+    def vocab_size(self):
+        return self._sp.get_piece_size()
+
+    @property
+    def word_boundary_id(self):
+        """Id of the bare word-boundary piece ``▁``, which says nothing about
+        the word it starts (a tagger reads a word's tag after it)."""
+        return self._sp.piece_to_id("\u2581")
+
+    def word_starts(self):
+        """Boolean array over the vocabulary: True where a piece starts a word."""
+        pieces = self.id_to_piece(range(self.vocab_size))
+        return np.fromiter((p.startswith("\u2581") for p in pieces), bool, len(pieces))
+
+    def id_to_piece(self, ids):
+        return [self._sp.id_to_piece(int(i)) for i in ids]
+
+    def normalize(self, text):
+        return normalize(
+            text, lowercase=self.lowercase, strip_accents=self.strip_accents
+        )
+
+    def encode(self, texts):
+        """Token ids (no special tokens) for each text, one C++ batch call."""
+        lower = self.lowercase
+        norm = [
+            (t.lower() if lower else t)
+            if t.isascii() and not _ASCII_SPECIAL.search(t)
+            else self.normalize(t)[0]
+            for t in texts
+        ]
+        return self._sp.encode(norm, out_type=int)
+
+    def _is_blank(self, ch):
+        """A word boundary: whitespace, a zero-width char, or a char that
+        folds to whitespace (the spacing diaeresis ``¨`` is NFKD " " + U+0308)."""
+        return _is_blank(ch) or not _fold_char(
+            ch, self.lowercase, self.strip_accents
+        ).strip(" ")
+
+    def encode_with_offsets(self, texts):
+        """Ids plus ``[start, end)`` character offsets into the original texts.
+
+        Returns a list of ``(ids, starts, ends)`` int arrays; the span of a
+        piece never includes whitespace, so a piece that is only the word
+        boundary marker ``▁`` gets ``start == end``.
+        """
+        out = []
+        for text in texts:
+            norm, source = self.normalize(text)
+            proto = self._sp.encode(norm, out_type="proto")
+            to_char = _byte_to_char(norm)
+            pieces = proto.pieces
+            ids = np.fromiter((p.id for p in pieces), np.int32, len(pieces))
+            begin = np.fromiter((p.begin for p in pieces), np.int64, len(pieces))
+            end = np.fromiter((p.end for p in pieces), np.int64, len(pieces))
+            b, e = to_char[begin], to_char[end]
+            starts, ends = source[b], source[e]
+            # A char that folds into several (e.g. "İ" -> "i" + U+0307) may be
+            # split between pieces: it belongs to the first one, whose span
+            # ends after it; a piece that starts inside it starts after it.
+            ends = ends + ((e > 0) & (ends == source[np.maximum(e - 1, 0)]))
+            starts = starts + ((b > 0) & (starts == source[np.maximum(b - 1, 0)]))
+            ends = np.minimum(
+                np.where(e > b, np.maximum(ends, starts), starts), len(text)
+            )
+            starts = np.minimum(starts, ends)
+            for k, piece in enumerate(pieces):
+                if piece.piece.startswith("\u2581"):  # covers the space before it
+                    while starts[k] < ends[k] and self._is_blank(text[starts[k]]):
+                        starts[k] += 1
+                # and may cover a blank after a char SentencePiece drops (a
+                # control char: "\x1b\t" is one "▁"): never end on a blank.
+                while ends[k] > starts[k] and text[ends[k] - 1] in _WHITESPACE:
+                    ends[k] -= 1
+            out.append((ids, starts, ends))
+        return out
 
 
 def _truncate_pair(la, lb, budget, is_pair):

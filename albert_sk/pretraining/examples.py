@@ -19,7 +19,6 @@ from albert_sk.pretraining.masking import (
     pack_pairs,
     sop_pair,
     split_sentences,
-    word_start_table,
 )
 
 
@@ -59,7 +58,7 @@ class Examples:
         self.mask_rate, self.max_ngram, self.sop = mask_rate, max_ngram, sop
         self.buckets, self.chunk_chars = buckets, chunk_chars
         tok = tokenizer
-        self.word_starts = word_start_table(tok.id_to_piece(range(tok.vocab_size)))
+        self.word_starts = tok.word_starts()
         special = np.zeros(tok.vocab_size, bool)
         special[[tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id]] = True
         self.special = special

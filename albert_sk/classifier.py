@@ -132,13 +132,20 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
     Examples
     --------
     >>> from albert_sk import AlbertClassifier
-    >>> texts = ["great film", "loved it", "awful plot", "boring and bad"] * 8
-    >>> labels = ["pos", "pos", "neg", "neg"] * 8
-    >>> clf = AlbertClassifier(backbone="tiny", epochs=12, random_state=0)
-    >>> clf.fit(texts, labels).predict(["great plot"]).shape
-    (1,)
-    >>> clf.predict_proba(["great plot"]).sum().round(3)
-    np.float32(1.0)
+    >>> from sklearn.model_selection import train_test_split
+    >>> from albert_sk.io import load_sentiment_sentences
+    >>> reviews = load_sentiment_sentences()  # shipped with albert_sk
+    >>> short = reviews[reviews.text.str.len() < 60]
+    >>> train, test = train_test_split(short, train_size=400, test_size=200,
+    ...                                random_state=0)
+    >>> clf = AlbertClassifier(backbone="tiny", vocab_size=500, max_length=48,
+    ...                        epochs=5, random_state=0)
+    >>> clf.fit(train.text, train.label).score(test.text, test.label) > 0.55
+    True
+    >>> clf.predict(["A great film.", "Boring and bad."]).shape
+    (2,)
+    >>> clf.predict_proba(["A great film."]).sum(axis=1).round(6).tolist()
+    [1.0]
     """
 
     _parameter_constraints = {

@@ -41,12 +41,19 @@ warm_start, distribution, lora_rank, inference_dtype
     Examples
     --------
     >>> from albert_sk import AlbertRegressor
-    >>> texts = ["one star", "two stars", "four stars", "five stars"] * 8
-    >>> stars = [1.0, 2.0, 4.0, 5.0] * 8
-    >>> reg = AlbertRegressor(
-    ...     backbone="tiny", vocab_size=100, epochs=12, random_state=0
-    ... )
-    >>> reg.fit(texts, stars).predict(["three stars"]).shape
+    >>> from sklearn.model_selection import train_test_split
+    >>> from albert_sk.io import load_sentiment_sentences
+    >>> reviews = load_sentiment_sentences()  # shipped with albert_sk
+    >>> short = reviews[reviews.text.str.len() < 60]
+    >>> train, test = train_test_split(short, train_size=600, test_size=200,
+    ...                                random_state=0)
+    >>> reg = AlbertRegressor(backbone="tiny", vocab_size=500, max_length=48,
+    ...                       epochs=4, random_state=0)
+    >>> score = reg.fit(train.text, train.label * 4.0 + 1).score(
+    ...     test.text, test.label * 4.0 + 1)  # 1 or 5 stars
+    >>> score > 0  # R², better than predicting the mean
+    True
+    >>> reg.predict(["A great film."]).shape
     (1,)
     """
 

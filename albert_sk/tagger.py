@@ -141,7 +141,7 @@ distribution, lora_rank, inference_dtype
     ...             for w in words]
     >>> X = [t.split() for t in train.text]
     >>> X_test = [t.split() for t in test.text]
-    >>> tagger = AlbertTagger(backbone="tiny", vocab_size=500, max_length=32,
+    >>> tagger = AlbertTagger(backbone="tiny", vocab_size=500, max_length=48,
     ...                       epochs=6, learning_rate=3e-3, random_state=0)
     >>> tagger.fit(X, [tags(w) for w in X]).score(
     ...     X_test, [tags(w) for w in X_test]) > 0.5  # entity F1

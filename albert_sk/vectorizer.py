@@ -55,11 +55,19 @@ jit_compile, random_state, verbose
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklearn.pipeline import make_pipeline
     >>> from albert_sk import AlbertVectorizer
-    >>> texts = ["good movie", "bad movie", "great film", "awful film"] * 8
-    >>> vec = AlbertVectorizer(backbone="tiny", vocab_size=80, random_state=0)
-    >>> vec.fit_transform(texts).shape
-    (32, 64)
-    >>> pipe = make_pipeline(vec, LogisticRegression()).fit(texts, [1, 0, 1, 0] * 8)
+    >>> from sklearn.model_selection import train_test_split
+    >>> from albert_sk.io import load_sentiment_sentences
+    >>> reviews = load_sentiment_sentences()  # shipped with albert_sk
+    >>> short = reviews[reviews.text.str.len() < 60]
+    >>> train, test = train_test_split(short, train_size=400, test_size=200,
+    ...                                random_state=0)
+    >>> vec = AlbertVectorizer(backbone="tiny", vocab_size=500, max_length=48,
+    ...                        random_state=0)
+    >>> vec.fit_transform(train.text).shape
+    (400, 64)
+    >>> pipe = make_pipeline(vec, LogisticRegression(max_iter=1000))
+    >>> pipe.fit(train.text, train.label).score(test.text, test.label) > 0.5
+    True
     """
 
     _parameter_constraints = {

@@ -276,7 +276,7 @@ def test_clone_of_fitted_is_unfitted(fitted, X):
         copy.predict(X[:2])
 
 
-def test_predict_proba_and_decision_function(fitted, X):
+def test_predict_proba_and_decision_function(fitted, X, y):
     clf, *_ = fitted
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2)
@@ -288,7 +288,10 @@ def test_predict_proba_and_decision_function(fitted, X):
     assert predictions.shape == (len(X),)
     np.testing.assert_array_equal(predictions, clf.classes_[(scores > 0).astype(int)])
     np.testing.assert_array_equal(predictions, clf.classes_[proba.argmax(axis=1)])
-    assert 0 <= clf.score(X, predictions) == 1.0
+    # score is the accuracy of these predictions against the true labels.
+    assert clf.score(X, y) == pytest.approx(np.mean(predictions == y))
+    flipped = np.where(y == "pos", "neg", "pos")
+    assert clf.score(X, flipped) == pytest.approx(1 - clf.score(X, y))
 
 
 def test_pickle_round_trip(fitted, X):
@@ -747,6 +750,15 @@ def test_validation_split_fills_val_loss(X, y):
     clf = AlbertClassifier(**dict(PARAMS, epochs=2), validation_split=0.25).fit(X, y)
     assert len(clf.history_["val_loss"]) == 2
     assert len(clf.history_["val_accuracy"]) == 2
+
+
+def test_validation_data_scores_are_the_fitted_models_scores(X, y):
+    """The last epoch's val_accuracy is what score() gives on the same texts."""
+    val = (X[:12], y[:12])
+    clf = AlbertClassifier(**dict(PARAMS, epochs=2), validation_data=val).fit(
+        X[12:], y[12:]
+    )
+    assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(*val), abs=1e-6)
 
 
 class _Recorder(keras.callbacks.Callback):

@@ -202,13 +202,16 @@ def test_label_all_tokens_and_empty_sentences(data):
     assert [len(t) for t in tags] == [len(x) for x in X[:5]] + [0]
 
 
-def test_sample_weight_and_validation(data):
-    X, y = data
-    weights = np.ones(len(X))
-    weights[::2] = 0.0
-    tagger = tiny(epochs=2, validation_split=0.2)
-    tagger.fit(X[:60], y[:60], sample_weight=weights[:60])
-    assert len(tagger.history_["val_loss"]) == 2
+def test_sample_weight_changes_the_fit_and_ones_change_nothing(data):
+    X, y = data[0][:60], data[1][:60]
+    plain = tiny(epochs=2, validation_split=0.2).fit(X, y)
+    ones = tiny(epochs=2, validation_split=0.2).fit(X, y, sample_weight=np.ones(60))
+    np.testing.assert_allclose(ones.history_["loss"], plain.history_["loss"], rtol=1e-5)
+    weights = np.ones(60)
+    weights[::2] = 0.0  # half the sentences do not count
+    half = tiny(epochs=2, validation_split=0.2).fit(X, y, sample_weight=weights)
+    assert len(half.history_["val_loss"]) == 2
+    assert not np.allclose(half.history_["loss"], plain.history_["loss"], rtol=1e-3)
 
 
 # === Schemes ===
@@ -319,18 +322,28 @@ def test_unfitted_and_clone(fitted):
     assert fresh.get_params() == fitted.get_params()
 
 
-def test_grid_search_with_entity_f1_scorer(data):
-    X, y = data
+def test_grid_search_scores_by_entity_f1(data):
+    """GridSearchCV with entity_f1_scorer scores each candidate by the entity F1
+    of its predictions on the held-out fold, as a user would compute it."""
+    X, y = data[0][:60], data[1][:60]
+    train, test = np.arange(40), np.arange(40, 60)
     search = GridSearchCV(
-        tiny(epochs=1),
-        {"aggregation": ["max"]},
+        tiny(epochs=4),
+        {"aggregation": ["max", "first"]},
         scoring=entity_f1_scorer,
-        cv=2,
+        cv=[(train, test)],
         refit=False,
     )
-    search.fit(X[:60], y[:60])
-    assert search.cv_results_["mean_test_score"].shape == (1,)
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    search.fit(X, y)
+    for k, params in enumerate(search.cv_results_["params"]):
+        model = tiny(epochs=4, **params).fit(
+            [X[i] for i in train], [y[i] for i in train]
+        )
+        expected = entity_f1_score(
+            [y[i] for i in test], model.predict([X[i] for i in test])
+        )
+        assert search.cv_results_["split0_test_score"][k] == pytest.approx(expected)
+    assert search.cv_results_["mean_test_score"].max() > 0.3  # it learned entities
 
 
 # === Bad input ===

@@ -54,8 +54,13 @@ def test_cls_pooling_is_the_backbone_pooled_output(texts):
 def test_pipeline_runs_in_cross_validation(sentiment):
     vec = AlbertVectorizer(max_length=256, **TINY)  # a few IMDb lines are long
     pipe = make_pipeline(vec, LogisticRegression(max_iter=1000))
-    scores = cross_val_score(pipe, sentiment.text[:600], sentiment.label[:600], cv=3)
-    assert np.isfinite(scores).all()
+    y = sentiment.label[:600]
+    scores = cross_val_score(pipe, sentiment.text[:600], y, cv=3)
+    # Even untrained (random) ALBERT features carry which words a text has:
+    # LogisticRegression on them beats the majority class (0.52) in every fold
+    # (measured 0.55-0.66 over two seeds).
+    majority = max(y.mean(), 1 - y.mean())
+    assert scores.mean() > majority + 0.04 and scores.min() > majority
 
 
 def test_embeddings_of_a_trained_preset_transfer(sentiment, tmp_path):

@@ -385,6 +385,15 @@ def train_sentencepiece(
     try:
         spm.SentencePieceTrainer.train(**options)
     except RuntimeError as err:
+        chars = re.search(r"required_chars\. (\d+) vs (\d+)", str(err))
+        if chars:  # Chinese or Japanese text: thousands of distinct characters
+            raise InputError(
+                f"vocab_size={vocab_size} is too small for these texts: the "
+                f"vocabulary must hold their {int(chars.group(2)) - 5} most "
+                "frequent characters (character_coverage="
+                f"{character_coverage}) besides its special pieces. Raise "
+                f"vocab_size to at least {int(chars.group(2))}."
+            ) from None
         raise InputError(
             "Could not train a SentencePiece vocabulary on the given texts "
             f"({err}). The texts must hold some non-blank text; pass more or "

@@ -106,6 +106,16 @@ def test_reader_errors_name_the_line(tmp_path):
         read_cluener(clue)
 
 
+def test_a_vocabulary_too_small_for_the_characters_says_how_large():
+    from albert_sk.text import train_sentencepiece
+
+    texts = [
+        "".join(chr(0x4E00 + (7 * i + j) % 400) for j in range(30)) for i in range(60)
+    ]
+    with pytest.raises(InputError, match=r"vocab_size=100 is too small .* at least"):
+        train_sentencepiece(texts, 100)
+
+
 # === A tagger fitted on raw Chinese sentences ===
 
 NAMES = ["张三", "李小龙", "王芳", "欧阳修", "马丽"]

@@ -9,7 +9,10 @@ CJK ideograph a word of its own, punctuation split off, optional lower-casing
 and accent stripping; then greedy longest-match-first WordPiece) through the
 Rust ``tokenizers`` library, which also gives each piece's character offsets
 into the original text. Same interface as :class:`albert_sk.text.Tokenizer`.
-No Keras here.
+The ideographs split apart are ``BertTokenizer``'s blocks (CJK Unified
+Ideographs, Extensions A to E, compatibility ideographs), so ids match the
+checkpoints' own; :func:`albert_sk.align.split_words` also splits the newer
+Extensions F to I. No Keras here.
 """
 
 import numpy as np

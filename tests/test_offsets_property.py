@@ -290,6 +290,40 @@ def test_piece_offsets_stay_in_the_text_and_never_start_on_a_blank(tokenizer, te
     assert list(ids) == tokenizer.encode([text])[0]
 
 
+@pytest.fixture(scope="module")
+def wordpiece():
+    """A WordPiece vocabulary (albert_sk.wordpiece) of the corpus characters."""
+    from albert_sk.wordpiece import WordPieceTokenizer
+
+    chars = sorted({c for t in CORPUS + SPECIAL for c in t.lower() if c.strip()})
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "ada", "##s", *chars]
+    return WordPieceTokenizer("\n".join(tokens).encode("utf-8"))
+
+
+@settings(
+    max_examples=LAYER_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(chinese_texts)
+def test_wordpiece_offsets_are_in_order_and_never_on_a_blank(wordpiece, text):
+    ((ids, starts, ends),) = wordpiece.encode_with_offsets([text])
+    assert ((0 <= starts) & (starts < ends) & (ends <= len(text))).all()
+    assert (starts[1:] >= ends[:-1]).all()
+    for s, e in zip(starts, ends, strict=True):
+        assert not text[s].isspace() and not text[e - 1].isspace()
+    assert list(ids) == wordpiece.encode([text])[0]
+    # every ideograph is a piece of its own, at its own offset: those of
+    # BertTokenizer's blocks (not Extensions F to I: the ids must stay
+    # BertTokenizer's)
+    bert = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)]
+    bert += [(0x20000, 0x2A6DF), (0x2A700, 0x2CEAF), (0x2F800, 0x2FA1F)]
+    ideographs = [
+        i for i, c in enumerate(text) if any(a <= ord(c) <= b for a, b in bert)
+    ]
+    assert set(ideographs) <= set(starts.tolist())
+
+
 @settings(
     max_examples=LAYER_EXAMPLES,
     deadline=None,

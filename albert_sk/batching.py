@@ -117,6 +117,35 @@ class Encoded:
         }
 
 
+class TokenTargets:
+    """Per-token training targets stored flat like :class:`Encoded` (a tagger's).
+
+    ``batch`` pads them to the batch length with -1, the class the loss ignores
+    (special tokens, padding, and word pieces after the first).
+    """
+
+    def __init__(self, labels, starts, lengths):
+        self.labels, self.starts, self.lengths = labels, starts, lengths
+
+    def __len__(self):
+        return len(self.lengths)
+
+    def batch(self, index, length):
+        out = np.full((len(index), length), -1, dtype=np.int32)
+        for j, i in enumerate(index):
+            s, m = self.starts[i], self.lengths[i]
+            out[j, :m] = self.labels[s : s + m]
+        return out
+
+    def subset(self, rows):
+        parts = [
+            self.labels[self.starts[i] : self.starts[i] + self.lengths[i]] for i in rows
+        ]
+        lengths = self.lengths[rows]
+        flat = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+        return TokenTargets(flat, exclusive_cumsum(lengths)[:-1], lengths)
+
+
 def bucket_sizes(max_length, smallest=16, step=None):
     """Padded lengths used for batches, ending at ``max_length``.
 

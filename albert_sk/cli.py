@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from albert_sk import __version__
+from albert_sk import serve as serve_command
 from albert_sk.cli_data import (  # noqa: F401  (read_table, text_columns: API)
     TASKS,
     CommandError,
@@ -509,71 +510,6 @@ def run_pretrain(args):
     print("\n".join(lines))
 
 
-def add_serve_arguments(parser):
-    parser.add_argument("--model", required=True, help="a saved albert_sk model")
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (default: %(default)s, this machine only; "
-        "0.0.0.0 listens on every interface)",
-    )
-    parser.add_argument("--port", type=int, default=8000, help="default: %(default)s")
-    parser.add_argument(
-        "--max-batch-size",
-        type=int,
-        default=32,
-        help="inputs of concurrent requests run together, up to this many "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--max-wait-ms",
-        type=float,
-        default=5.0,
-        help="how long the first request of a batch waits for others "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--max-request-bytes",
-        type=int,
-        default=2**20,
-        help="larger request bodies get 413 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--max-inputs",
-        type=int,
-        default=1024,
-        help="requests with more inputs get 413 (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn's log level (default: %(default)s)",
-    )
-
-
-def run_serve(args):
-    from albert_sk import serve
-
-    serve.require_fastapi()  # before the model loads: fail fast without the extra
-    limits = serve.Limits(
-        max_batch_size=args.max_batch_size,
-        max_wait_ms=args.max_wait_ms,
-        max_request_bytes=args.max_request_bytes,
-        max_inputs=args.max_inputs,
-    ).check()
-    if not 0 <= args.port <= 65535:
-        raise CommandError(f"--port must be in [0, 65535], got {args.port}.")
-    estimator = load_model(args.model)
-    serve.serve(
-        estimator,
-        host=args.host,
-        port=args.port,
-        limits=limits,
-        log_level=args.log_level,
-    )
-
-
 @dataclass(frozen=True)
 class Command:
     help: str
@@ -616,8 +552,8 @@ COMMANDS = {
     ),
     "serve": Command(
         "serve a saved model over HTTP (JSON; FastAPI + uvicorn)",
-        add_serve_arguments,
-        run_serve,
+        serve_command.add_arguments,
+        serve_command.run,
     ),
 }
 

@@ -20,7 +20,12 @@ from albert_sk.align import (
     to_iob2,
 )
 from albert_sk.base import AlbertEstimator
-from albert_sk.batching import Encoded, exclusive_cumsum, ragged_positions
+from albert_sk.batching import (
+    Encoded,
+    TokenTargets,
+    exclusive_cumsum,
+    ragged_positions,
+)
 from albert_sk.checks import check_sentences
 from albert_sk.exceptions import InputError, ParameterError
 from albert_sk.heads import dense_head
@@ -28,35 +33,6 @@ from albert_sk.metrics import entity_f1_score
 from albert_sk.windows import word_windows
 
 _NO_EDGE = 1 << 30  # context score of a word next to a sentence edge
-
-
-class _TokenLabels:
-    """Per-token training targets stored flat like :class:`~albert_sk.batching.Encoded`.
-
-    ``batch`` pads them to the batch length with -1, the class the loss ignores
-    (special tokens, padding, and word pieces after the first).
-    """
-
-    def __init__(self, labels, starts, lengths):
-        self.labels, self.starts, self.lengths = labels, starts, lengths
-
-    def __len__(self):
-        return len(self.lengths)
-
-    def batch(self, index, length):
-        out = np.full((len(index), length), -1, dtype=np.int32)
-        for j, i in enumerate(index):
-            s, m = self.starts[i], self.lengths[i]
-            out[j, :m] = self.labels[s : s + m]
-        return out
-
-    def subset(self, rows):
-        parts = [
-            self.labels[self.starts[i] : self.starts[i] + self.lengths[i]] for i in rows
-        ]
-        lengths = self.lengths[rows]
-        flat = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-        return _TokenLabels(flat, exclusive_cumsum(lengths)[:-1], lengths)
 
 
 class AlbertTagger(AlbertEstimator):
@@ -446,7 +422,7 @@ distribution, lora_rank, inference_dtype
         if not self.label_all_tokens:
             keep &= encoded.token_fields["first"]
         labels = np.where(keep, word_labels[np.maximum(word, 0)], -1)
-        return encoded, _TokenLabels(
+        return encoded, TokenTargets(
             labels.astype(np.int32), encoded.starts, encoded.lengths
         )
 

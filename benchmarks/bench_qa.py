@@ -55,7 +55,7 @@ def _grams(words):
     return unigrams | set(zip(words, words[1:], strict=False))
 
 
-def sliding_window_answer(question, context, max_answer_tokens=4):
+def sliding_window_answer(question, context, max_answer_tokens=4, tokenize=None):
     """The SQuAD paper's lexical baseline answer to ``question`` in ``context``.
 
     Candidates are spans of up to ``max_answer_tokens`` words inside one
@@ -66,16 +66,21 @@ def sliding_window_answer(question, context, max_answer_tokens=4):
     sliding-window score (Richardson et al. 2013): the largest sum of word
     weights log(1 + 1/count) over a window of |question words + candidate
     words| passage words that belong to that set.
+
+    ``tokenize`` returns ``(word, start, end)`` triples (default: words and
+    punctuation; ``bench_chinese.py`` passes characters).
     """
-    tokens = _tokens(context)
+    tokenize = tokenize or _tokens
+    tokens = tokenize(context)
     if not tokens:
         return ""
     words = [w for w, _, _ in tokens]
-    q_words = [w for w, _, _ in _tokens(question)]
+    q_words = [w for w, _, _ in tokenize(question)]
     q_grams, q_set = _grams(q_words), {w for w in q_words if _content(w)}
     counts = Counter(words)
     weight = np.asarray([math.log(1.0 + 1.0 / counts[w]) for w in words])
-    bounds = [0] + [i + 1 for i, w in enumerate(words) if w in {".", "!", "?"}]
+    ends = {".", "!", "?", "。", "！", "？"}
+    bounds = [0] + [i + 1 for i, w in enumerate(words) if w in ends]
     bounds = sorted(set(bounds + [len(words)]))
     best_overlap, kept = -1, []
     for s0, s1 in zip(bounds, bounds[1:], strict=False):

@@ -189,8 +189,9 @@ def _qa(estimator, data):
                 f"{result[f'{part}_total']:,} questions {what}: exact match "
                 f"{result[f'{part}_exact']:.4f}, F1 {result[f'{part}_f1']:.4f}"
             )
-    return Evaluation(
-        "SQuAD F1", result["f1"], len(golds), "questions", "\n".join(lines)
+    lines.insert(0, "(the official SQuAD script's percentages)")
+    return Evaluation(  # the score on 0-1, as AlbertQA.score and sklearn's scorers
+        "SQuAD F1", result["f1"] / 100, len(golds), "questions", "\n".join(lines)
     )
 
 

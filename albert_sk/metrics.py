@@ -124,7 +124,10 @@ def _per_question(y_true, y_pred, metric):
 
 
 def squad_exact_match(y_true, y_pred):
-    """Exact match in percent, the maximum over each question's gold answers.
+    """Exact match (0 to 1), the maximum over each question's gold answers.
+
+    On the 0-1 scale of every scikit-learn score; the official SQuAD script's
+    percentages are :func:`squad_evaluate`'s.
 
     Parameters
     ----------
@@ -139,31 +142,34 @@ def squad_exact_match(y_true, y_pred):
     --------
     >>> from albert_sk.metrics import squad_exact_match
     >>> squad_exact_match([["Denver Broncos", "Broncos"], ""], ["broncos", ""])
-    100.0
+    1.0
     """
     scores, _ = _per_question(y_true, y_pred, answer_exact_match)
-    return 100.0 * float(scores.mean()) if len(scores) else 0.0
+    return float(scores.mean()) if len(scores) else 0.0
 
 
 def squad_f1(y_true, y_pred):
-    """SQuAD F1 in percent: token F1 averaged over questions, max over gold answers.
+    """SQuAD F1 (0 to 1): token F1 averaged over questions, max over gold answers.
 
-    Takes the same ``y_true``/``y_pred`` as :func:`squad_exact_match`.
+    Takes the same ``y_true``/``y_pred`` as :func:`squad_exact_match`; the
+    official script's percentage is ``squad_evaluate(...)["f1"]``.
 
     Examples
     --------
     >>> from albert_sk.metrics import squad_f1
     >>> squad_f1(["Denver Broncos", "Carolina Panthers"], ["Broncos", "Panthers"])
-    66.66666666666666
+    0.6666666666666666
     """
     scores, _ = _per_question(y_true, y_pred, answer_f1)
-    return 100.0 * float(scores.mean()) if len(scores) else 0.0
+    return float(scores.mean()) if len(scores) else 0.0
 
 
 def squad_evaluate(y_true, y_pred):
     """Exact match and F1, overall and split into has-answer / no-answer questions.
 
-    Returns the dict of the official SQuAD 2.0 script: ``exact``, ``f1`` and
+    The report of the official SQuAD 2.0 script, in its percentages (0 to 100;
+    :func:`squad_f1` and ``AlbertQA.score`` give the same F1 on 0 to 1). Returns
+    its dict: ``exact``, ``f1`` and
     ``total``, plus ``HasAns_*`` and ``NoAns_*`` for the questions that have
     (or lack) a gold answer, where there are any.
 

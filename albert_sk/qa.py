@@ -573,7 +573,10 @@ distribution, lora_rank, inference_dtype
         return np.asarray([records[0]["answer"] for records in best], dtype=object)
 
     def score(self, X, y, sample_weight=None):
-        """SQuAD F1 in percent of ``predict(X)``, max over each question's answers."""
+        """SQuAD F1 (0 to 1) of ``predict(X)``, max over each question's answers.
+
+        The official script's percentages: :func:`albert_sk.metrics.squad_evaluate`.
+        """
         inputs = self._check_X(X, reset=False)
         golds = _gold_texts(inputs, self._check_y(y, inputs))
         predictions = self.predict(X)
@@ -581,7 +584,7 @@ distribution, lora_rank, inference_dtype
             return squad_f1(golds, predictions)
         weights = check_sample_weight(sample_weight, len(inputs))
         per_question = [
-            100.0 * max(answer_f1(p, g) for g in gold)
+            max(answer_f1(p, g) for g in gold)
             for p, gold in zip(predictions, golds, strict=True)
         ]
         return float(np.average(per_question, weights=weights))

@@ -67,8 +67,8 @@ def test_max_over_gold_answers_and_mean_over_questions():
     # q2: P = 2/2, R = 2/3 -> F1 = 0.8, EM 0.
     # q3: pred {panthers, of, carolina}, gold {carolina, panthers}: P = 2/3,
     #     R = 1 -> F1 = 0.8, EM 0.
-    assert squad_exact_match(golds, preds) == pytest.approx(100 / 3)
-    assert squad_f1(golds, preds) == pytest.approx(100 * (1 + 0.8 + 0.8) / 3)
+    assert squad_exact_match(golds, preds) == pytest.approx(1 / 3)
+    assert squad_f1(golds, preds) == pytest.approx((1 + 0.8 + 0.8) / 3)
 
 
 def test_no_answer_questions_follow_squad_2():
@@ -121,8 +121,8 @@ def test_scorers_call_predict():
 
     X = ["q1", "q2"]
     y = ["Denver Broncos", "Broncos"]
-    assert squad_f1_scorer(Fixed(), X, y) == pytest.approx(100 * (2 / 3 + 1) / 2)
-    assert squad_exact_match_scorer(Fixed(), X, y) == 50.0
+    assert squad_f1_scorer(Fixed(), X, y) == pytest.approx((2 / 3 + 1) / 2)
+    assert squad_exact_match_scorer(Fixed(), X, y) == 0.5
 
 
 # The official v2.0 evaluation script's functions, verbatim in logic, as a
@@ -182,5 +182,9 @@ def test_matches_the_official_script_on_real_squad_2_answers():
             max(int(_official_normalize(t) == _official_normalize(pred)) for t in texts)
         )
     assert len(golds) > 500
-    assert squad_f1(golds, preds) == pytest.approx(100 * np.mean(expected_f1))
-    assert squad_exact_match(golds, preds) == pytest.approx(100 * np.mean(expected_em))
+    assert squad_f1(golds, preds) == pytest.approx(np.mean(expected_f1))
+    assert squad_exact_match(golds, preds) == pytest.approx(np.mean(expected_em))
+    # The official report keeps the script's percentages.
+    assert squad_evaluate(golds, preds)["f1"] == pytest.approx(
+        100 * np.mean(expected_f1)
+    )

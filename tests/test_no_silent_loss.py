@@ -64,12 +64,13 @@ def test_long_word_pieces_are_all_in_windows(tagger, sentence):
     assert (encoded.lengths <= tagger.max_length).all()
     # Every piece of every word is in some window, in order.
     expected = tok.encode(sentence)
+    word, first = encoded.token_fields["word"], encoded.token_fields["first"]
     for w, pieces in enumerate(expected):
-        seen = encoded.token_ids[encoded.token_word == w].tolist()
+        seen = encoded.token_ids[word == w].tolist()
         assert set(pieces) <= set(seen)
         assert len(seen) >= len(pieces)
     # Exactly one first piece per word occurrence in each window holding it.
-    assert set(encoded.token_word[encoded.token_first]) == set(range(len(sentence)))
+    assert set(word[first]) == set(range(len(sentence)))
     for aggregation in ("first", "average", "max"):
         tagger.set_params(aggregation=aggregation)
         tags = tagger.predict([sentence])[0]

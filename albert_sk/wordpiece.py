@@ -98,12 +98,9 @@ class WordPieceTokenizer(Packing):
         from tokenizers import Tokenizer as RustTokenizer
         from tokenizers import models, normalizers, pre_tokenizers
 
-        vocab = {}
-        for i, token in enumerate(self._tokens):
-            vocab[token] = i
         tok = RustTokenizer(
             models.WordPiece(
-                vocab,
+                dict(self._vocab),
                 unk_token=SPECIAL_TOKENS["unk"],
                 max_input_chars_per_word=MAX_WORD_CHARS,
                 continuing_subword_prefix=CONTINUATION,

@@ -99,6 +99,14 @@ def spread(values, fmt="{:.3f}"):
     )
 
 
+class _Rows(list):
+    """Table rows, each printed as it comes (a long run shows its progress)."""
+
+    def append(self, row):
+        print(" | ".join(map(str, row)), flush=True)
+        super().append(row)
+
+
 def tnews_classifier(vocab_size, epochs, seed):
     return AlbertClassifier(
         backbone="tiny",
@@ -173,7 +181,7 @@ def main():
     mode = MODES[args.mode or "full"]
     seeds = list(range(args.seeds))
     warnings.simplefilter("ignore", ConvergenceWarning)
-    rows, vocab_rows = [], []
+    rows, vocab_rows = _Rows(), _Rows()
     start_all = time.perf_counter()
 
     # === Resume NER (BMES) ===
@@ -261,7 +269,10 @@ def main():
     test_titles = set(titles[: len(titles) // 4])
     test = squad[squad.title.isin(test_titles)].reset_index(drop=True)[:600]
     pool = squad[~squad.title.isin(test_titles)]
-    train = pd.concat([trial, pool], ignore_index=True)[: mode["cmrc"]]
+    train = pd.concat([trial, pool], ignore_index=True)
+    blank = int((train.question.str.strip() == "").sum())  # a question without text
+    train = train[train.question.str.strip() != ""].reset_index(drop=True)
+    train = train[: mode["cmrc"]]
     located = [_locate(a, c) for a, c in zip(train.answers, train.context, strict=True)]
     train["answers"] = [a for a, _ in located]
     relocated = sum(m for _, m in located)
@@ -311,14 +322,17 @@ def main():
 Models trained from scratch (`tiny` backbone, SentencePiece vocabulary
 trained on the training texts, no pretraining) on the shared Chinese data
 (`../shared/data/zh/`), against baselines fitted on the same training rows
-({seeds_text}; {time.perf_counter() - start_all:.0f} s in all). Resume NER
+({seeds_text}; {time.perf_counter() - start_all:.0f} s in all, load average
+{os.getloadavg()[0]:.1f} at the end from other jobs on the machine: times are
+noisy). Resume NER
 and Weibo NER are scored on their dev files, CLUENER2020 on the last 1,000
 lines of `train.json` (not trained on; {nested} nested entity of the
 training rows dropped), TNEWS on 2,000 held-out titles, CMRC 2018 on
 {len(test)} questions of {len(test_titles)} articles of
 `cmrc2018_dev-part-a.json` that are not trained on (training: the trial set,
 then other articles; {relocated} training answers whose `answer_start` does
-not match the text were moved to the nearest occurrence of the text). CMRC
+not match the text were moved to the nearest occurrence of the text, and
+{blank} training questions with an empty text were left out). CMRC
 F1 counts characters (each ideograph a token, as CMRC's official script does;
 `albert_sk.metrics.answer_f1`).
 

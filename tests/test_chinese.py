@@ -39,7 +39,7 @@ def test_spans_on_chinese_text_cover_whole_characters():
 def test_answer_f1_counts_chinese_characters():
     assert answer_f1("北京大学", "北京") == pytest.approx(2 / 3)
     assert answer_f1("踢爆。", "踢爆") == 1.0  # CJK punctuation dropped
-    assert squad_exact_match([["《泡泡堂》"]], ["泡泡堂"]) == 100.0
+    assert squad_exact_match([["《泡泡堂》"]], ["泡泡堂"]) == 1.0
 
 
 # === Tag schemes ===
@@ -144,12 +144,12 @@ def tagger():
         backbone="tiny",
         vocab_size=64,
         max_length=32,
-        epochs=12,
+        epochs=10,
         batch_size=8,
-        learning_rate=3e-3,
+        learning_rate=4e-3,
         random_state=0,
     )
-    return tagger.fit(*chinese_synthetic(160))
+    return tagger.fit(*chinese_synthetic(120))
 
 
 @API_FITS

@@ -369,18 +369,31 @@ def _wordpiece_tokenizer(preset):
     )
 
 
-def _sentencepiece_tokenizer(preset):
-    import keras_hub
+# Where a local preset keeps its SentencePiece model: keras-hub's layout, then
+# a Hugging Face checkpoint's.
+_VOCABULARY_FILES = (
+    os.path.join("assets", "tokenizer", "vocabulary.spm"),
+    "spiece.model",
+)
 
-    with warnings.catch_warnings():
-        # keras-hub reads the vocabulary with an unclosed open(); the file is
-        # closed (and warns) as soon as the read returns.
-        warnings.simplefilter("ignore", ResourceWarning)
-        hub_tokenizer = keras_hub.models.AlbertTokenizer.from_preset(preset)
-    proto = hub_tokenizer.proto
-    if isinstance(proto, str):
-        with open(proto, "rb") as fh:
-            proto = fh.read()
+
+def _sentencepiece_tokenizer(preset):
+    proto = None
+    if os.path.isdir(preset):
+        # Read here: keras-hub's reader leaves the file open (a ResourceWarning
+        # when it is collected), and filtering that inside fit is not ours to do.
+        for name in _VOCABULARY_FILES:
+            if os.path.isfile(os.path.join(preset, name)):
+                with open(os.path.join(preset, name), "rb") as fh:
+                    proto = fh.read()
+                break
+    if proto is None:  # a hub preset: keras-hub downloads and reads it
+        import keras_hub
+
+        proto = keras_hub.models.AlbertTokenizer.from_preset(preset).proto
+        if isinstance(proto, str):
+            with open(proto, "rb") as fh:
+                proto = fh.read()
     lowercase, strip_accents = _normalization(preset)
     return Tokenizer(proto, lowercase=lowercase, strip_accents=strip_accents)
 

@@ -215,3 +215,17 @@ def test_sklearn_tags_say_what_each_estimator_takes():
         assert tags.estimator_type == kind, cls
         assert tags.non_deterministic, cls  # SGD on float32, threads
     assert get_tags(AlbertVectorizer()).transformer_tags is not None
+
+
+@API_FITS  # one epoch: the test is about warning filters
+def test_fit_from_presets_changes_no_warning_filter(
+    texts, keras_hub_preset_dir, hf_albert_dir, filter_changes
+):
+    """Loading a keras-hub preset or a Hugging Face checkpoint (which reads
+    their vocabularies) touches no warning filter either."""
+    from albert_sk import AlbertClassifier
+
+    X, y = texts
+    for preset in (keras_hub_preset_dir[0], hf_albert_dir[0]):
+        AlbertClassifier(preset=preset, max_length=64, epochs=1).fit(X[:16], y[:16])
+    assert filter_changes == []

@@ -403,3 +403,29 @@ def test_serve_refuses_bad_options_before_loading(option, capsys):
     code = cli.main(["serve", "--model", "no-such-file.albert", *option])
     err = capsys.readouterr().err
     assert code == 2 and option[0] in err
+
+
+def test_the_serving_benchmark_runs_and_its_answers_equal_predict():
+    """benchmarks/bench_serve.py runs in CI (its --quick mode, 32 requests per
+    row): every row of its table is there, and it checks that the server's
+    answers equal ``predict`` at 1, 8 and 64 concurrent clients."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench_serve.py",
+            "--quick",
+            "--no-write",
+            "--requests",
+            "32",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    for row in ("in a loop", "one call", "1 client", "8 clients", "64 clients"):
+        assert row in out.stdout, out.stdout

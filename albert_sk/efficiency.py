@@ -8,7 +8,8 @@ starting at zero, so the first step is the pretrained model). What trains:
 the adapters, the query and value biases, and the task head, which sits
 outside the backbone. Keras writes a LoRA layer's kernel merged
 (``W + scale * A @ B``) and no adapters, so a saved model is a plain model
-that predicts exactly as the fitted one; a pickled one is the same (merged
+that predicts as the fitted one (to float32 rounding: the merge is computed
+once, not in every step); a pickled one is the same (merged
 here, without optimizer state); a ``warm_start`` fit of either starts new
 adapters on the merged weights, with a fresh optimizer.
 

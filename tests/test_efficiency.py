@@ -103,16 +103,18 @@ def test_save_load_and_pickle_predict_exactly(lora, texts, tmp_path):
     assert loaded.get_params()["lora_rank"] == 2
     assert loaded.get_params()["inference_dtype"] == "int8"
     assert loaded.model_.dtype == "float32"  # save writes the float model
-    np.testing.assert_array_equal(float_proba(loaded, X), expected)
+    # The same up to float32 rounding: the merge W + scale * A @ B is
+    # computed once on save instead of in every step.
+    np.testing.assert_allclose(float_proba(loaded, X), expected, rtol=0, atol=1e-6)
     unpickled = pickle.loads(pickle.dumps(clf))
     assert "_inference_model_cache" not in unpickled.__dict__
-    np.testing.assert_array_equal(float_proba(unpickled, X), expected)
+    np.testing.assert_allclose(float_proba(unpickled, X), expected, rtol=0, atol=1e-6)
     # A warm start of the loaded (merged) model trains new adapters.
     loaded.set_params(warm_start=True, epochs=1)
     loaded.fit(*texts)
     assert lora_rank_of(find_backbone(loaded.model_)) == 2
     assert count_trainable(loaded.model_) == count_trainable(clf.model_)
-    assert not np.array_equal(float_proba(loaded, X), expected)
+    assert np.abs(float_proba(loaded, X) - expected).max() > 1e-4
 
 
 def test_warm_start_keeps_the_rank(lora, texts):

@@ -391,21 +391,59 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
     # === Prediction ===
 
     def decision_function(self, X):
-        """Logits: (n,) for binary (positive minus negative), else (n, n_classes)."""
+        """Logits: (n,) for binary (positive minus negative), else (n, n_classes).
+
+        Examples
+        --------
+        With ``clf`` fitted as in the class example:
+
+        >>> texts = ["A great film.", "Boring and bad."]
+        >>> scores = clf.decision_function(texts)
+        >>> scores.shape  # binary: one score per text
+        (2,)
+        >>> (scores > 0).tolist() == (clf.predict(texts) == clf.classes_[1]).tolist()
+        True
+        """
         logits = self._predict_outputs(X)
         if not self.multilabel_ and len(self.classes_) == 2:
             return logits[:, 1] - logits[:, 0]
         return logits
 
     def predict_proba(self, X):
-        """Class probabilities (rows sum to 1), or per-label ones (multilabel)."""
+        """Class probabilities (rows sum to 1), or per-label ones (multilabel).
+
+        Examples
+        --------
+        With ``clf`` fitted as in the class example:
+
+        >>> proba = clf.predict_proba(["A great film.", "Boring and bad."])
+        >>> proba.shape  # columns in classes_ order
+        (2, 2)
+        >>> clf.classes_.tolist()
+        [0, 1]
+        >>> proba.sum(axis=1).round(6).tolist()
+        [1.0, 1.0]
+        """
         logits = self._predict_outputs(X).astype("float64")
         if self.multilabel_:
             return expit(logits)
         return softmax(logits, axis=1)
 
     def predict(self, X):
-        """Labels from ``classes_``; a 0/1 indicator matrix for multilabel."""
+        """Labels from ``classes_``; a 0/1 indicator matrix for multilabel.
+
+        Examples
+        --------
+        With ``clf``, ``train`` and ``test`` as in the class example:
+
+        >>> predicted = clf.predict(test.text)
+        >>> predicted.shape
+        (200,)
+        >>> set(predicted.tolist()) <= set(clf.classes_.tolist())
+        True
+        >>> float((predicted == test.label).mean()) > 0.55  # accuracy
+        True
+        """
         proba = self.predict_proba(X)
         if self.multilabel_:
             return (proba >= self.threshold).astype(int)
@@ -438,6 +476,24 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         -------
         str
             The absolute path of the folder.
+
+        Examples
+        --------
+        With ``clf`` fitted as in the class example (skipped in the test
+        suite: exporting and loading a SavedModel takes tens of seconds;
+        ``tests/test_serving_export.py`` checks it):
+
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> import tensorflow_text  # doctest: +SKIP
+        >>> texts = ["A great film.", "Boring and bad."]
+        >>> with tempfile.TemporaryDirectory() as folder:  # doctest: +SKIP
+        ...     path = clf.export_serving(os.path.join(folder, "served"))
+        ...     served = tf.saved_model.load(path).serve(tf.constant(texts))
+        ...     same = np.allclose(served, clf.predict_proba(texts), atol=1e-5)
+        >>> same  # doctest: +SKIP
+        True
         """
         from albert_sk.serving import export_classifier
 

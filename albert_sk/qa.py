@@ -429,6 +429,16 @@ distribution, lora_rank, inference_dtype
             or a list of them (the first one is trained on). ``""``, ``None``
             or ``[]``: no answer (SQuAD 2.0).
         sample_weight : array of shape (n_questions,), default=None
+
+        Examples
+        --------
+        With ``qa`` fitted on ``questions`` (the class example's ``X``) and
+        ``answers`` (its ``y``) as in the class example:
+
+        >>> questions[0]
+        {'question': 'Where was Ann born?', 'context': 'Ann was born in Paris in 1950.'}
+        >>> len(qa.history_["loss"]), qa.null_score_threshold_
+        (2, 0.0)
         """
         super().fit(X, y, sample_weight)
         held_out = self.__dict__.pop("_validation_examples", None)
@@ -533,6 +543,20 @@ distribution, lora_rank, inference_dtype
             start and end logits. With ``allow_no_answer=True`` the no-answer
             record ``{"answer": "", "start": 0, "end": 0}`` competes with
             score null score + ``null_score_threshold_``.
+
+        Examples
+        --------
+        With ``qa`` fitted on ``questions`` as in the class example (a model
+        this small answers little right, but every span is exact):
+
+        >>> spans = qa.predict_spans(questions[:2], n_best=3)
+        >>> [len(s) for s in spans]
+        [3, 3]
+        >>> all(q["context"][r["start"]:r["end"]] == r["answer"]
+        ...     for q, s in zip(questions, spans) for r in s)
+        True
+        >>> qa.predict_spans(questions[:2], as_frame=True).columns.tolist()
+        ['row', 'rank', 'answer', 'start', 'end', 'score']
         """
         self._check_is_fitted()
         if isinstance(n_best, bool) or not isinstance(n_best, Integral) or n_best < 1:
@@ -568,7 +592,18 @@ distribution, lora_rank, inference_dtype
         return pd.DataFrame(frame, columns=columns)
 
     def predict(self, X):
-        """Answer strings in input order; ``""`` where there is no answer."""
+        """Answer strings in input order; ``""`` where there is no answer.
+
+        Examples
+        --------
+        With ``qa`` fitted on ``questions`` as in the class example:
+
+        >>> predicted = qa.predict(questions[:3])
+        >>> predicted.shape
+        (3,)
+        >>> all(a in q["context"] for a, q in zip(predicted, questions))
+        True
+        """
         best = self.predict_spans(X, n_best=1)
         return np.asarray([records[0]["answer"] for records in best], dtype=object)
 
@@ -576,6 +611,14 @@ distribution, lora_rank, inference_dtype
         """SQuAD F1 (0 to 1) of ``predict(X)``, max over each question's answers.
 
         The official script's percentages: :func:`albert_sk.metrics.squad_evaluate`.
+
+        Examples
+        --------
+        With ``qa`` fitted on ``questions`` and ``answers`` as in the class
+        example:
+
+        >>> 0.0 <= qa.score(questions, answers) <= 1.0
+        True
         """
         inputs = self._check_X(X, reset=False)
         golds = _gold_texts(inputs, self._check_y(y, inputs))

@@ -205,7 +205,18 @@ warm_start, distribution, lora_rank, inference_dtype
         return convergence.constant_regression_loss(targets, weights), "the mean"
 
     def predict(self, X):
-        """Predicted targets: shape (n,) for 1-D ``y`` in fit, else (n, n_outputs)."""
+        """Predicted targets: shape (n,) for 1-D ``y`` in fit, else (n, n_outputs).
+
+        Examples
+        --------
+        With ``reg`` fitted as in the class example (1-D ``y``):
+
+        >>> values = reg.predict(["A great film.", "Boring and bad."])
+        >>> values.shape, values.dtype.name
+        ((2,), 'float64')
+        >>> reg.n_outputs_
+        1
+        """
         outputs = self._predict_outputs(X).astype("float64")
         values = outputs * self.y_scale_ + self.y_mean_
         return values[:, 0] if self.y_ndim_ == 1 else values

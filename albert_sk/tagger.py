@@ -519,6 +519,16 @@ distribution, lora_rank, inference_dtype
         -------
         list of list of str
             ``len(result[i]) == len(X[i])`` for word lists, always.
+
+        Examples
+        --------
+        With ``tagger`` fitted as in the class example:
+
+        >>> X = [["A", "great", "film", "."], ["Boring", "."]]
+        >>> [len(t) for t in tagger.predict(X)]  # one tag per word
+        [4, 2]
+        >>> set(sum(tagger.predict(X), [])) <= set(tagger.classes_)
+        True
         """
         self._check_is_fitted()
         inputs = self._check_X(X, reset=False)
@@ -526,7 +536,18 @@ distribution, lora_rank, inference_dtype
         return [from_iob2(t, self.scheme) for t in tags]
 
     def predict_proba(self, X):
-        """Per-word probabilities, one ``(n_words, len(labels_))`` array a sentence."""
+        """Per-word probabilities, one ``(n_words, len(labels_))`` array a sentence.
+
+        Examples
+        --------
+        With ``tagger`` fitted as in the class example:
+
+        >>> proba = tagger.predict_proba([["A", "great", "film", "."]])
+        >>> proba[0].shape, tagger.labels_.tolist()
+        ((4, 2), ['B-OPINION', 'O'])
+        >>> proba[0].sum(axis=1).round(6).tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        """
         self._check_is_fitted()
         inputs = self._check_X(X, reset=False)
         return self._split_sentences(self._word_probabilities(inputs), inputs)
@@ -547,6 +568,18 @@ distribution, lora_rank, inference_dtype
             Per text, ``{"text", "label", "start", "end", "score"}`` records
             with ``texts[i][start:end] == text``; ``score`` is the mean
             probability of the entity's word tags.
+
+        Examples
+        --------
+        With ``tagger`` fitted as in the class example:
+
+        >>> texts = ["A great film, a terrible ending.", "Nothing here."]
+        >>> found = tagger.predict_entities(texts)
+        >>> all(texts[i][e["start"]:e["end"]] == e["text"]
+        ...     for i, records in enumerate(found) for e in records)
+        True
+        >>> tagger.predict_entities(texts, as_frame=True).columns.tolist()
+        ['row', 'text', 'label', 'start', 'end', 'score']
         """
         self._check_is_fitted()
         if self.scheme is None:
@@ -592,6 +625,15 @@ distribution, lora_rank, inference_dtype
 
         ``X``/``y`` take the forms of ``fit``; tags ``y`` never seen in fit
         are allowed.
+
+        Examples
+        --------
+        With ``tagger``, its tagging function ``tags`` and ``test`` as in the
+        class example:
+
+        >>> X_test = [t.split() for t in test.text]
+        >>> tagger.score(X_test, [tags(w) for w in X_test]) > 0.5  # entity F1
+        True
         """
         self._check_is_fitted()
         if sample_weight is not None:

@@ -111,7 +111,21 @@ jit_compile, random_state, verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Load (or build) the backbone and tokenizer; ``y`` is ignored."""
+        """Load (or build) the backbone and tokenizer; ``y`` is ignored.
+
+        Examples
+        --------
+        No training happens, so a fit takes about a second (``train`` as in
+        the class example):
+
+        >>> from albert_sk import AlbertVectorizer
+        >>> vec = AlbertVectorizer(backbone="tiny", vocab_size=500, max_length=48,
+        ...                        random_state=0).fit(train.text)
+        >>> vec.n_features_out_
+        64
+        >>> vec.get_feature_names_out()[:2].tolist()
+        ['albertvectorizer0', 'albertvectorizer1']
+        """
         inputs = self._check_X(X, reset=True)
         with seeded(self._fit_seed()):
             backbone, self.tokenizer_ = self._initialize(inputs)
@@ -131,7 +145,19 @@ jit_compile, random_state, verbose
         return keras.layers.Identity(dtype="float32", name="embedding")(features)
 
     def transform(self, X):
-        """Embeddings, shape ``(n_texts, n_features_out_)``, float32."""
+        """Embeddings, shape ``(n_texts, n_features_out_)``, float32.
+
+        Examples
+        --------
+        With ``vec`` fitted as in the class example:
+
+        >>> X = vec.transform(["A great film.", "Boring and bad, all of it."])
+        >>> X.shape, X.dtype.name
+        ((2, 64), 'float32')
+        >>> import numpy as np  # a text embeds alike alone or in a batch
+        >>> np.allclose(X[:1], vec.transform(["A great film."]), atol=1e-5)
+        True
+        """
         outputs = self._predict_outputs(X)
         if self.pooling == "cls":
             return outputs.astype("float32")

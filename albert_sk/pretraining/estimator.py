@@ -391,6 +391,16 @@ class AlbertPretrainer(AlbertEstimator):
             a one-shot iterator is read once, in a single pass.
         y : None
             Ignored.
+
+        Examples
+        --------
+        With ``pre`` fitted on ``docs`` as in the class example
+        (``max_steps=40, log_every=10``):
+
+        >>> pre.n_steps_, pre.history_["step"]
+        (40, [10, 20, 30, 40])
+        >>> pre.history_["loss"][-1] < pre.history_["loss"][0]
+        True
         """
         corpus = Corpus(corpus, self.doc_sep)
         if corpus.one_shot and self.max_steps is None:
@@ -532,7 +542,18 @@ class AlbertPretrainer(AlbertEstimator):
     # === Score and export ===
 
     def score(self, corpus, y=None):
-        """Masked-token accuracy of the MLM on ``corpus`` (fixed, seeded masking)."""
+        """Masked-token accuracy of the MLM on ``corpus`` (fixed, seeded masking).
+
+        Examples
+        --------
+        With ``pre`` fitted on ``docs`` as in the class example:
+
+        >>> accuracy = pre.score(docs[:50])
+        >>> 0.0 <= accuracy <= 1.0
+        True
+        >>> accuracy == pre.score(docs[:50])  # the masking is seeded
+        True
+        """
         self._check_is_fitted()
         corpus = Corpus(corpus, self.doc_sep)
         seed = self.random_state if self.random_state is not None else 0
@@ -555,6 +576,18 @@ class AlbertPretrainer(AlbertEstimator):
         estimator accepts ``preset=path``. ``albert_sk.json`` beside records
         the normalisation (lower-casing, accents) the vocabulary expects.
         Returns ``path``.
+
+        Examples
+        --------
+        With ``pre`` fitted on ``docs`` as in the class example:
+
+        >>> import os, tempfile
+        >>> import keras_hub
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pre.save_preset(os.path.join(folder, "my_albert"))
+        ...     backbone = keras_hub.models.AlbertBackbone.from_preset(path)
+        >>> backbone.hidden_dim, backbone.vocabulary_size == pre.tokenizer_.vocab_size
+        (64, True)
         """
         self._check_is_fitted()
         return backbones.save_preset(self.backbone_, self.tokenizer_, path)

@@ -28,9 +28,7 @@ OPINION = {
 
 
 def _tags(words):
-    return [
-        "B-OPINION" if w.lower().strip(".,!?") in OPINION else "O" for w in words
-    ]
+    return ["B-OPINION" if w.lower().strip(".,!?") in OPINION else "O" for w in words]
 
 
 def _reviews(ns):

@@ -153,3 +153,14 @@ def write_keras_hub_preset(path, texts, *, vocab_size=300, seed=0, **backbone_ar
     backbone.save_to_preset(path)
     keras_hub.models.AlbertTokenizer(proto=tokenizer.proto).save_to_preset(path)
     return backbone, tokenizer
+
+
+def hf_inputs(batch):
+    """albert_sk's padded batch as transformers' keyword arguments (torch tensors)."""
+    import torch
+
+    return {
+        "input_ids": torch.as_tensor(batch["token_ids"], dtype=torch.long),
+        "token_type_ids": torch.as_tensor(batch["segment_ids"], dtype=torch.long),
+        "attention_mask": torch.as_tensor(batch["padding_mask"], dtype=torch.long),
+    }

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from _cli import run
 from _marks import API_FITS
 
 import albert_sk
@@ -28,13 +29,6 @@ TINY = [
     "--set",
     "random_state=0",
 ]
-
-
-def run(argv, capsys):
-    """``main(argv)`` in-process: (exit code, stdout, stderr)."""
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, err, pattern):

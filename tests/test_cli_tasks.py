@@ -13,6 +13,7 @@ import re
 
 import pandas as pd
 import pytest
+from _cli import run
 from _marks import API_FITS
 
 import albert_sk
@@ -39,13 +40,6 @@ TAGGER = [*TINY, "--set", "vocab_size=300", "--set", "max_length=32"]
 QA = [*TINY, "--set", "vocab_size=150", "--set", "max_length=96"]
 QA += ["--set", "max_query_length=40", "--set", "doc_stride=48"]
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def run(argv, capsys):
-    """``main(argv)`` in-process: (exit code, stdout, stderr)."""
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, err, pattern):

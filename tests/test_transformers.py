@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _hf import hf_inputs  # noqa: E402
 
 transformers = pytest.importorskip(
     "transformers",
@@ -61,15 +62,6 @@ TINY = dict(
 
 def as_numpy(tensor):
     return tensor.detach().cpu().numpy()
-
-
-def hf_inputs(batch):
-    """albert_sk's padded batch as transformers' keyword arguments."""
-    return {
-        "input_ids": torch.as_tensor(batch["token_ids"], dtype=torch.long),
-        "token_type_ids": torch.as_tensor(batch["segment_ids"], dtype=torch.long),
-        "attention_mask": torch.as_tensor(batch["padding_mask"], dtype=torch.long),
-    }
 
 
 def randomise(model, seed):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _hf import hf_inputs  # noqa: E402
 
 transformers = pytest.importorskip(
     "transformers", reason="transformers is not installed: pip install 'albert-sk[hf]'"
@@ -114,14 +115,6 @@ def base_dir(tmp_path_factory, vocab_dir):
     torch.manual_seed(0)
     model = randomise(transformers.AlbertModel(config), 0)
     return checkpoint(tmp_path_factory.mktemp("albert_zh"), model, vocab_dir), model
-
-
-def hf_inputs(batch):
-    return {
-        "input_ids": torch.as_tensor(batch["token_ids"], dtype=torch.long),
-        "token_type_ids": torch.as_tensor(batch["segment_ids"], dtype=torch.long),
-        "attention_mask": torch.as_tensor(batch["padding_mask"], dtype=torch.long),
-    }
 
 
 # === The tokenizer ===

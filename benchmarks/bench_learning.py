@@ -1,7 +1,9 @@
 """Does training hold on any data? Learning rates x datasets x seeds x data orders.
 
 Every run fits a from-scratch estimator with its defaults except the
-backbone size and the learning rate, on a split of a real dataset, and
+backbone size, the learning rate and any ``--set NAME=VALUE`` parameters
+(kept in the record as ``extra`` and shown in the table's settings column),
+on a split of a real dataset, and
 scores it on texts it never saw, next to baselines fitted on the same split:
 
 * classification (accuracy): SST-2 (3,000 train / 1,000 test sampled from the
@@ -28,9 +30,12 @@ Examples::
 
     python benchmarks/bench_learning.py --sizes small --lrs 1e-3 5e-4 3e-4
     python benchmarks/bench_learning.py --datasets wnut --sizes tiny --epochs 10
+    python benchmarks/bench_learning.py --datasets wnut --sizes tiny --epochs 30 \
+        --seeds 0 --orders 0 --set dropout=0.3 --set vocab_size=1000
     python benchmarks/bench_learning.py --table
 """
 
+import ast
 import itertools
 import json
 import os
@@ -61,7 +66,8 @@ from albert_sk.metrics import entity_f1_score  # noqa: E402
 from benchmarks._common import DATA, arguments, markdown_table, write_section  # noqa: E402
 
 RESULTS = Path(__file__).with_name("results") / "learning.jsonl"
-SHOWN = ("dataset", "size", "lr", "seed", "order", "score", "baselines", "warned")
+SHOWN = ("dataset", "size", "lr", "extra", "seed", "order", "score", "baselines")
+SHOWN += ("warned",)
 
 
 # === Datasets: (X_train, y_train, X_test, y_test) for one data order ===
@@ -132,7 +138,7 @@ def tagging_baselines(X_train, y_train, X_test, y_test):
 # === One run ===
 
 
-def run(dataset, size, lr, seed, order, epochs, pooling):
+def run(dataset, size, lr, seed, order, epochs, pooling, extra):
     task, load = DATASETS[dataset]
     X_train, y_train, X_test, y_test = load(order)
     kind = AlbertClassifier if task == "classification" else AlbertTagger
@@ -141,6 +147,7 @@ def run(dataset, size, lr, seed, order, epochs, pooling):
         params["pooling"] = pooling
     if epochs is not None:
         params["epochs"] = epochs
+    params.update(extra)
     est = kind(**params)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -168,6 +175,7 @@ def run(dataset, size, lr, seed, order, epochs, pooling):
         "pooling": est.pooling_ if task == "classification" else "-",
         "epochs": est.epochs,
         "warmup_ratio": est.warmup_ratio,
+        "extra": extra,
         "seed": seed,
         "order": order,
         "score": score,
@@ -187,9 +195,31 @@ def key(record):
         record.get("pooling", "cls"),
         str(record["lr"]),
         record["epochs"],
+        json.dumps(record.get("extra") or {}, sort_keys=True),
         record["seed"],
         record["order"],
     )
+
+
+def settings(extra):
+    """The ``--set`` parameters of a run as one table cell, ``-`` for none."""
+    if not extra:
+        return "-"
+    return ", ".join(f"`{name}={value!r}`" for name, value in sorted(extra.items()))
+
+
+def parse_set(text):
+    """``NAME=VALUE`` -> (name, value): a Python literal, else the string."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise SystemExit(
+            f"--set expects NAME=VALUE with NAME a parameter name. Got {text!r} "
+            "instead; write for example --set dropout=0.3."
+        )
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value
 
 
 def load_results():
@@ -205,19 +235,23 @@ def table(records):
     groups = defaultdict(list)
     for r in records:
         group = (r["task"], r["dataset"], r["size"], r.get("pooling", "cls"))
-        groups[group + (r["resolved_lr"], r["epochs"])].append(r)
+        group += (r["resolved_lr"], r["epochs"], settings(r.get("extra")))
+        groups[group].append(r)
     defaults = {}
     for size in ("tiny", "small", "base"):
         for kind in (AlbertClassifier, AlbertTagger):
             defaults[(kind.__name__, size)] = kind(backbone=size)._learning_rate()
     rows = []
-    for (task, dataset, size, pooling, lr, epochs), runs in sorted(groups.items()):
+    for group, runs in sorted(groups.items()):
+        task, dataset, size, pooling, lr, epochs, extra = group
         scores = np.array([r["score"] for r in runs])
         base = "tfidf" if task == "classification" else "memorised"
         baseline = np.mean([r["baselines"][base] for r in runs])
         majority = np.mean([r["baselines"]["majority"] for r in runs])
         kind = "AlbertClassifier" if task == "classification" else "AlbertTagger"
-        is_default = np.isclose(lr, defaults[(kind, size)]) and pooling != "cls"
+        is_default = (
+            np.isclose(lr, defaults[(kind, size)]) and pooling != "cls" and extra == "-"
+        )
         collapsed = sum(r["collapsed"] for r in runs)
         warned_ok = sum(r["warned"] for r in runs if r["collapsed"])
         false_alarms = sum(r["warned"] for r in runs if not r["collapsed"])
@@ -228,6 +262,7 @@ def table(records):
                 pooling,
                 f"{lr:g}" + (" **(default)**" if is_default else ""),
                 epochs,
+                extra,
                 len(runs),
                 f"{scores.mean():.3f}",
                 f"{scores.min():.3f}",
@@ -246,6 +281,7 @@ def table(records):
         "pooling",
         "learning rate",
         "epochs",
+        "settings",
         "runs",
         "mean",
         "min",
@@ -260,7 +296,8 @@ def table(records):
     body = (
         "## Learning: from-scratch defaults over datasets, seeds and data orders\n\n"
         "`bench_learning.py`: each row is one estimator setting, fitted from "
-        "scratch with its defaults except the backbone and learning rate on "
+        "scratch with its defaults except the backbone, the learning rate and "
+        "the parameters in the settings column (`--set`, `-` for none) on "
         "every combination of 3 seeds (`random_state`) and 2 data orders "
         "(split and row order), scored on held-out texts: accuracy for SST-2 "
         "(3,000 train / 1,000 test), TREC coarse (4,000 / 1,452) and the UCI "
@@ -285,8 +322,23 @@ def main():
     parser.add_argument("--orders", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--pooling", default="auto", choices=["auto", "cls", "mean"])
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra estimator parameter for every run (repeatable); VALUE "
+        "is read as a Python literal, else kept as a string",
+    )
     parser.add_argument("--table", action="store_true", help="only rewrite the table")
     args = parser.parse_args()
+    extra = dict(parse_set(text) for text in args.set)
+    clash = sorted(set(extra) & {"backbone", "learning_rate", "random_state", "epochs"})
+    if clash:
+        raise SystemExit(
+            f"--set cannot set {', '.join(clash)}: use --sizes, --lrs, --seeds "
+            "and --epochs, which the table groups by."
+        )
     if not args.table:
         RESULTS.parent.mkdir(exist_ok=True)
         done = {key(r) for r in load_results()}
@@ -300,10 +352,12 @@ def main():
             if pooling == "auto":
                 pooling = "mean"  # what "auto" means from scratch
             probe = dict(dataset=dataset, size=size, lr=lr, seed=seed, order=order)
-            probe.update(epochs=args.epochs or 3, pooling=pooling)
+            probe.update(epochs=args.epochs or 3, pooling=pooling, extra=extra)
             if key(probe) in done:
                 continue
-            record = run(dataset, size, lr, seed, order, args.epochs, args.pooling)
+            record = run(
+                dataset, size, lr, seed, order, args.epochs, args.pooling, extra
+            )
             print(json.dumps({k: record[k] for k in SHOWN}), flush=True)
             with RESULTS.open("a") as fh:
                 fh.write(json.dumps(record) + "\n")

@@ -311,7 +311,18 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         """How a text becomes one vector for estimators with a ``pooling``
         parameter: "cls" (the pretrained pooler on [CLS]) with a preset,
         "mean" from scratch, where the pooler starts untrained and fits on
-        [CLS] sat at the class prior for whole epochs (docs/classifier.md)."""
+        [CLS] sat at the class prior for whole epochs (docs/classifier.md).
+
+        Examples
+        --------
+        >>> from albert_sk import AlbertClassifier
+        >>> AlbertClassifier().pooling_  # from scratch
+        'mean'
+        >>> AlbertClassifier(preset="albert_base_en_uncased").pooling_
+        'cls'
+        >>> AlbertClassifier(pooling="cls").pooling_
+        'cls'
+        """
         pooling = getattr(self, "pooling", "cls")
         if pooling == "auto":
             return "cls" if self.preset is not None else "mean"
@@ -423,7 +434,28 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
-        """Fine-tune on texts ``X`` and targets ``y``; returns ``self``."""
+        """Fine-tune on texts ``X`` and targets ``y``; returns ``self``.
+
+        ``sample_weight`` weighs each row's loss. The class docstrings say what
+        ``X`` and ``y`` may be; ``AlbertQA``, ``AlbertVectorizer`` and
+        ``AlbertPretrainer`` have a ``fit`` of their own.
+
+        Examples
+        --------
+        With ``train`` as in the class example of
+        :class:`~albert_sk.AlbertClassifier`, a tiny model holding out a fifth
+        of the rows to report a validation loss:
+
+        >>> from albert_sk import AlbertClassifier
+        >>> model = AlbertClassifier(backbone="tiny", vocab_size=500, max_length=48,
+        ...                          epochs=5, validation_split=0.2, random_state=0)
+        >>> model.fit(train.text, train.label) is model
+        True
+        >>> len(model.history_["loss"]), len(model.history_["val_loss"])  # per epoch
+        (5, 5)
+        >>> model.history_["loss"][-1] < model.history_["loss"][0]
+        True
+        """
         self._check_params()
         inputs = self._check_X(X, reset=True)
         warm = self.warm_start and hasattr(self, "model_")
@@ -578,6 +610,23 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         folder and moved into place, so a crash never leaves a broken file.
         ``callbacks`` and ``validation_data`` are not saved. Returns the
         absolute path.
+
+        Examples
+        --------
+        With ``clf`` fitted as in the class example of
+        :class:`~albert_sk.AlbertClassifier` (every estimator saves alike):
+
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from albert_sk import AlbertClassifier
+        >>> texts = ["A great film.", "Boring and bad."]
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = clf.save(os.path.join(folder, "sentiment.albert"))
+        ...     print(os.path.basename(path), os.path.isabs(path))
+        ...     loaded = AlbertClassifier.load(path)
+        sentiment.albert True
+        >>> np.allclose(loaded.predict_proba(texts), clf.predict_proba(texts))
+        True
         """
         self._check_is_fitted()
         return model_file.write(self, path)
@@ -591,6 +640,30 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         estimator class and that class's own parameters, and a Keras config
         without ``Lambda`` layers or foreign classes. Anything else raises
         :class:`~albert_sk.exceptions.ModelFileError`.
+
+        Examples
+        --------
+        With ``clf`` fitted as in the class example of
+        :class:`~albert_sk.AlbertClassifier`; a file holds one estimator
+        class, and another class refuses it:
+
+        >>> import os, tempfile
+        >>> from albert_sk import AlbertClassifier, AlbertTagger
+        >>> from albert_sk.exceptions import ModelFileError
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = clf.save(os.path.join(folder, "sentiment.albert"))
+        ...     loaded = AlbertClassifier.load(path)
+        ...     try:  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+        ...         AlbertTagger.load(path)
+        ...     except ModelFileError as err:
+        ...         print(err)
+        '...sentiment.albert' holds an AlbertClassifier, not an AlbertTagger.
+        Load it with AlbertClassifier.load(path) or albert_sk.load(path).
+        >>> loaded.get_params() == clf.get_params()
+        True
+        >>> text = ["A great film."]
+        >>> loaded.predict(text).tolist() == clf.predict(text).tolist()
+        True
         """
         return model_file.read(path, cls)
 
@@ -615,5 +688,22 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
 
 
 def load(path):
-    """Load any albert_sk estimator saved with ``est.save(path)``."""
+    """Load any albert_sk estimator saved with ``est.save(path)``.
+
+    The file names its estimator class, so the caller need not know it;
+    ``AlbertClassifier.load(path)`` does the same and also checks the class.
+
+    Examples
+    --------
+    With ``clf`` fitted as in the class example of
+    :class:`~albert_sk.AlbertClassifier`:
+
+    >>> import os, tempfile
+    >>> import albert_sk
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = clf.save(os.path.join(folder, "sentiment.albert"))
+    ...     model = albert_sk.load(path)
+    >>> type(model).__name__, model.classes_.tolist()
+    ('AlbertClassifier', [0, 1])
+    """
     return AlbertEstimator.load(path)

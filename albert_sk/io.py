@@ -90,6 +90,24 @@ def atomic_write(path, mode="wb", *, encoding=None):
     partial file; on an error the temporary file is removed, and a temporary
     left by a killed process is removed by the next write. The file gets the
     permissions of any file the user creates (``0o666`` less the umask).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from albert_sk.io import atomic_write
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "labels.txt")
+    ...     with atomic_write(path, "w", encoding="utf-8") as fh:
+    ...         _ = fh.write("neg\\npos\\n")
+    ...     try:  # an error while writing keeps the previous file
+    ...         with atomic_write(path, "w", encoding="utf-8") as fh:
+    ...             _ = fh.write("half a file")
+    ...             raise RuntimeError("interrupted")
+    ...     except RuntimeError:
+    ...         pass
+    ...     with open(path, encoding="utf-8") as fh:
+    ...         print(fh.read().split(), sorted(os.listdir(folder)))
+    ['neg', 'pos'] ['labels.txt']
     """
     path = _check_parent(path)
     _remove_stale(path)
@@ -130,6 +148,19 @@ def atomic_directory(path, *, marker=None):
     ``marker`` guards against replacing a folder that is not an earlier
     write: when given, an existing non-empty folder at ``path`` must hold a
     file of that name (e.g. ``"config.json"``), else ``FileExistsError``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from albert_sk.io import atomic_directory
+    >>> with tempfile.TemporaryDirectory() as parent:
+    ...     path = os.path.join(parent, "export")
+    ...     for files in (["config.json", "old.bin"], ["config.json", "new.bin"]):
+    ...         with atomic_directory(path, marker="config.json") as folder:
+    ...             for name in files:
+    ...                 open(os.path.join(folder, name), "w").close()
+    ...     print(sorted(os.listdir(path)))  # old.bin did not survive
+    ['config.json', 'new.bin']
     """
     path = _check_parent(path)
     if os.path.lexists(path) and not os.path.isdir(path):
@@ -185,6 +216,27 @@ def write_directory(path, write, *, marker=None):
     earlier write never survive, and a crash leaves the earlier folder
     untouched. With ``marker``, a non-empty folder without that file is
     refused (it is not ours to replace). Returns the absolute path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from albert_sk.io import write_directory
+    >>> def write(folder):
+    ...     with open(os.path.join(folder, "config.json"), "w") as fh:
+    ...         _ = fh.write("{}")
+    >>> with tempfile.TemporaryDirectory() as parent:
+    ...     out = write_directory(os.path.join(parent, "model"), write,
+    ...                           marker="config.json")
+    ...     print(os.path.basename(out), os.listdir(out))
+    ...     os.mkdir(os.path.join(parent, "photos"))
+    ...     open(os.path.join(parent, "photos", "cat.jpg"), "w").close()
+    ...     try:  # a folder that is not an earlier write is never replaced
+    ...         write_directory(os.path.join(parent, "photos"), write,
+    ...                         marker="config.json")
+    ...     except FileExistsError:
+    ...         print(os.listdir(os.path.join(parent, "photos")))
+    model ['config.json']
+    ['cat.jpg']
     """
     with atomic_directory(path, marker=marker) as folder:
         write(folder)
@@ -198,9 +250,31 @@ def load_sentiment_sentences(sources=("amazon", "imdb", "yelp")):
     0 (negative). Kotzias et al., "From Group to Individual Labels using Deep
     Features", KDD 2015.
 
+    Parameters
+    ----------
+    sources : sequence of {"amazon", "imdb", "yelp"}, default=all three
+        Which of the three files (1,000 sentences each) to read, in order.
+
     Returns
     -------
     pandas.DataFrame with columns ``text``, ``label`` and ``source``.
+
+    Raises
+    ------
+    InputError
+        When a source is none of the three.
+
+    Examples
+    --------
+    >>> from albert_sk.io import load_sentiment_sentences
+    >>> reviews = load_sentiment_sentences()
+    >>> reviews.shape
+    (3000, 3)
+    >>> reviews.groupby("source").label.mean().to_dict()  # half of each positive
+    {'amazon': 0.5, 'imdb': 0.5, 'yelp': 0.5}
+    >>> yelp = load_sentiment_sentences(["yelp"])
+    >>> yelp.text[0], int(yelp.label[0])
+    ('Wow... Loved this place.', 1)
     """
     files = {
         "amazon": "amazon_cells_labelled.txt",
@@ -235,7 +309,27 @@ def load_sentiment_sentences(sources=("amazon", "imdb", "yelp")):
 
 
 def read_sst2(path, n=None):
-    """GLUE SST-2 ``train.tsv`` (``sentence<TAB>label``, a header) as a DataFrame."""
+    """GLUE SST-2 ``train.tsv`` (``sentence<TAB>label``, a header) as a DataFrame.
+
+    Columns ``text`` and ``label`` (0 negative, 1 positive); ``n`` reads only
+    the first ``n`` rows. Quotes are ordinary characters, as in the GLUE files.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from albert_sk.io import read_sst2
+    >>> rows = ["sentence\\tlabel", 'a charming , "funny" journey\\t1',
+    ...         "bland and boring\\t0", "never dull\\t1"]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "train.tsv")
+    ...     with open(path, "w", encoding="utf-8") as fh:
+    ...         _ = fh.write("\\n".join(rows) + "\\n")
+    ...     frame, first = read_sst2(path), read_sst2(path, n=1)
+    >>> frame.text.tolist()
+    ['a charming , "funny" journey', 'bland and boring', 'never dull']
+    >>> frame.label.tolist(), len(first)
+    ([1, 0, 1], 1)
+    """
     frame = pd.read_csv(
         os.fspath(path), sep="\t", quoting=3, nrows=n, dtype={"sentence": str}
     )
@@ -247,6 +341,22 @@ def read_trec(path, fine=False):
 
     Columns ``text`` and ``label``: the coarse class (``"DESC"``, ``"LOC"``,
     ...), or ``"COARSE:fine"`` with ``fine=True``. The files are Latin-1.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from albert_sk.io import read_trec
+    >>> lines = ["DESC:manner How did serfdom develop in Russia ?",
+    ...          "LOC:city What is the capital of Peru ?"]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "TREC.train")
+    ...     with open(path, "w", encoding="latin-1") as fh:
+    ...         _ = fh.write("\\n".join(lines) + "\\n")
+    ...     coarse, fine = read_trec(path), read_trec(path, fine=True)
+    >>> coarse.text.tolist()
+    ['How did serfdom develop in Russia ?', 'What is the capital of Peru ?']
+    >>> coarse.label.tolist(), fine.label.tolist()
+    (['DESC', 'LOC'], ['DESC:manner', 'LOC:city'])
     """
     with open(os.fspath(path), encoding="latin-1") as fh:
         rows = [line.rstrip("\n").split(" ", 1) for line in fh if line.strip()]
@@ -366,6 +476,22 @@ def read_weibo_ner(path):
     IOB2 over ``PER``/``ORG``/``LOC``/``GPE`` × ``NAM``/``NOM``.
 
     Returns ``(sentences, tags)`` as :func:`read_conll` does.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from albert_sk.io import read_weibo_ner
+    >>> lines = ["我0\\tO", "在0\\tO", "北0\\tB-GPE.NAM", "京1\\tI-GPE.NAM", "",
+    ...          "老0\\tB-PER.NOM", "师1\\tI-PER.NOM", "好0\\tO"]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "weiboNER_2nd_conll.dev")
+    ...     with open(path, "w", encoding="utf-8") as fh:
+    ...         _ = fh.write("\\n".join(lines) + "\\n")
+    ...     sentences, tags = read_weibo_ner(path)
+    >>> sentences  # the segment digits are gone
+    [['我', '在', '北', '京'], ['老', '师', '好']]
+    >>> tags[0]
+    ['O', 'O', 'B-GPE.NAM', 'I-GPE.NAM']
     """
     sentences, tags = read_conll(path, columns=(0, 1))
     for i, sentence in enumerate(sentences):
@@ -388,6 +514,24 @@ def read_bmes(path):
     ends an entity, ``S-X`` is a one-character entity): fit
     ``AlbertTagger(scheme="BMES")`` on them, or convert them with
     ``albert_sk.align.to_iob2(tags, "BMES")``. Returns ``(sentences, tags)``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from albert_sk.align import to_iob2
+    >>> from albert_sk.io import read_bmes
+    >>> lines = ["吴 B-NAME", "重 M-NAME", "阳 E-NAME", "， O", "男 S-GENDER"]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "dev.char.bmes")
+    ...     with open(path, "w", encoding="utf-8") as fh:
+    ...         _ = fh.write("\\n".join(lines) + "\\n")
+    ...     sentences, tags = read_bmes(path)
+    >>> sentences
+    [['吴', '重', '阳', '，', '男']]
+    >>> tags
+    [['B-NAME', 'M-NAME', 'E-NAME', 'O', 'S-GENDER']]
+    >>> to_iob2(tags[0], "BMES")
+    ['B-NAME', 'I-NAME', 'I-NAME', 'O', 'B-GENDER']
     """
     sentences, tags = read_conll(path, columns=(0, -1))
     for i, sentence_tags in enumerate(tags):
@@ -410,6 +554,26 @@ def read_cluener(path):
     ``AlbertTagger.fit(texts, spans)`` takes. A line without ``label`` (the
     test split) gets no spans; a span that does not match its entity text
     raises :class:`~albert_sk.exceptions.InputError` naming the line.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from albert_sk.io import read_cluener
+    >>> labels = {"name": {"叶老桂": [[0, 2]]}, "company": {"浙商银行": [[4, 7]]}}
+    >>> records = [
+    ...     {"text": "叶老桂在浙商银行工作", "label": labels},  # inclusive ends
+    ...     {"text": "生生不息CSOL"},  # the test split: no label
+    ... ]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "dev.json")
+    ...     with open(path, "w", encoding="utf-8") as fh:
+    ...         for record in records:
+    ...             _ = fh.write(json.dumps(record, ensure_ascii=False) + "\\n")
+    ...     texts, spans = read_cluener(path)
+    >>> spans  # exclusive ends
+    [[(0, 3, 'name'), (4, 8, 'company')], []]
+    >>> [texts[0][start:end] for start, end, _ in spans[0]]
+    ['叶老桂', '浙商银行']
     """
     path = os.fspath(path)
     texts, spans = [], []

@@ -49,7 +49,16 @@ def normalize_answer(text):
 
 
 def answer_exact_match(prediction, gold):
-    """1 when ``prediction`` and ``gold`` are equal after :func:`normalize_answer`."""
+    """1 when ``prediction`` and ``gold`` are equal after :func:`normalize_answer`.
+
+    Examples
+    --------
+    >>> from albert_sk.metrics import answer_exact_match
+    >>> answer_exact_match("the Denver Broncos.", "Denver Broncos")
+    1
+    >>> answer_exact_match("Broncos", "Denver Broncos")  # no partial credit
+    0
+    """
     return int(normalize_answer(prediction) == normalize_answer(gold))
 
 
@@ -97,6 +106,14 @@ def gold_answer_texts(answers):
     ``answers`` is a string, a dict with a ``"text"`` key, a list of such, or
     ``""``/``None``/``[]`` for no answer. Answers that normalise to nothing
     are dropped; a question left without answers has the single gold ``""``.
+
+    Examples
+    --------
+    >>> from albert_sk.metrics import gold_answer_texts
+    >>> gold_answer_texts([{"text": "France", "answer_start": 12}, {"text": "the"}])
+    ['France']
+    >>> gold_answer_texts("Paris"), gold_answer_texts([]), gold_answer_texts(None)
+    (['Paris'], [''], [''])
     """
     if not isinstance(answers, (list, tuple, np.ndarray)):
         answers = [answers]

@@ -75,7 +75,26 @@ def require_fastapi():
 
 @dataclass(frozen=True)
 class Limits:
-    """How requests are batched and how large one may be."""
+    """How requests are batched and how large one may be.
+
+    ``albert-sk serve`` sets them from its options of the same names
+    (``--max-batch-size``, ...): inputs per model call, milliseconds the
+    first request of a batch waits for others, bytes per request body and
+    inputs per request.
+
+    Examples
+    --------
+    >>> from albert_sk.exceptions import AlbertSkError
+    >>> from albert_sk.serve import Limits
+    >>> Limits(max_batch_size=64).check()  # doctest: +NORMALIZE_WHITESPACE
+    Limits(max_batch_size=64, max_wait_ms=5.0, max_request_bytes=1048576,
+           max_inputs=1024)
+    >>> try:
+    ...     Limits(max_wait_ms=-1).check()
+    ... except AlbertSkError as err:
+    ...     print(err)
+    --max-wait-ms must be at least 0, got -1.
+    """
 
     max_batch_size: int = 32
     max_wait_ms: float = 5.0
@@ -418,7 +437,24 @@ def error_message(err):
 
 
 def create_app(estimator, limits=None):
-    """The FastAPI application serving ``estimator`` (already fitted or loaded)."""
+    """The FastAPI application serving ``estimator`` (already fitted or loaded).
+
+    The endpoints are those of the module description, for the methods
+    ``estimator`` has; ``limits`` defaults to ``Limits()``. Run it with any
+    ASGI server, or mount it in a larger FastAPI application.
+
+    Examples
+    --------
+    With ``clf`` fitted as in the class example of
+    :class:`~albert_sk.AlbertClassifier`:
+
+    >>> from albert_sk.serve import Limits, create_app
+    >>> app = create_app(clf, Limits(max_batch_size=64))
+    >>> sorted(app.openapi()["paths"])  # a classifier has no /entities
+    ['/health', '/info', '/predict', '/predict_proba']
+    >>> import uvicorn
+    >>> uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+    """
     require_fastapi()
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
@@ -504,7 +540,23 @@ def create_app(estimator, limits=None):
 
 
 def serve(estimator, *, host="127.0.0.1", port=8000, limits=None, log_level="info"):
-    """Run the server until interrupted (Ctrl-C / SIGTERM)."""
+    """Run the server until interrupted (Ctrl-C / SIGTERM).
+
+    What ``albert-sk serve --model FILE`` runs: :func:`create_app` under
+    uvicorn on ``host``:``port``, without access logs.
+
+    Examples
+    --------
+    With ``clf`` fitted as in the class example of
+    :class:`~albert_sk.AlbertClassifier` (not run in the test suite: the
+    server runs until stopped; ``tests/test_serve.py`` calls a real one):
+
+    >>> from albert_sk.serve import Limits, serve
+    >>> limits = Limits(max_batch_size=64, max_wait_ms=2.0)
+    >>> serve(clf, port=8000, limits=limits)  # doctest: +SKIP
+    Serving AlbertClassifier at http://127.0.0.1:8000 (POST /predict,
+    /predict_proba; GET /health, /info). Ctrl-C stops it.
+    """
     require_fastapi()
     import uvicorn
 

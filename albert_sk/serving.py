@@ -56,6 +56,19 @@ def normalize(texts, *, lowercase=True, strip_accents=True):
     order, as Python's does per character, so a character that folds into
     whitespace or a quote (``"¨"``, a fullwidth apostrophe) is left to
     SentencePiece's own normalisation in both.
+
+    Examples
+    --------
+    Needs TensorFlow and ``tensorflow_text``:
+
+    >>> import tensorflow as tf
+    >>> from albert_sk import text
+    >>> from albert_sk.serving import normalize
+    >>> texts = ["  Ça   VA\\tbien  ", "``Déjà vu''"]
+    >>> [t.decode() for t in normalize(tf.constant(texts)).numpy()]
+    ['ca va bien', '"deja vu"']
+    >>> [text.normalize(t)[0] for t in texts]  # the same as in Python
+    ['ca va bien', '"deja vu"']
     """
     import tensorflow as tf
     import tensorflow_text as tf_text
@@ -185,7 +198,24 @@ def _check_backend(who):
 def export_classifier(estimator, path):
     """Write ``estimator``'s SavedModel to the folder ``path``, atomically.
 
-    See :meth:`albert_sk.AlbertClassifier.export_serving`.
+    See :meth:`albert_sk.AlbertClassifier.export_serving`, which calls it.
+    Returns the absolute path of the folder.
+
+    Examples
+    --------
+    With ``clf`` fitted as in the class example of
+    :class:`~albert_sk.AlbertClassifier` (skipped in the test suite:
+    exporting and loading a SavedModel takes tens of seconds;
+    ``tests/test_serving_export.py`` checks it):
+
+    >>> import os, tempfile
+    >>> import tensorflow as tf
+    >>> import tensorflow_text  # registers the SentencePiece ops
+    >>> from albert_sk.serving import export_classifier
+    >>> with tempfile.TemporaryDirectory() as folder:  # doctest: +SKIP
+    ...     path = export_classifier(clf, os.path.join(folder, "served"))
+    ...     print(sorted(tf.saved_model.load(path).signatures))
+    ['count_tokens', 'serve']
     """
     import keras
     import tensorflow as tf

@@ -7,9 +7,16 @@ need the network or a GPU. New pages in docs/ and docs/gallery/ are picked up
 automatically. A page that reads the shared datasets names the folder with the
 ``ALBERT_SK_DATA`` environment variable (set here to ../shared/data, see its
 SOURCES.md) and is skipped where that folder is absent.
+
+The API reference (docs/api/*.rst) promises that every docstring it shows has
+an ``Examples`` section; ``--doctest-modules`` runs them, and
+:func:`test_every_api_docstring_has_examples` checks that none is missing.
 """
 
+import importlib
+import inspect
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -97,3 +104,111 @@ def test_page_examples_run(page, tmp_path, monkeypatch):
         # Padded so tracebacks name the page and its line numbers.
         source = "\n" * (line - 1) + code
         exec(compile(source, str(page.relative_to(ROOT)), "exec"), namespace)
+
+
+# === The API reference: every docstring it shows has Examples ===
+
+API_PAGES = sorted((DOCS / "api").glob("*.rst"))
+DIRECTIVE = re.compile(
+    r"^\.\. (currentmodule|autofunction|autoclass|autoexception)::\s*(\S+)\s*$"
+)
+OPTION = re.compile(r"^\s+:([\w-]+):")
+
+
+def class_members(cls, inherited):
+    """``{name: member}`` of the methods and properties ``:members:`` shows.
+
+    Public names whose defining class (the first in the MRO) is albert_sk's,
+    only ``cls``'s own without ``inherited``. Members without a docstring of
+    their own are left out: autodoc hides them, or shows the docstring they
+    override (``set_params``), which scikit-learn documents, as it does the
+    members albert_sk inherits from it (``get_params``, ``score``).
+    """
+    found = {}
+    for name in dir(cls):
+        owner = next((k for k in cls.__mro__ if name in vars(k)), None)
+        if name.startswith("_") or owner is None:
+            continue
+        if not owner.__module__.startswith("albert_sk."):
+            continue
+        if owner is not cls and not inherited:
+            continue
+        member = vars(owner)[name]
+        if isinstance(member, (classmethod, staticmethod)):
+            member = member.__func__
+        if (inspect.isfunction(member) or isinstance(member, property)) and (
+            member.__doc__ is not None
+        ):
+            found[name] = member
+    return found
+
+
+def api_objects():
+    """``[(name, object)]`` of everything docs/api/*.rst documents.
+
+    The objects of the ``autofunction``, ``autoclass`` and ``autoexception``
+    directives (under the page's last ``currentmodule``) and, for an
+    ``autoclass`` with ``:members:``, its :func:`class_members`.
+    """
+    objects = []
+    for page in API_PAGES:
+        module = None
+        lines = page.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            match = DIRECTIVE.match(line)
+            if match is None:
+                continue
+            kind, name = match.groups()
+            if kind == "currentmodule":
+                module = name
+                continue
+            obj = importlib.import_module(module)
+            for part in name.split("."):
+                obj = getattr(obj, part)
+            objects.append((f"{module}.{name}", obj))
+            options = set()
+            for option in lines[i + 1 :]:
+                found = OPTION.match(option)
+                if found is None:
+                    break
+                options.add(found.group(1))
+            if kind == "autoclass" and "members" in options:
+                members = class_members(obj, "inherited-members" in options)
+                objects.extend(
+                    (f"{module}.{name}.{attr}", member)
+                    for attr, member in sorted(members.items())
+                )
+    return objects
+
+
+def has_examples(doc):
+    """True when numpydoc ``doc`` has an ``Examples`` section with ``>>>`` lines."""
+    parts = re.split(r"^Examples\n-{8}$", inspect.cleandoc(doc or ""), flags=re.M)
+    return len(parts) > 1 and ">>>" in parts[-1]
+
+
+def test_has_examples_reads_numpydoc_sections():
+    assert has_examples("Summary.\n\n    Examples\n    --------\n    >>> 1\n    1\n")
+    assert not has_examples("Summary.\n\nExamples\n--------\nNone yet.\n")
+    assert not has_examples("See the Examples below.\n")
+    assert not has_examples(None)
+
+
+def test_every_api_docstring_has_examples():
+    objects = api_objects()
+    names = {name for name, _ in objects}
+    # The directives were read: functions, classes, exceptions, members.
+    assert {
+        "albert_sk.load",
+        "albert_sk.io.read_conll",
+        "albert_sk.exceptions.InputError",
+        "albert_sk.serve.Limits",
+        "albert_sk.AlbertTagger.predict_entities",
+        "albert_sk.AlbertClassifier.save",
+    } <= names
+    assert "albert_sk.AlbertClassifier.get_params" not in names  # scikit-learn's
+    missing = [name for name, obj in objects if not has_examples(obj.__doc__)]
+    assert not missing, (
+        f"{len(missing)} docstrings of the API reference have no Examples "
+        f"section with >>> lines: {missing}"
+    )

@@ -213,3 +213,40 @@ def _doctest_models_namespace(request, doctest_namespace, doctest_models):
     yield
     for name in names:
         doctest_namespace.pop(name, None)
+
+
+# === Running on several cores (pytest-xdist, addopts: -n auto --dist loadgroup) ===
+
+# Modules whose tests share no costly fixture: xdist hands out their tests one
+# by one. Every other module, and all the doctests (they share the models
+# above), stays whole on one worker, so its fitted fixtures are built once.
+SPREAD = {"tests/test_docs.py", "tests/test_scaling.py"}
+# Run first: long single tests (subprocesses, docs pages) and the doctests'
+# models, so no worker is left with a long tail while the others idle.
+FIRST = ("albert_sk/", "tests/test_scaling.py", "tests/test_docs.py")
+
+
+def _module(item):
+    return item.nodeid.split("::")[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Group items for ``--dist loadgroup`` and put the long ones first.
+
+    Items move a whole module at a time, so module-scoped fixtures are still
+    built once in a run without xdist too.
+    """
+    for item in items:
+        module = _module(item)
+        if module not in SPREAD:
+            group = "doctests" if module.startswith("albert_sk/") else module
+            item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item):
+        module = _module(item)
+        return next(
+            (i for i, prefix in enumerate(FIRST) if module.startswith(prefix)),
+            len(FIRST),
+        )
+
+    items.sort(key=rank)  # stable: the order within each rank is kept

@@ -81,28 +81,6 @@ def keras_hub_preset_dir(tmp_path_factory, sentiment):
     return path, backbone, tok
 
 
-@pytest.fixture(scope="module")
-def eager_keras():
-    """Run Keras train/predict steps eagerly for the tests of one module.
-
-    A fit of a tiny model over a few batches spends most of its time tracing
-    the TensorFlow graph; eagerly it takes a fraction of that. The estimator
-    code is the same either way; tests of graph-mode behaviour (determinism,
-    learning) must not use this fixture.
-    """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        yield
-        return
-    import tensorflow as tf
-
-    before = tf.config.functions_run_eagerly()
-    tf.config.run_functions_eagerly(True)
-    yield
-    tf.config.run_functions_eagerly(before)
-
-
 def pytest_collection_modifyitems(config, items):
     """``slow`` tests are opt-in: they run only when ``-m`` names them."""
     if "slow" in (config.option.markexpr or ""):

@@ -28,19 +28,7 @@ def _backbone_of(model):
     return backbone
 
 
-pytestmark = [
-    pytest.mark.filterwarnings(
-        # Eager mode (eager_keras) does not reach tf.data, and TensorFlow says so.
-        "ignore:Even though the `tf.config.experimental_run_functions_eagerly`"
-        ":UserWarning"
-    ),
-    API_FITS,
-]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _eager(eager_keras):
-    """Tiny fits of a few steps run faster eagerly than traced (see conftest)."""
+pytestmark = API_FITS
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ pickling, saving, ``Pipeline``/``GridSearchCV``, metadata routing, inputs,
 targets, validation, early stopping, seeding, warm starts and bad input.
 
 Fits are tiny (a 2-layer model, a few dozen short sentences, one epoch) and
-run eagerly (``eager_keras``), except the determinism test, which uses the
-graph path users get.
+run on the compiled (``tf.function``) path users get.
 """
 
 import glob
@@ -44,14 +43,7 @@ from albert_sk.exceptions import (
 )
 from albert_sk.io import read_trec
 
-pytestmark = [
-    pytest.mark.filterwarnings(
-        # Eager mode (eager_keras) does not reach tf.data, and TensorFlow says so.
-        "ignore:Even though the `tf.config.experimental_run_functions_eagerly`"
-        ":UserWarning"
-    ),
-    API_FITS,
-]
+pytestmark = API_FITS
 
 PARAMS = dict(
     backbone="tiny",
@@ -61,11 +53,6 @@ PARAMS = dict(
     batch_size=16,
     random_state=0,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _eager(eager_keras):
-    """Tiny fits of a few steps run faster eagerly than traced (see conftest)."""
 
 
 @pytest.fixture(scope="module")
@@ -461,8 +448,8 @@ def _lower(texts):
     return [t.lower() for t in texts]
 
 
-# n_jobs=2: worker processes start TensorFlow and trace graphs (eager_keras
-# does not reach them), about a minute on two cores; the issue asks for it.
+# n_jobs=2: worker processes start TensorFlow and trace graphs, about half a
+# minute on two cores; the issue asks for it.
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_pipeline_grid_search(X, y, n_jobs):
     pipe = make_pipeline(FunctionTransformer(_lower), AlbertClassifier(**PARAMS))
@@ -823,18 +810,7 @@ def test_early_stopping_restores_best_weights(X, y):
 # === Seeding and warm start ===
 
 
-@pytest.fixture
-def graph_mode():
-    """The graph (tf.function) path that users get, not eager_keras."""
-    import tensorflow as tf
-
-    before = tf.config.functions_run_eagerly()
-    tf.config.run_functions_eagerly(False)
-    yield
-    tf.config.run_functions_eagerly(before)
-
-
-def test_same_random_state_same_model(X, y, graph_mode):
+def test_same_random_state_same_model(X, y):
     # One padded shape (max_length 16) and one batch per epoch keep the graph
     # tracing to one train and one predict function per fit.
     params = dict(PARAMS, max_length=16, batch_size=48, epochs=2)

@@ -20,19 +20,7 @@ import albert_sk
 from albert_sk import cli, cli_data
 from albert_sk.io import read_conll, read_squad, write_conll
 
-pytestmark = [
-    pytest.mark.filterwarnings(
-        # Eager mode (eager_keras) does not reach tf.data, and TensorFlow says so.
-        "ignore:Even though the `tf.config.experimental_run_functions_eagerly`"
-        ":UserWarning"
-    ),
-    API_FITS,
-]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _eager(eager_keras):
-    """Tiny fits of a few steps run faster eagerly than traced (see conftest)."""
+pytestmark = API_FITS
 
 
 TINY = ["--set", "backbone=tiny", "--set", "random_state=0", "--set", "epochs=2"]

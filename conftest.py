@@ -215,7 +215,7 @@ def _doctest_models_namespace(request, doctest_namespace, doctest_models):
         doctest_namespace.pop(name, None)
 
 
-# === Running on several cores (pytest-xdist, addopts: -n auto --dist loadgroup) ===
+# === Running on several cores (pytest-xdist: -n auto --dist loadgroup) ===
 
 # Modules whose tests share no costly fixture: xdist hands out their tests one
 # by one. Every other module, and all the doctests (they share the models

@@ -188,6 +188,30 @@ class EfficiencyMixin:
         prepare_lora(self, warm)
 
     def set_params(self, **params):
+        """Set the estimator's parameters, as scikit-learn's ``set_params``.
+
+        Besides setting them, it frees the cached ``inference_dtype`` copy of
+        the fitted model (bfloat16 or int8), so no stale converted model is
+        kept in memory; the next ``predict`` converts again if it needs to.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and their new values (``name=value``, or
+            ``step__name=value`` inside a Pipeline).
+
+        Returns
+        -------
+        self : estimator
+            The estimator itself.
+
+        Examples
+        --------
+        >>> from albert_sk import AlbertClassifier
+        >>> model = AlbertClassifier(epochs=3).set_params(epochs=5, batch_size=8)
+        >>> model.get_params()["epochs"], model.get_params()["batch_size"]
+        (5, 8)
+        """
         self.__dict__.pop(_CACHE, None)
         return super().set_params(**params)
 

@@ -369,6 +369,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
             metrics=self._get_metrics(),
             jit_compile=self._resolve_jit(),
         )
+        training.build_optimizer(self.model_)
 
     def _stratify(self, targets):
         """Labels to stratify the validation split on, or None."""

@@ -367,7 +367,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
     def _get_metrics(self):
         if self.multilabel_:
             return [keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
-        return ["accuracy"]
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
     def _constant_loss(self, targets, weights):
         if self.multilabel_:

@@ -91,6 +91,22 @@ class AdamW(keras.optimizers.AdamW):
         return {**super().get_config(), "no_gradient": self.no_gradient}
 
 
+def build_optimizer(model):
+    """Create the compiled optimizer's variables now, not inside ``fit``.
+
+    Keras on TensorFlow without a distribution strategy leaves them to the
+    first trace of the train step, and a ``tf.function`` that creates
+    variables is traced twice: half the time of a small fit. Under a
+    strategy Keras builds them in its scope itself.
+    """
+    optimizer = model.optimizer
+    if keras.backend.backend() != "tensorflow" or optimizer.built:
+        return
+    if getattr(model, "_distribute_strategy", None) is not None:
+        return
+    optimizer.build(model.trainable_variables)
+
+
 def continue_training(model, peak, steps, loss, metrics):
     """Recompile ``model`` keeping its trained optimizer (``warm_start``).
 

@@ -466,7 +466,7 @@ def test_pipeline_grid_search(X, y, n_jobs):
                 "albertclassifier__max_length": [64],
             },
         ],
-        cv=3,
+        cv=2,
         n_jobs=n_jobs,
         error_score="raise",
     )

@@ -283,7 +283,9 @@ def check_qa_inputs(X, who):
             rows = list(X)
         except TypeError:
             raise InputError(
-                f"{who} expects {expected}, but got {type(X).__name__}."
+                f"{who} expects {expected}, but got {type(X).__name__}. Pass a "
+                "list of {'question': ..., 'context': ...} dicts or a DataFrame "
+                "with question and context columns."
             ) from None
         questions, contexts = [], []
         for i, row in enumerate(rows):

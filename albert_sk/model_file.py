@@ -282,6 +282,8 @@ def extract_model(archive, path, folder):
                     f"model.keras's config.json is over {KERAS_CONFIG_LIMIT:,} bytes",
                 )
             config = json.loads(inner.read("config.json"))
+    except ModelFileError:
+        raise  # a refusal above, already said with its fix
     except (zipfile.BadZipFile, ValueError) as err:  # ValueError: bad JSON
         raise error(
             path,
@@ -426,7 +428,7 @@ def read(path, cls):
                 model = _load_keras_model(extract_model(archive, path, scratch), path)
     except (zipfile.BadZipFile, EOFError, OSError) as err:
         raise ModelFileError(
-            f"{path!r} is damaged ({err}). It is not a readable "
+            f"{path!r} is damaged ({err}): it is not readable as "
             f"{EXPECTED}; save the model again."
         ) from None
     options = {k: v for k, v in meta["tokenizer"].items() if k != "wordpiece"}

@@ -84,7 +84,35 @@ def predict_on_batch(model, batch):
     if getattr(model, "_distribute_strategy", None) is not None:
         rows = len(next(iter(batch.values())))
         return model.predict(batch, batch_size=max(rows, 1), verbose=0)
+    if _backend() == "tensorflow":
+        return _tf_predict_function(model, batch)(batch)
     return model.predict_on_batch(batch)
+
+
+def _tf_predict_function(model, batch):
+    """``model``'s forward pass as one ``tf.function`` for every batch shape.
+
+    Keras's ``predict_on_batch`` retraces its function for each new
+    ``(rows, length)`` shape (0.3 s each for a tiny model), and a prediction
+    plan has one shape per length bucket. Here the inputs are declared
+    ``(None, None)``: one trace per model, with the model's ``jit_compile``.
+    """
+    function = model.__dict__.get("_albert_sk_predict")
+    if function is None:
+        import tensorflow as tf
+
+        spec = {
+            name: tf.TensorSpec((None, None), tf.as_dtype(np.asarray(v).dtype), name)
+            for name, v in batch.items()
+        }
+        function = tf.function(
+            lambda inputs: model(inputs, training=False),
+            input_signature=[spec],
+            jit_compile=bool(getattr(model, "jit_compile", False)),
+        )
+        # Set past Keras's attribute tracking: not a layer, weight or config.
+        object.__setattr__(model, "_albert_sk_predict", function)
+    return function
 
 
 def _batch_devices():

@@ -165,7 +165,14 @@ def test_fit_and_predict_over_many_lengths_trace_a_few_times(sst2_mixed):
     before = clf.traces_["predict_step"]
     clf.predict(X)
     clf.predict(X[:37])
-    assert clf.traces_["predict_step"] - before <= 3
+    if keras.backend.backend() == "tensorflow":
+        # Prediction runs one function with a free batch and sequence axis:
+        # traced once for all its shapes (Keras's predict_on_batch retraces
+        # for each new one, 0.3 s apiece).
+        predict = clf.model_.__dict__["_albert_sk_predict"]
+        assert predict.experimental_get_tracing_count() == 1
+    else:
+        assert clf.traces_["predict_step"] - before <= 3
     assert clf.score(X, y) > 0.5
 
 

@@ -261,6 +261,59 @@ def test_save_preset_loads_in_keras_hub_and_fine_tunes_a_classifier(
     assert clf.predict(sentiment_small.text[:5]).shape == (5,)
 
 
+@API_FITS
+def test_to_estimator_saves_the_preset_and_returns_an_unfitted_clone_on_it(
+    pretrained, tmp_path, sentiment_small
+):
+    from sklearn.exceptions import NotFittedError
+
+    from albert_sk import AlbertClassifier
+
+    asked = AlbertClassifier(max_length=128, epochs=2, dropout=0.2, random_state=0)
+    clf = pretrained.to_estimator(asked, tmp_path / "reviews_albert")
+    assert clf is not asked and asked.preset is None  # the argument is untouched
+    assert Path(clf.preset) == tmp_path / "reviews_albert"
+    assert (Path(clf.preset) / "config.json").is_file()
+    # The preset holds 64 positions: max_length is capped there; the rest kept.
+    assert clf.max_length == 64
+    assert (clf.epochs, clf.dropout, clf.random_state) == (2, 0.2, 0)
+    with pytest.raises(NotFittedError):
+        clf.predict(["not fitted yet"])
+    clf.fit(sentiment_small.text, sentiment_small.label)
+    assert clf.tokenizer_.proto == pretrained.tokenizer_.proto
+    assert clf.predict(sentiment_small.text[:5]).shape == (5,)
+    with pytest.raises(InputError, match="needs an albert_sk estimator"):
+        pretrained.to_estimator(object(), tmp_path / "other")
+
+
+def test_an_estimators_X_is_read_as_documents():
+    import pandas as pd
+
+    from albert_sk import AlbertPretrainer
+    from albert_sk.pretraining.corpus import estimator_documents
+
+    frame = pd.DataFrame({"a": ["Good.", "Bad."], "b": ["Yes.", "No."]})
+    # Rows, not the column names that iterating a DataFrame gives.
+    assert estimator_documents(frame) == ["Good.\nYes.", "Bad.\nNo."]
+    assert estimator_documents(frame["a"]) == ["Good.", "Bad."]
+    assert estimator_documents([("Good.", "Yes.")]) == ["Good.\nYes."]
+    assert estimator_documents([["New", "York", "."]]) == ["New York ."]
+    qa = [{"question": f"Q{i}?", "context": "Same text."} for i in range(3)]
+    assert estimator_documents(qa + [{"question": "Q?", "context": "Other."}]) == [
+        "Same text.",
+        "Other.",
+    ]
+    texts = ["plain", "documents"]
+    assert estimator_documents(texts) is texts
+    pre = AlbertPretrainer(backbone="tiny", vocab_size=64, max_steps=1)
+    with pytest.raises(InputError, match=r"Row 1 .*a missing value \(None or NaN\).*fill missing"):
+        pre.fit(pd.DataFrame({"text": ["A fine film.", None]}))
+    with pytest.raises(InputError, match="row 1 is"):
+        pre.fit([{"question": "Q?", "context": "C."}, {"question": "Q?"}])
+    with pytest.raises(InputError, match=r"Row 0 .*int \(3\)"):
+        pre.fit([("A text.", 3)])
+
+
 def test_continue_from_preset_streams_a_generator_in_chunks(
     pretrained, tmp_path, monkeypatch
 ):

@@ -20,6 +20,7 @@ class Corpus:
     def __init__(self, corpus, doc_sep):
         self.doc_sep = doc_sep
         self.path = self.items = self.iterator = None
+        corpus = estimator_documents(corpus)
         if isinstance(corpus, (str, os.PathLike)):
             path = os.fspath(corpus)
             if not os.path.isfile(path):
@@ -109,3 +110,65 @@ class Corpus:
                 chunk, size = [], 0
         if chunk:
             yield chunk
+
+
+def estimator_documents(X):
+    """The documents in an estimator's ``X``; any other corpus is returned as is.
+
+    So ``AlbertPretrainer.fit(X_train)`` pretrains on the texts a fine-tuning
+    estimator will see: a DataFrame or Series of text columns (a row's cells,
+    a text pair among them, are the consecutive sentences of one document;
+    iterating a DataFrame would give its column names), pairs ``(a, b)``,
+    a tagger's word lists (joined by spaces) and QA rows ``{"question",
+    "context"}`` (each distinct context once: the text the answers are in).
+
+    >>> import pandas as pd
+    >>> estimator_documents(pd.DataFrame({"a": ["Hi.", "Yo."], "b": ["Ok.", "No."]}))
+    ['Hi.\\nOk.', 'Yo.\\nNo.']
+    >>> estimator_documents([["New", "York"], ["Paris"]])
+    ['New York', 'Paris']
+    >>> estimator_documents([{"question": "Q?", "context": "C."}] * 2)
+    ['C.']
+    """
+    if hasattr(X, "iloc") and hasattr(X, "columns"):  # a DataFrame
+        return ["\n".join(_cells(row, i)) for i, row in enumerate(X.itertuples(False))]
+    if hasattr(X, "iloc"):  # a Series
+        return list(X)
+    if isinstance(X, (str, os.PathLike, bytes, dict)) or not hasattr(X, "__getitem__"):
+        return X  # a path, a stream or another iterable: Corpus checks it
+    try:
+        first = next((x for x in X if x is not None), None)
+    except TypeError:
+        return X
+    if isinstance(first, dict):
+        contexts = {}
+        for i, row in enumerate(X):
+            if not isinstance(row, dict) or not isinstance(row.get("context"), str):
+                raise InputError(
+                    f"QA rows must be dicts with a 'context' str, but row {i} is "
+                    f"{row!r:.80}. Pass {{'question': ..., 'context': ...}} rows."
+                )
+            contexts.setdefault(row["context"], None)
+        return list(contexts)
+    if isinstance(first, (list, tuple)):
+        join = "\n".join if isinstance(first, tuple) else " ".join
+        return [join(_cells(row, i)) for i, row in enumerate(X)]
+    return X
+
+
+def _cells(row, index):
+    """The str cells of ``row`` (row ``index`` of an estimator's ``X``)."""
+    bad = [cell for cell in row if not isinstance(cell, str)]
+    if bad:
+        cell = bad[0]
+        what = (
+            "a missing value (None or NaN)"
+            if cell is None or cell != cell
+            else f"{type(cell).__name__} ({cell!r:.60})"
+        )
+        raise InputError(
+            f"Row {index} of the corpus holds {what} where text was expected. "
+            "Drop or fill missing texts, or convert the column to str, before "
+            "pretraining."
+        )
+    return list(row)

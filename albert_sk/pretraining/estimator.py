@@ -385,10 +385,13 @@ class AlbertPretrainer(AlbertEstimator):
 
         Parameters
         ----------
-        corpus : list of str, path, or iterable of str
+        corpus : list of str, path, iterable of str, or an estimator's X
             Documents (sentences of one document are consecutive text), a
             UTF-8 text file cut by ``doc_sep``, or any iterable of documents;
-            a one-shot iterator is read once, in a single pass.
+            a one-shot iterator is read once, in a single pass. The ``X`` of
+            a fine-tuning estimator works too (a DataFrame of text columns,
+            text pairs, a tagger's word lists, QA rows: their contexts), so
+            pretraining can run on the texts the estimator will see.
         y : None
             Ignored.
 
@@ -591,6 +594,50 @@ class AlbertPretrainer(AlbertEstimator):
         """
         self._check_is_fitted()
         return backbones.save_preset(self.backbone_, self.tokenizer_, path)
+
+    def to_estimator(self, estimator, path):
+        """Save the preset at ``path`` and return ``estimator`` set to fine-tune from it.
+
+        The one call between pretraining and fine-tuning: ``save_preset(path)``,
+        then an unfitted clone of ``estimator`` (any albert_sk estimator) with
+        ``preset=path`` and its other parameters kept. The clone keeps
+        ``max_length`` if the preset holds that many positions, else the
+        preset's maximum. ``path`` must stay: the estimator reads it at ``fit``
+        (its saved model file then no longer needs it).
+
+        Examples
+        --------
+        With ``pre`` fitted on ``docs`` as in the class example (pass an
+        estimator's own ``X`` to :meth:`fit` to pretrain on its texts), and
+        ``train`` the short reviews of :class:`~albert_sk.AlbertClassifier`'s:
+
+        >>> import os, tempfile
+        >>> from albert_sk import AlbertClassifier
+        >>> short = train[train.text.str.len() < 40]  # pre has 32 positions
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     clf = pre.to_estimator(
+        ...         AlbertClassifier(epochs=6, learning_rate=3e-3, random_state=0),
+        ...         os.path.join(folder, "reviews_albert"),
+        ...     )
+        ...     print(os.path.basename(clf.preset), clf.max_length)
+        ...     _ = clf.fit(short.text, short.label)
+        reviews_albert 32
+        >>> clf.predict(["A great phone.", "Awful, it broke."]).shape
+        (2,)
+        """
+        from sklearn.base import clone
+
+        if not isinstance(estimator, AlbertEstimator) or isinstance(
+            estimator, AlbertPretrainer
+        ):
+            raise InputError(
+                "to_estimator needs an albert_sk estimator to fine-tune (e.g. "
+                f"AlbertClassifier()), but got {type(estimator).__name__}."
+            )
+        path = self.save_preset(path)
+        positions = self.backbone_.max_sequence_length
+        max_length = min(estimator.get_params()["max_length"], positions)
+        return clone(estimator).set_params(preset=path, max_length=max_length)
 
     # === Persistence ===
     # keras-hub's MaskedLMHead serialises the token embedding it is tied to

@@ -306,7 +306,8 @@ def test_an_estimators_X_is_read_as_documents():
     texts = ["plain", "documents"]
     assert estimator_documents(texts) is texts
     pre = AlbertPretrainer(backbone="tiny", vocab_size=64, max_steps=1)
-    with pytest.raises(InputError, match=r"Row 1 .*a missing value \(None or NaN\).*fill missing"):
+    missing = r"Row 1 .*a missing value \(None or NaN\).*fill missing"
+    with pytest.raises(InputError, match=missing):
         pre.fit(pd.DataFrame({"text": ["A fine film.", None]}))
     with pytest.raises(InputError, match="row 1 is"):
         pre.fit([{"question": "Q?", "context": "C."}, {"question": "Q?"}])

@@ -596,7 +596,7 @@ class AlbertPretrainer(AlbertEstimator):
         return backbones.save_preset(self.backbone_, self.tokenizer_, path)
 
     def to_estimator(self, estimator, path):
-        """Save the preset at ``path`` and return ``estimator`` set to fine-tune from it.
+        """Save the preset at ``path``; return ``estimator`` set to fine-tune from it.
 
         The one call between pretraining and fine-tuning: ``save_preset(path)``,
         then an unfitted clone of ``estimator`` (any albert_sk estimator) with

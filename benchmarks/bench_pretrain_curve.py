@@ -3,20 +3,18 @@
 The curve of issue 12: pretrain a from-scratch ALBERT with ``AlbertPretrainer``
 on the tasks' own training texts plus the unlabelled text of ../shared/data
 (the corpus of bench_pretrain.py: SST-2 minus the evaluation sentences, TREC,
-WNUT-17 train, SQuAD contexts), in stages of ``--stage`` steps, each stage
-continuing the previous one from its preset (``preset=``; the learning rate
-warms up and decays again in each stage). Before the first stage (from
-scratch, a vocabulary trained on the fine-tuning texts) and after each one,
-fine-tune with the one-call path (``to_estimator``), for each seed:
-``AlbertClassifier`` on an SST-2 split (accuracy on held-out sentences) and
-``AlbertTagger`` on WNUT-17 train (entity F1 on dev). No evaluation text is in
-the pretraining corpus. Total CPU time of a point = pretraining so far + the
-fine-tuning fit.
+WNUT-17 train, SQuAD contexts), one run per budget of ``--budgets`` steps
+(seed 0). With no pretraining (from scratch, a vocabulary trained on the
+fine-tuning texts) and after each run, fine-tune with the one-call path
+(``to_estimator``), for each seed: ``AlbertClassifier`` on an SST-2 split
+(accuracy on held-out sentences) and/or ``AlbertTagger`` on WNUT-17 train
+(entity F1 on dev). No evaluation text is in the pretraining corpus. Total
+CPU time of a point = its pretraining + the fine-tuning fit.
 
-Writes its table to benchmarks/README.md (section ``pretrain-curve``), every
-fit to benchmarks/results/pretrain_curve.jsonl and the plot to
-benchmarks/results/pretrain_curve.png. ``python benchmarks/bench_pretrain_curve.py``
-takes about 25 minutes on 2 cores.
+Writes its table to benchmarks/README.md (section ``pretrain-curve-<tasks>``),
+every fit to benchmarks/results/pretrain_curve_<tasks>.jsonl and the plot to
+benchmarks/results/pretrain_curve_<tasks>.png. It takes about 35 minutes on 2
+cores (``--tasks sst2``: 9).
 """
 
 import json
@@ -119,8 +117,9 @@ def fine_tune(start, task, seed):
 def main():
     parser = arguments(__doc__)
     parser.add_argument("--tasks", default="sst2,wnut17", help="of: " + ",".join(TASKS))
-    parser.add_argument("--stage", type=int, default=300, help="steps per stage")
-    parser.add_argument("--stages", type=int, default=3)
+    parser.add_argument(
+        "--budgets", default="300,600,1200", help="pretraining steps, one run each"
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--backbone", default="tiny")
     parser.add_argument("--n-train", type=int, default=2000, help="SST-2")
@@ -143,41 +142,37 @@ def main():
 
     points = {name: [] for name in tasks}  # (steps, pretrain_s, scores, fit_s)
     records = []
-    pretrain_s, steps, pre = 0.0, 0, None
-    with tempfile.TemporaryDirectory() as tmp:
-        for stage in range(args.stages + 1):
-            if stage:
-                t = time.perf_counter()
-                start = (
-                    dict(preset=pre.save_preset(os.path.join(tmp, f"s{stage}")))
-                    if pre is not None
-                    else dict(backbone=args.backbone, vocab_size=args.vocab_size)
-                )
-                pre = AlbertPretrainer(
-                    **start, max_length=MAX_LENGTH, batch_size=BATCH_SIZE,
-                    max_steps=args.stage, learning_rate=args.lr, random_state=stage,
-                ).fit(corpus)  # fmt: skip
-                pretrain_s += time.perf_counter() - t
-                steps += pre.n_steps_
-            for name, task in tasks.items():
-                scores, fits = [], []
-                for seed in range(args.seeds):
-                    score, fit_s, collapsed = fine_tune(pre, task, seed)
-                    scores.append(score)
-                    fits.append(fit_s)
-                    record = dict(
-                        task=name, steps=steps, pretrain_s=round(pretrain_s, 1),
-                        seed=seed, score=round(score, 4), fit_s=round(fit_s, 1),
-                        convergence_warning=collapsed,
-                    )  # fmt: skip
-                    records.append(record)
-                    print(record, flush=True)
-                points[name].append((steps, pretrain_s, scores, fits))
+    for budget in [0] + [int(b) for b in args.budgets.split(",")]:
+        pre, pretrain_s = None, 0.0
+        if budget:
+            t = time.perf_counter()
+            pre = AlbertPretrainer(
+                backbone=args.backbone, vocab_size=args.vocab_size,
+                max_length=MAX_LENGTH, batch_size=BATCH_SIZE, max_steps=budget,
+                learning_rate=args.lr, random_state=0,
+            ).fit(corpus)  # fmt: skip
+            pretrain_s = time.perf_counter() - t
+        for name, task in tasks.items():
+            scores, fits = [], []
+            for seed in range(args.seeds):
+                score, fit_s, collapsed = fine_tune(pre, task, seed)
+                scores.append(score)
+                fits.append(fit_s)
+                record = dict(
+                    task=name, steps=budget, pretrain_s=round(pretrain_s, 1),
+                    seed=seed, score=round(score, 4), fit_s=round(fit_s, 1),
+                    convergence_warning=collapsed,
+                )  # fmt: skip
+                records.append(record)
+                print(record, flush=True)
+            points[name].append((budget, pretrain_s, scores, fits))
 
     os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "pretrain_curve.jsonl"), "w") as fh:
+    stem = os.path.join(RESULTS, f"pretrain_curve_{args.tasks.replace(',', '_')}")
+    with open(stem + ".jsonl", "w") as fh:
         fh.writelines(json.dumps(r) + "\n" for r in records)
-    plot(tasks, points, os.path.join(RESULTS, "pretrain_curve.png"))
+    plot(tasks, points, stem + ".png")
+    shown = os.path.relpath(stem, os.path.dirname(os.path.dirname(RESULTS)))
 
     sections = []
     for name, task in tasks.items():
@@ -205,24 +200,23 @@ def main():
         sections.append(f"{task['described']}:\n\n{table}")
     body = (
         "### Does self-pretraining pay? (the curve)\n\n"
-        f"`python benchmarks/bench_pretrain_curve.py`: backbone `{args.backbone}`, "
-        f"pretrained by `AlbertPretrainer` in stages of {args.stage} steps (each "
-        "continuing the last from its preset, with a new warmup and decay) on the "
-        "tasks' training texts and the other unlabelled text of ../shared/data "
+        f"`python benchmarks/bench_pretrain_curve.py --tasks {args.tasks} --budgets "
+        f"{args.budgets}`: backbone `{args.backbone}`, pretrained by "
+        "`AlbertPretrainer` (one run per budget, seed 0) on the tasks' training "
+        "texts and the other unlabelled text of ../shared/data "
         f"({len(corpus):,} documents, vocabulary {args.vocab_size:,}, max_length "
         f"{MAX_LENGTH}, batch {BATCH_SIZE}, peak learning rate {args.lr:g}); after "
-        "each stage `to_estimator` hands the preset to the fine-tuning estimator; "
-        "stage 0 is from scratch, with a vocabulary trained on the fine-tuning "
+        "each run `to_estimator` hands the preset to the fine-tuning estimator; "
+        "0 steps is from scratch, with a vocabulary trained on the fine-tuning "
         f"texts. Seeds 0-{args.seeds - 1} of the fine-tuning; the evaluation texts "
         "are never in the pretraining corpus. Total time = pretraining so far + "
         "the mean fine-tuning fit, over the mean from-scratch fit. Every fit: "
-        "`benchmarks/results/pretrain_curve.jsonl`; plot: "
-        "`benchmarks/results/pretrain_curve.png`.\n\n" + "\n\n".join(sections) + "\n"
+        f"`{shown}.jsonl`; plot: `{shown}.png`.\n\n" + "\n\n".join(sections) + "\n"
     )
     if args.no_write:
         print(body)
     else:
-        write_section("pretrain-curve", body)
+        write_section(f"pretrain-curve-{args.tasks.replace(',', '-')}", body)
 
 
 def plot(tasks, points, path):

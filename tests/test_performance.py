@@ -5,6 +5,7 @@ the benchmarks rely on.
 """
 
 import collections
+import functools
 
 import keras
 import numpy as np
@@ -205,3 +206,50 @@ def test_jit_compile_on_cpu_fits_and_predicts(sentiment_small):
     proba = clf.predict_proba(X[:40])
     assert proba.shape == (40, 2) and np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def apply(optimizer, variables, grads):
+    optimizer.apply(grads, variables)
+
+
+def test_fused_adamw_updates_as_keras_adamw_does():
+    # albert_sk's AdamW runs TensorFlow's fused Adam kernel (a third of the
+    # train step's graph): the same clipped, decayed updates as Keras' AdamW.
+    import tensorflow as tf
+
+    from albert_sk.training import NORM_LAYER_NAMES, AdamW, LinearWarmupDecay
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the fused kernel is TensorFlow's")
+    rng = np.random.default_rng(0)
+    shapes = {"embeddings": (50, 8), "bias": (8,), "kernel": (8, 4)}
+    start = {n: rng.normal(size=s).astype("float32") for n, s in shapes.items()}
+    steps = [
+        [rng.normal(scale=scale, size=shape) for shape in shapes.values()]
+        for scale in (0.1, 3.0, 0.5, 2.0, 0.01)  # some clipped, some not
+    ]
+    results, graphs = {}, {}
+    for kind in (AdamW, keras.optimizers.AdamW):
+        variables = [keras.Variable(start[n], name=n) for n in shapes]
+        optimizer = kind(
+            learning_rate=LinearWarmupDecay(1e-2, 2, 5),
+            weight_decay=0.1,
+            clipnorm=1.0,
+        )
+        optimizer.exclude_from_weight_decay(var_names=NORM_LAYER_NAMES)
+        optimizer.build(variables)
+
+        step = tf.function(functools.partial(apply, optimizer, variables))
+
+        for grads in steps:
+            step([tf.constant(g, "float32") for g in grads])
+        results[kind] = [v.numpy() for v in variables]
+        graph = step.get_concrete_function(
+            [tf.TensorSpec(s, "float32") for s in shapes.values()]
+        ).graph
+        graphs[kind] = {op.type for op in graph.get_operations()}
+    for ours, theirs in zip(results[AdamW], results[keras.optimizers.AdamW]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(results[AdamW][0], start["embeddings"])  # it trained
+    assert "ResourceApplyAdam" in graphs[AdamW]
+    assert "ResourceApplyAdam" not in graphs[keras.optimizers.AdamW]

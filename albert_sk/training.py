@@ -103,6 +103,21 @@ class AdamW(keras.optimizers.AdamW):
     # Under a strategy (updates must go through it), other backends or
     # amsgrad, Keras' own code runs.
 
+    def _backend_apply_gradients(self, grads, trainable_variables):
+        # An embedding's gradient comes as IndexedSlices, one slice per token
+        # occurrence. Keras' Adam squares the slices one by one, so a token
+        # seen k times gets v from k squares instead of the square of their
+        # sum: a first step sqrt(k) times the learning rate where Adam's is
+        # the learning rate. Dense, it is Adam's update (as on JAX/PyTorch).
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            grads = [
+                tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                for g in grads
+            ]
+        return super()._backend_apply_gradients(grads, trainable_variables)
+
     def _fused(self):
         if keras.backend.backend() != "tensorflow" or self.amsgrad:
             return False
@@ -116,9 +131,7 @@ class AdamW(keras.optimizers.AdamW):
         import tensorflow as tf
 
         def clip(g):
-            # Keras' clipnorm: g * c / max(||g||, c), each gradient on its own
-            # (an embedding's sparse gradient made dense, as Keras' ops do).
-            g = tf.convert_to_tensor(g)
+            # Keras' clipnorm: g * c / max(||g||, c), each gradient on its own.
             return g * self.clipnorm / tf.maximum(tf.norm(g), self.clipnorm)
 
         return [g if g is None else clip(g) for g in grads]
@@ -159,7 +172,7 @@ class AdamW(keras.optimizers.AdamW):
                 var=value.handle,
                 m=self._momentums[index].value.handle,
                 v=self._velocities[index].value.handle,
-                grad=tf.cast(tf.convert_to_tensor(grad), dtype),
+                grad=tf.cast(grad, dtype),
                 **{k: tf.cast(t, dtype) for k, t in scalars.items()},
             )
 

@@ -253,3 +253,34 @@ def test_fused_adamw_updates_as_keras_adamw_does():
     assert not np.allclose(results[AdamW][0], start["embeddings"])  # it trained
     assert "ResourceApplyAdam" in graphs[AdamW]
     assert "ResourceApplyAdam" not in graphs[keras.optimizers.AdamW]
+
+
+def test_a_tokens_repeated_gradient_slices_get_adams_update():
+    # An embedding's gradient holds one slice per token occurrence. Adam's
+    # update is that of their sum (as on JAX and PyTorch); Keras' AdamW on
+    # TensorFlow squares the slices one by one and moves a token seen twice
+    # sqrt(2) times too far on its first step.
+    import tensorflow as tf
+
+    from albert_sk.training import AdamW
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("IndexedSlices gradients are TensorFlow's")
+    values = tf.ones((3, 2))
+    slices = tf.IndexedSlices(values, tf.constant([0, 0, 1]), tf.constant([3, 2]))
+    moved = {}
+    for name, kind, grad in [
+        ("ours", AdamW, slices),
+        ("keras, dense", keras.optimizers.AdamW, tf.convert_to_tensor(slices)),
+        ("keras, slices", keras.optimizers.AdamW, slices),
+    ]:
+        variable = keras.Variable(np.zeros((3, 2), "float32"))
+        optimizer = kind(learning_rate=0.1, weight_decay=0.0)
+        optimizer.build([variable])
+        tf.function(functools.partial(apply, optimizer, [variable]))([grad])
+        moved[name] = -variable.numpy()
+    np.testing.assert_allclose(moved["ours"], moved["keras, dense"], rtol=1e-5)
+    np.testing.assert_allclose(moved["ours"][:2], 0.1, rtol=1e-4)  # Adam: lr
+    assert (moved["ours"][2] == 0).all()  # no gradient, no step
+    # What the densifying fixes (if Keras fixes it, this line can go):
+    assert moved["keras, slices"][0, 0] == pytest.approx(0.1 * np.sqrt(2), rel=1e-3)

@@ -185,6 +185,9 @@ def run(dataset, size, lr, seed, order, epochs, pooling, extra):
         "warning": convergence[0] if convergence else None,
         "loss": est.history_["loss"],
         "fit_s": round(fit_s, 1),
+        # Runs before 2026-12-03's optimizer fix have no "adam": Keras' AdamW
+        # then stepped repeated tokens' embeddings too far (IndexedSlices).
+        "adam": "dense",
     }
 
 
@@ -198,6 +201,7 @@ def key(record):
         json.dumps(record.get("extra") or {}, sort_keys=True),
         record["seed"],
         record["order"],
+        record.get("adam", "slices"),
     )
 
 
@@ -236,6 +240,7 @@ def table(records):
     for r in records:
         group = (r["task"], r["dataset"], r["size"], r.get("pooling", "cls"))
         group += (r["resolved_lr"], r["epochs"], settings(r.get("extra")))
+        group += (r.get("adam", "slices"),)
         groups[group].append(r)
     defaults = {}
     for size in ("tiny", "small", "base"):
@@ -243,7 +248,7 @@ def table(records):
             defaults[(kind.__name__, size)] = kind(backbone=size)._learning_rate()
     rows = []
     for group, runs in sorted(groups.items()):
-        task, dataset, size, pooling, lr, epochs, extra = group
+        task, dataset, size, pooling, lr, epochs, extra, adam = group
         scores = np.array([r["score"] for r in runs])
         base = "tfidf" if task == "classification" else "memorised"
         baseline = np.mean([r["baselines"][base] for r in runs])
@@ -263,6 +268,7 @@ def table(records):
                 f"{lr:g}" + (" **(default)**" if is_default else ""),
                 epochs,
                 extra,
+                adam,
                 len(runs),
                 f"{scores.mean():.3f}",
                 f"{scores.min():.3f}",
@@ -282,6 +288,7 @@ def table(records):
         "learning rate",
         "epochs",
         "settings",
+        "Adam",
         "runs",
         "mean",
         "min",
@@ -308,7 +315,11 @@ def table(records):
         "than the majority class + 0.02 (tagging: F1 < 0.01). The warning "
         "columns count runs that emitted `ConvergenceWarning`. Fit times were "
         "measured while other work shared the 2 cores: compare them within "
-        "this table only.\n\n" + markdown_table(headers, rows)
+        "this table only. *Adam*: `dense` for runs since albert_sk's AdamW "
+        "updates an embedding from its summed gradient (Adam's update); "
+        "`slices` for the earlier runs, where Keras' AdamW on TensorFlow "
+        "moved a token seen k times in a batch up to sqrt(k) times too far "
+        "(CHANGELOG).\n\n" + markdown_table(headers, rows)
     )
     write_section("learning", body)
 
@@ -353,6 +364,7 @@ def main():
                 pooling = "mean"  # what "auto" means from scratch
             probe = dict(dataset=dataset, size=size, lr=lr, seed=seed, order=order)
             probe.update(epochs=args.epochs or 3, pooling=pooling, extra=extra)
+            probe.update(adam="dense")
             if key(probe) in done:
                 continue
             record = run(

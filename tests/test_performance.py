@@ -248,7 +248,8 @@ def test_fused_adamw_updates_as_keras_adamw_does():
             [tf.TensorSpec(s, "float32") for s in shapes.values()]
         ).graph
         graphs[kind] = {op.type for op in graph.get_operations()}
-    for ours, theirs in zip(results[AdamW], results[keras.optimizers.AdamW]):
+    pairs = zip(results[AdamW], results[keras.optimizers.AdamW], strict=True)
+    for ours, theirs in pairs:
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     assert not np.allclose(results[AdamW][0], start["embeddings"])  # it trained
     assert "ResourceApplyAdam" in graphs[AdamW]

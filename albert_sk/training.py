@@ -74,9 +74,10 @@ class AdamW(keras.optimizers.AdamW):
     pooler, when the head reads the token vectors). Any other variable
     without a gradient still gets Keras' warning.
 
-    On TensorFlow without a distribution strategy the update is fused (see
-    ``_fused``): the same numbers as Keras' AdamW, from a train step a third
-    smaller, which traces in a third less time."""
+    On TensorFlow, an embedding's sparse gradient is made dense first (see
+    ``_backend_apply_gradients``), and without a distribution strategy the
+    update is fused (see ``_fused``): Keras' numbers from a train step of
+    2,074 ops instead of 3,327 (the tiny backbone)."""
 
     def __init__(self, *args, no_gradient=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -94,15 +95,6 @@ class AdamW(keras.optimizers.AdamW):
     def get_config(self):
         return {**super().get_config(), "no_gradient": self.no_gradient}
 
-    # --- TensorFlow without a distribution strategy: the same updates in a
-    # third of the graph. Keras builds clipping, weight decay and Adam from
-    # ~65 small ops per variable and recomputes the step's scalars for each;
-    # tracing them was half the time of a small fit. Here the scalars are
-    # computed once and Adam is TensorFlow's fused ResourceApplyAdam kernel
-    # (Keras' formula: m, v, then lr*sqrt(1-b2^t)/(1-b1^t)*m/(sqrt(v)+eps)).
-    # Under a strategy (updates must go through it), other backends or
-    # amsgrad, Keras' own code runs.
-
     def _backend_apply_gradients(self, grads, trainable_variables):
         # An embedding's gradient comes as IndexedSlices, one slice per token
         # occurrence. Keras' Adam squares the slices one by one, so a token
@@ -117,6 +109,15 @@ class AdamW(keras.optimizers.AdamW):
                 for g in grads
             ]
         return super()._backend_apply_gradients(grads, trainable_variables)
+
+    # --- TensorFlow without a distribution strategy: the same updates in a
+    # third of the graph. Keras builds clipping, weight decay and Adam from
+    # ~65 small ops per variable and recomputes the step's scalars for each;
+    # tracing them was half the time of a small fit. Here the scalars are
+    # computed once and Adam is TensorFlow's fused ResourceApplyAdam kernel
+    # (Keras' formula: m, v, then lr*sqrt(1-b2^t)/(1-b1^t)*m/(sqrt(v)+eps)).
+    # Under a strategy (updates must go through it), other backends or
+    # amsgrad, Keras' own code runs.
 
     def _fused(self):
         if keras.backend.backend() != "tensorflow" or self.amsgrad:
@@ -144,7 +145,7 @@ class AdamW(keras.optimizers.AdamW):
         decay = tf.cast(self.learning_rate, "float32") * self.weight_decay
         for variable in variables:
             # Keras asks about the TensorFlow variable (its name is the path).
-            value = variable.value if isinstance(variable, keras.Variable) else variable
+            value = _tf_variable(variable)
             if self._use_weight_decay(value):
                 value.assign_sub(value * tf.cast(decay, value.dtype))
 
@@ -166,7 +167,7 @@ class AdamW(keras.optimizers.AdamW):
         }
         for grad, variable in zip(grads, trainable_variables, strict=True):
             index = self._get_variable_index(variable)
-            value = variable.value if isinstance(variable, keras.Variable) else variable
+            value = _tf_variable(variable)
             dtype = value.dtype
             tf.raw_ops.ResourceApplyAdam(
                 var=value.handle,
@@ -175,6 +176,11 @@ class AdamW(keras.optimizers.AdamW):
                 grad=tf.cast(grad, dtype),
                 **{k: tf.cast(t, dtype) for k, t in scalars.items()},
             )
+
+
+def _tf_variable(variable):
+    """The TensorFlow variable under a Keras one (a TensorFlow one as is)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 def build_optimizer(model):

@@ -138,6 +138,12 @@ def tagging_baselines(X_train, y_train, X_test, y_test):
 # === One run ===
 
 
+# The Adam update a run used: "dense" since albert_sk's AdamW densifies
+# embedding gradients (2026-12-03). Earlier runs have no "adam" and count as
+# "slices": Keras' AdamW stepped repeated tokens' embeddings too far.
+ADAM = "dense"
+
+
 def run(dataset, size, lr, seed, order, epochs, pooling, extra):
     task, load = DATASETS[dataset]
     X_train, y_train, X_test, y_test = load(order)
@@ -185,9 +191,7 @@ def run(dataset, size, lr, seed, order, epochs, pooling, extra):
         "warning": convergence[0] if convergence else None,
         "loss": est.history_["loss"],
         "fit_s": round(fit_s, 1),
-        # Runs before 2026-12-03's optimizer fix have no "adam": Keras' AdamW
-        # then stepped repeated tokens' embeddings too far (IndexedSlices).
-        "adam": "dense",
+        "adam": ADAM,
     }
 
 
@@ -363,8 +367,9 @@ def main():
             if pooling == "auto":
                 pooling = "mean"  # what "auto" means from scratch
             probe = dict(dataset=dataset, size=size, lr=lr, seed=seed, order=order)
-            probe.update(epochs=args.epochs or 3, pooling=pooling, extra=extra)
-            probe.update(adam="dense")
+            probe.update(
+                epochs=args.epochs or 3, pooling=pooling, extra=extra, adam=ADAM
+            )
             if key(probe) in done:
                 continue
             record = run(

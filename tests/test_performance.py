@@ -240,7 +240,6 @@ def test_fused_adamw_updates_as_keras_adamw_does():
         optimizer.build(variables)
 
         step = tf.function(functools.partial(apply, optimizer, variables))
-
         for grads in steps:
             step([tf.constant(g, "float32") for g in grads])
         results[kind] = [v.numpy() for v in variables]

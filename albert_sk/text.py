@@ -28,6 +28,8 @@ SPECIAL_PIECES = {"pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]"
 MASK_PIECE = "[MASK]"
 # Smallest vocabulary that still leaves room for the special pieces and bytes.
 MIN_VOCAB_SIZE = 64
+# vocab_size="auto": as many pieces as the texts support, at most this many.
+AUTO_VOCAB_SIZE = 8000
 
 
 # Unicode's White_Space characters: Python's str.isspace() without the
@@ -346,7 +348,9 @@ def train_sentencepiece(
     and ``[MASK]``=4, as ALBERT's ``spiece.model`` does. ``vocab_size`` is an
     upper bound: a corpus too small for it gives a smaller vocabulary and a
     :class:`VocabularyWarning` that says so (with ``warn=False``, call
-    :func:`capped_vocabulary_message` yourself).
+    :func:`capped_vocabulary_message` yourself). ``vocab_size="auto"`` is
+    the vocabulary the texts support, up to ``AUTO_VOCAB_SIZE`` pieces,
+    without a warning.
 
     When there are more than ``input_sentence_size`` texts, a uniform sample
     of that many is drawn here with ``numpy.random.default_rng(seed)``:
@@ -355,6 +359,9 @@ def train_sentencepiece(
 
     Returns a :class:`Tokenizer`.
     """
+    requested = vocab_size
+    if isinstance(vocab_size, str):  # "auto"
+        vocab_size = AUTO_VOCAB_SIZE
     norm = (
         normalize(t, lowercase=lowercase, strip_accents=strip_accents)[0] for t in texts
     )
@@ -388,7 +395,7 @@ def train_sentencepiece(
         chars = re.search(r"required_chars\. (\d+) vs (\d+)", str(err))
         if chars:  # Chinese or Japanese text: thousands of distinct characters
             raise InputError(
-                f"vocab_size={vocab_size} is too small for these texts: the "
+                f"vocab_size={requested!r} is too small for these texts: the "
                 f"vocabulary must hold their {int(chars.group(2)) - 5} most "
                 "frequent characters (character_coverage="
                 f"{character_coverage}) besides its special pieces. Raise "
@@ -402,15 +409,16 @@ def train_sentencepiece(
     tokenizer = Tokenizer(
         buffer.getvalue(), lowercase=lowercase, strip_accents=strip_accents
     )
-    message = capped_vocabulary_message(vocab_size, tokenizer)
+    message = capped_vocabulary_message(requested, tokenizer)
     if warn and message is not None:
         warnings.warn(message, VocabularyWarning, stacklevel=2)
     return tokenizer
 
 
 def capped_vocabulary_message(vocab_size, tokenizer):
-    """Why ``tokenizer`` has fewer than ``vocab_size`` pieces, or None."""
-    if tokenizer.vocab_size >= vocab_size:
+    """Why ``tokenizer`` has fewer than ``vocab_size`` pieces, or None (always
+    for ``"auto"``, which asks for what the texts support)."""
+    if isinstance(vocab_size, str) or tokenizer.vocab_size >= vocab_size:
         return None
     return (
         f"vocab_size={vocab_size} is more than these texts support; the "

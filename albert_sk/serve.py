@@ -25,8 +25,10 @@ with the list of those it has):
 - ``GET /info``: estimator, parameters, classes or labels, limits, version.
 
 A body is ``{"inputs": [...]}``; an answer ``{"predictions": [...]}``, one
-entry per input; a refused request ``{"detail": message}`` with 413 (too
-large) or 422 (anything else the server or the estimator refuses).
+entry per input; a refused request ``{"detail": message}`` with 400 (a body
+that is not UTF-8 JSON), 413 (too large) or 422 (JSON the server or the
+estimator refuses). Each request gets an access log line at the default
+``--log-level info``.
 """
 
 import asyncio
@@ -44,6 +46,8 @@ from albert_sk import __version__
 from albert_sk.exceptions import AlbertSkError
 
 INSTALL_HINT = 'pip install "albert-sk[serve]"'
+TEXT_EXAMPLE = '{"inputs": ["a text", "another text"]}'
+RECORD_EXAMPLE = '{"inputs": [{"question": "Who?", "context": "Ada did."}]}'
 # URL path -> (estimator method, the extra body fields it takes).
 ENDPOINTS = {
     "predict": ("predict", {}),
@@ -191,18 +195,21 @@ def _is_plain(value):
     return True
 
 
-def parse_body(raw, path, limits):
-    """``(inputs, options)`` from a request body, or a :class:`RequestError`."""
-    example = '{"inputs": ["a text", "another text"]}'
+def parse_body(raw, path, limits, *, records=False):
+    """``(inputs, options)`` from a request body, or a :class:`RequestError`.
+
+    ``records``: the inputs are JSON objects (question answering), not texts.
+    """
+    example = RECORD_EXAMPLE if records else TEXT_EXAMPLE
     try:
         body = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise RequestError(
-            422, f"The request body is not UTF-8 ({err.reason}). Send UTF-8 JSON."
+            400, f"The request body is not UTF-8 ({err.reason}). Send UTF-8 JSON."
         ) from None
     except ValueError as err:
         raise RequestError(
-            422,
+            400,
             f"The request body is not valid JSON ({err}). Send a JSON object "
             f"such as {example}.",
         ) from None
@@ -243,6 +250,7 @@ def parse_body(raw, path, limits):
             f"limit of {limits.max_inputs:,} (--max-inputs). Split it into "
             "smaller requests.",
         )
+    check_input_types(inputs, records=records)
     options = {}
     for key, default in defaults.items():
         value = body.get(key, default)
@@ -252,6 +260,56 @@ def parse_body(raw, path, limits):
             )
         options[key] = value
     return inputs, options
+
+
+def check_input_types(inputs, *, records=False):
+    """Refuse inputs no estimator takes, with advice in JSON terms.
+
+    A text is a JSON string, a text pair or a word list a list of strings, a
+    question a JSON object; numbers, booleans and null are none of these.
+    What the JSON types allow but the estimator refuses (a pair sent to a
+    model fitted on single texts) gets the estimator's own message.
+    """
+    for i, value in enumerate(inputs):
+        where = f"row {i} of 'inputs'"
+        shown = json.dumps(value)[:40]
+        if records:
+            if not isinstance(value, dict):
+                raise RequestError(
+                    422,
+                    f"{where} is a JSON {_json_type(value)} ({shown}), but each "
+                    "input of this model is a JSON object with a 'question' and a "
+                    f"'context' string, e.g. {RECORD_EXAMPLE}.",
+                )
+        elif value is None:
+            raise RequestError(
+                422,
+                f"{where} is null, but each input is a text. Send a JSON string "
+                '("" for an empty text) or leave the row out.',
+            )
+        elif isinstance(value, (bool, int, float, dict)):
+            raise RequestError(
+                422,
+                f"{where} is a JSON {_json_type(value)} ({shown}), but each input "
+                f"is a text. Send it as a JSON string, e.g. {TEXT_EXAMPLE}.",
+            )
+        elif isinstance(value, list):
+            wrong = [v for v in value if not isinstance(v, str)]
+            if wrong:
+                raise RequestError(
+                    422,
+                    f"{where} is a list holding a JSON {_json_type(wrong[0])} "
+                    f"({json.dumps(wrong[0])[:40]}), but a text pair or a word "
+                    'list holds strings only, e.g. ["a text", "its pair"] or '
+                    '["Ada", "sings"].',
+                )
+        if type(value) is not type(inputs[0]):
+            raise RequestError(
+                422,
+                f"{where} is a JSON {_json_type(value)}, but row 0 is a JSON "
+                f"{_json_type(inputs[0])}. Send every input of a request the same "
+                "way: all texts (strings), or all text pairs or word lists (arrays).",
+            )
 
 
 def _json_type(value):
@@ -460,6 +518,7 @@ def create_app(estimator, limits=None):
     from fastapi.responses import JSONResponse
 
     limits = (limits or Limits()).check()
+    records = type(estimator).__name__ == "AlbertQA"  # inputs are JSON objects
     batcher = None
 
     @asynccontextmanager
@@ -497,7 +556,7 @@ def create_app(estimator, limits=None):
             batcher.arriving += 1
             try:
                 raw = await read_body(request, limits.max_request_bytes)
-                inputs, options = parse_body(raw, path, limits)
+                inputs, options = parse_body(raw, path, limits, records=records)
             except RequestError as err:
                 return JSONResponse({"detail": err.message}, status_code=err.status)
             finally:
@@ -543,7 +602,8 @@ def serve(estimator, *, host="127.0.0.1", port=8000, limits=None, log_level="inf
     """Run the server until interrupted (Ctrl-C / SIGTERM).
 
     What ``albert-sk serve --model FILE`` runs: :func:`create_app` under
-    uvicorn on ``host``:``port``, without access logs.
+    uvicorn on ``host``:``port``, with a log line per request at
+    ``log_level="info"`` (uvicorn's access log).
 
     Examples
     --------
@@ -567,7 +627,7 @@ def serve(estimator, *, host="127.0.0.1", port=8000, limits=None, log_level="inf
         f"(POST {paths}; GET /health, /info). Ctrl-C stops it.",
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=True)
 
 
 # === The `albert-sk serve` command ===
@@ -613,7 +673,8 @@ def add_arguments(parser):
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn's log level (default: %(default)s)",
+        help="uvicorn's log level; info logs a line per request, warning only "
+        "problems (default: %(default)s)",
     )
 
 

@@ -76,7 +76,7 @@ class Server:
         self.log = folder / f"serve-{self.port}.log"
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         command = [sys.executable, "-m", "albert_sk", "serve", "--model", str(model)]
-        command += ["--port", str(self.port), "--log-level", "warning", *extra]
+        command += ["--port", str(self.port), *extra]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=env
@@ -154,11 +154,16 @@ def servers(saved):
             str(MAX_INPUTS),
             "--max-request-bytes",
             str(MAX_BYTES),
+            "--log-level",
+            "warning",
         ),
-        "tagger": Server(saved["tagger"], folder),
+        "tagger": Server(saved["tagger"], folder),  # the default log level
     }
     try:
-        yield {name: server.wait().base for name, server in started.items()}
+        yield {
+            **{name: server.wait().base for name, server in started.items()},
+            "tagger_log": started["tagger"].log,
+        }
     finally:
         for server in started.values():
             server.close()
@@ -226,15 +231,18 @@ def test_200_concurrent_requests_are_answered_in_order_and_batched(servers, clf)
 @pytest.mark.parametrize(
     ("raw", "status", "message"),
     [
-        ('{"inputs": ["a",', 422, "not valid JSON"),
-        (b"\xff\xfe", 422, "not UTF-8"),
+        ('{"inputs": ["a",', 400, "not valid JSON"),
+        (b"\xff\xfe", 400, "not UTF-8"),
         ('["a text"]', 422, "must be a JSON object"),
         ('{"texts": ["a"]}', 422, "no 'inputs' field"),
         ('{"inputs": ["a"], "extra": 1}', 422, "Remove them"),
         ('{"inputs": "a text"}', 422, "must be a JSON list"),
         ('{"inputs": []}', 422, "empty list"),
-        ('{"inputs": ["ok", 3]}', 422, "row 1 is int"),
-        ('{"inputs": ["ok", null]}', 422, "row 1"),
+        ('{"inputs": ["ok", 3]}', 422, "row 1 of 'inputs' is a JSON number (3)"),
+        ('{"inputs": [42]}', 422, "Send it as a JSON string"),
+        ('{"inputs": ["ok", null]}', 422, "row 1 of 'inputs' is null"),
+        ('{"inputs": [["a", 1]]}', 422, "holds strings only"),
+        ('{"inputs": ["ok", ["a", "b"]]}', 422, "Send every input of a request"),
         ('{"inputs": [["a", "b"]]}', 422, "fitted on single texts"),
         (json.dumps({"inputs": ["a"] * (MAX_INPUTS + 1)}), 413, "--max-inputs"),
         (json.dumps({"inputs": ["x" * MAX_BYTES]}), 413, "--max-request-bytes"),
@@ -247,28 +255,27 @@ def test_bad_requests_get_a_clear_message_and_the_server_lives(
     got, answer = call(base, "/predict", raw=raw)
     assert got == status, answer
     assert message in answer["detail"], answer
+    # Advice for a JSON client, not for a pandas user.
+    assert "astype" not in answer["detail"] and "fillna" not in answer["detail"]
     assert call(base, "/health")[0] == 200
 
 
 def test_the_message_is_the_python_apis(servers, clf):
     with pytest.raises(ValueError) as raised:
-        clf.predict(["ok", 3])
-    _, answer = call(servers["classifier"], "/predict", {"inputs": ["ok", 3]})
+        clf.predict([["a text", "its pair"]])
+    _, answer = call(
+        servers["classifier"], "/predict", {"inputs": [["a text", "its pair"]]}
+    )
     assert answer["detail"] == " ".join(str(raised.value).split())
 
 
-def test_a_bad_request_among_good_ones_spoils_only_itself(servers, clf):
-    base = servers["classifier"]
-    texts = ["fine", "also fine", "good"]
-    expected = clf.predict(texts).tolist()
-    bodies = [{"inputs": texts}] * 20 + [{"inputs": ["fine", 7]}] * 4
-    with ThreadPoolExecutor(24) as pool:
-        answers = list(pool.map(lambda b: call(base, "/predict", b), bodies))
-    for body, (status, answer) in zip(bodies, answers, strict=True):
-        if body["inputs"] == texts:
-            assert (status, answer["predictions"]) == (200, expected)
-        else:
-            assert status == 422 and "row 1 is int" in answer["detail"]
+def test_the_server_logs_a_line_per_request_at_its_default_level(servers):
+    status, _ = call(servers["tagger"], "/predict", {"inputs": ["Ada sings"]})
+    assert status == 200
+    deadline = time.monotonic() + 10
+    while '"POST /predict HTTP/1.1" 200' not in servers["tagger_log"].read_text():
+        assert time.monotonic() < deadline, servers["tagger_log"].read_text()
+        time.sleep(0.1)
 
 
 def test_an_endpoint_of_another_task_names_the_ones_there_are(servers):
@@ -371,10 +378,27 @@ def test_qa_answer_and_predict_equal_the_estimators(qa_server):
     assert status == 200 and answer["predictions"] == qa.predict(questions).tolist()
 
 
+def test_a_bad_request_among_good_ones_spoils_only_itself(qa_server):
+    base, qa, X = qa_server
+    questions = X[:3]
+    expected = qa.predict(questions).tolist()
+    bad = [questions[0], {"question": "Who?"}]  # row 1 has no context
+    bodies = [{"inputs": questions}] * 20 + [{"inputs": bad}] * 4
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(lambda b: call(base, "/predict", b), bodies))
+    for body, (status, answer) in zip(bodies, answers, strict=True):
+        if body["inputs"] == questions:
+            assert (status, answer["predictions"]) == (200, expected)
+        else:
+            assert status == 422 and "row 1 lacks the keys" in answer["detail"]
+
+
 def test_qa_bad_records_and_n_best_get_422(qa_server):
     base, _, _ = qa_server
     status, answer = call(base, "/answer", {"inputs": [{"question": "Who?"}]})
     assert status == 422 and "'context'" in answer["detail"]
+    status, answer = call(base, "/answer", {"inputs": ["Who?"]})
+    assert status == 422 and "a JSON object with a 'question'" in answer["detail"]
     status, answer = call(
         base, "/answer", {"inputs": [{"question": "a", "context": "b"}], "n_best": 0}
     )

@@ -8,6 +8,7 @@ numbers and the fix. Numpy only: :class:`FirstLoss` is fed by a
 ``keras.callbacks.LambdaCallback`` that the estimator builds.
 """
 
+import copy
 import math
 import warnings
 
@@ -140,14 +141,38 @@ def warn(estimator, problem, *, from_scratch, stacklevel):
         learning_rate=estimator._learning_rate(),
         epochs=estimator.epochs,
         from_scratch=from_scratch,
+        rate_first=_rate_first(estimator),
     )
     warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel + 1)
 
 
-def advice(estimator_name, problem, *, learning_rate, epochs, from_scratch):
-    """The whole warning text: who, what happened, the fix."""
-    fixes = [f"lower learning_rate (it was {learning_rate:g})"]
-    fixes.append(f"train for more epochs (it was {epochs})")
+def _rate_first(estimator):
+    """Whether the learning rate is the likelier culprit than too few epochs.
+
+    It is when the loss stopped being a number, or when the rate is above
+    the one ``learning_rate="auto"`` picks for this model; a fit at (or
+    below) the measured rate that learned nothing most likely ended too soon.
+    """
+    losses = (getattr(estimator, "history_", None) or {}).get("loss", [])
+    if any(not math.isfinite(float(v)) for v in losses):
+        return True
+    if estimator.learning_rate == "auto":
+        return False
+    measured = copy.copy(estimator)
+    measured.learning_rate = "auto"
+    return estimator._learning_rate() > measured._learning_rate()
+
+
+def advice(
+    estimator_name, problem, *, learning_rate, epochs, from_scratch, rate_first=True
+):
+    """The whole warning text: who, what happened, the fix (the likelier first)."""
+    fixes = [
+        f"lower learning_rate (it was {learning_rate:g})",
+        f"train for more epochs (it was {epochs})",
+    ]
+    if not rate_first:
+        fixes.reverse()
     if from_scratch:
         fixes.append("start from a pretrained preset")
     return (

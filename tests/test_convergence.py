@@ -152,3 +152,24 @@ def re_search(pattern, text):
     import re
 
     return re.search(pattern, text) is not None
+
+
+@pytest.mark.parametrize(
+    ("learning_rate", "losses", "first"),
+    [
+        ("auto", [0.70, 0.69], "train for more epochs (it was 2), lower learning_rate"),
+        (1e-4, [0.70, 0.69], "train for more epochs (it was 2), lower learning_rate"),
+        (1.0, [0.70, 0.69], "lower learning_rate (it was 1), train for more epochs"),
+        ("auto", [0.70, float("nan")], "lower learning_rate (it was 0.001), train"),
+    ],
+)
+def test_the_likelier_fix_comes_first(learning_rate, losses, first):
+    # Issue 34: a short fit at the measured rate learned too little; more
+    # epochs is the fix to try first. A rate above the measured one, or a
+    # loss that is no number, points at the learning rate.
+    clf = AlbertClassifier(**TINY, epochs=2, learning_rate=learning_rate)
+    clf.history_ = {"loss": losses}
+    with pytest.warns(ConvergenceWarning) as rec:
+        convergence.warn(clf, "it learned nothing", from_scratch=True, stacklevel=1)
+    assert f"To fix it, {first}" in str(rec[0].message)
+    assert str(rec[0].message).endswith(" or start from a pretrained preset.")

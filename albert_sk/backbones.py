@@ -10,7 +10,13 @@ Three sources, one result ``(backbone, tokenizer)``:
   ``model_type: albert``, ``model.safetensors``, ``spiece.model``), converted
   by keras-hub's transformers loader; a checkpoint with a BERT WordPiece
   ``vocab.txt`` instead of ``spiece.model`` (the published Chinese ALBERTs)
-  gets a :class:`~albert_sk.wordpiece.WordPieceTokenizer`.
+  gets a :class:`~albert_sk.wordpiece.WordPieceTokenizer`;
+* a local Hugging Face BERT checkpoint (``model_type: bert``): BERT is an
+  ALBERT without cross-layer sharing whose embedding size is the hidden size
+  (Lan et al. 2020, the "not-shared" rows), so its weights are renamed into an
+  ``AlbertBackbone(num_groups=num_layers, embedding_dim=hidden_dim)`` with the
+  embedding projection set to the identity. Its WordPiece vocabulary comes
+  from ``vocab.txt`` or, when there is none, ``tokenizer.json``.
 """
 
 import hashlib
@@ -23,7 +29,12 @@ import numpy as np
 from albert_sk.exceptions import ActivationWarning, InputError
 from albert_sk.io import atomic_directory
 from albert_sk.text import Tokenizer, train_sentencepiece
-from albert_sk.wordpiece import WordPieceTokenizer, has_wordpiece_vocab
+from albert_sk.wordpiece import (
+    WordPieceTokenizer,
+    has_wordpiece_vocab,
+    read_tokenizer_json,
+    wordpiece_file,
+)
 
 SIZES = {
     # Two layers, 64 wide: whole fits in seconds, for tests and smoke runs.
@@ -173,6 +184,15 @@ def is_hf_checkpoint(path):
         return "model_type" in json.load(fh)
 
 
+# Hugging Face model types albert_sk loads: ALBERT, and BERT as an unshared ALBERT.
+HF_MODEL_TYPES = ("albert", "bert")
+
+
+def _hf_config(path):
+    with open(os.path.join(path, "config.json"), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
 def _normalization(preset):
     """How the preset's vocabulary expects text: (lowercase, strip_accents)."""
     if os.path.isdir(preset):
@@ -194,18 +214,22 @@ def _normalization(preset):
 
 def _check_preset_dir(preset):
     if is_hf_checkpoint(preset):
-        with open(os.path.join(preset, "config.json"), encoding="utf-8") as fh:
-            model_type = json.load(fh)["model_type"]
-        if model_type != "albert":
+        model_type = _hf_config(preset)["model_type"]
+        if model_type not in HF_MODEL_TYPES:
             raise InputError(
                 f"preset={preset!r} is a Hugging Face '{model_type}' checkpoint; "
-                "albert_sk needs model_type 'albert'."
+                "albert_sk needs model_type 'albert' (or 'bert', loaded as an "
+                "ALBERT without cross-layer sharing)."
             )
-        needed = [] if has_wordpiece_vocab(preset) else ["spiece.model"]
+        if has_wordpiece_vocab(preset):
+            needed = []
+        else:
+            needed = ["spiece.model"] if model_type == "albert" else ["vocab.txt"]
         if not any(
             os.path.isfile(os.path.join(preset, f))
             for f in ("model.safetensors", "model.safetensors.index.json")
         ):
+            _refuse_pickled_weights(preset)
             needed.append("model.safetensors")
     else:
         needed = ["config.json", "tokenizer.json", "model.weights.h5"]
@@ -216,7 +240,25 @@ def _check_preset_dir(preset):
             "preset (config.json, tokenizer.json, model.weights.h5, "
             "assets/tokenizer/vocabulary.spm; write one with save_to_preset) or a "
             "Hugging Face ALBERT checkpoint (config.json, model.safetensors, "
-            "spiece.model or a WordPiece vocab.txt)."
+            "spiece.model or a WordPiece vocab.txt) or BERT checkpoint "
+            "(config.json, model.safetensors, vocab.txt or a WordPiece "
+            "tokenizer.json)."
+        )
+
+
+PICKLED_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def _refuse_pickled_weights(preset):
+    """A checkpoint whose weights are only a pickled ``pytorch_model.bin``."""
+    found = [f for f in PICKLED_WEIGHTS if os.path.isfile(os.path.join(preset, f))]
+    if found:
+        raise InputError(
+            f"preset={preset!r} holds its weights in {found[0]}, a pickle, which "
+            "albert_sk does not load (unpickling can run any code); expected "
+            "model.safetensors. Convert it once where you trust the file: "
+            "transformers.AutoModel.from_pretrained(path).save_pretrained(path, "
+            "safe_serialization=True) writes model.safetensors beside it."
         )
 
 
@@ -224,6 +266,12 @@ def _check_preset_dir(preset):
 # always uses the tanh approximation of GELU.
 TANH_GELU = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 EXACT_GELU = ("gelu", "gelu_python")
+# Measured against transformers' BertModel (docs/portability.md).
+BERT_GELU_FIGURE = (
+    "on all-MiniLM-L6-v2, a trained 6-layer BERT, hidden states differ from "
+    "transformers' by at most 4e-3 (mean 4e-4, for states of mean size 0.3) and "
+    "mean-pooled sentence embeddings keep a cosine similarity above 0.99999"
+)
 
 
 def check_activation(config, preset):
@@ -231,12 +279,23 @@ def check_activation(config, preset):
 
     keras-hub's ``AlbertBackbone`` has no activation argument: it always
     computes the tanh GELU (``gelu_new``, ALBERT v2's). An exact GELU
-    checkpoint (``"gelu"``, albert-base-v1 style) loads with an
-    :class:`~albert_sk.exceptions.ActivationWarning`; any other activation
-    would give a different model and is refused.
+    checkpoint (``"gelu"``: albert-base-v1 style, and nearly every BERT) loads
+    with an :class:`~albert_sk.exceptions.ActivationWarning`; any other
+    activation would give a different model and is refused.
     """
-    act = config.get("hidden_act", "gelu_new")
+    bert = config.get("model_type") == "bert"
+    act = config.get("hidden_act", "gelu" if bert else "gelu_new")
     if act in TANH_GELU:
+        return
+    if act in EXACT_GELU and bert:
+        warnings.warn(
+            f"preset={preset!r} is a BERT checkpoint with hidden_act={act!r} "
+            "(exact erf GELU), but keras-hub's AlbertBackbone computes the tanh "
+            f"approximation (gelu_new): {BERT_GELU_FIGURE}. Fine-tuning absorbs "
+            "the difference; docs/portability.md gives the figures.",
+            ActivationWarning,
+            stacklevel=4,
+        )
         return
     if act in EXACT_GELU:
         warnings.warn(
@@ -253,8 +312,8 @@ def check_activation(config, preset):
     raise InputError(
         f"preset={preset!r} uses hidden_act={act!r}, but keras-hub's "
         f"AlbertBackbone computes only the tanh GELU ({', '.join(TANH_GELU)}; "
-        f"{', '.join(EXACT_GELU)} load with a warning). Use an ALBERT checkpoint "
-        "with one of these activations."
+        f"{', '.join(EXACT_GELU)} load with a warning). Use a checkpoint with one "
+        "of these activations."
     )
 
 
@@ -284,32 +343,132 @@ def _load_hf_backbone(preset, dtype):
     from safetensors.numpy import save_file
 
     files = _weight_files(preset)
+    config = _hf_config(preset)
+    bert = config["model_type"] == "bert"
     keys = set()
     for name in files:
         with safe_open(name, framework="np") as fh:
             keys.update(fh.keys())
-    prefix = "albert." if any(k.startswith("albert.") for k in keys) else ""
-    if prefix and f"{prefix}pooler.weight" in keys:
+    head = "bert." if bert else "albert."
+    prefix = head if any(k.startswith(head) for k in keys) else ""
+    if not bert and prefix and f"{prefix}pooler.weight" in keys:
         return keras_hub.models.AlbertBackbone.from_preset(preset, dtype=dtype)
     tensors = {}
     for name in files:
         with safe_open(name, framework="np") as fh:
             for key in fh.keys():
                 if key.startswith(prefix):
-                    tensors[f"albert.{key[len(prefix) :]}"] = fh.get_tensor(key)
+                    tensors[f"{head}{key[len(prefix) :]}"] = fh.get_tensor(key)
+    if bert:
+        config, tensors = bert_as_albert(config, tensors, preset)
     if "albert.pooler.weight" not in tensors:
-        with open(os.path.join(preset, "config.json"), encoding="utf-8") as fh:
-            hidden = json.load(fh)["hidden_size"]
+        hidden = config["hidden_size"]
         rng = np.random.default_rng(0)
         weight = rng.normal(0.0, 0.02, (hidden, hidden)).astype("float32")
         tensors["albert.pooler.weight"] = weight
         tensors["albert.pooler.bias"] = np.zeros(hidden, "float32")
     with tempfile.TemporaryDirectory() as scratch:
         save_file(tensors, os.path.join(scratch, "model.safetensors"), {"format": "pt"})
-        with open(os.path.join(preset, "config.json"), "rb") as src:
-            with open(os.path.join(scratch, "config.json"), "wb") as dst:
-                dst.write(src.read())
+        with open(os.path.join(scratch, "config.json"), "w", encoding="utf-8") as fh:
+            json.dump(config, fh)
         return keras_hub.models.AlbertBackbone.from_preset(scratch, dtype=dtype)
+
+
+# BERT layer weight -> ALBERT layer weight (after ``encoder.layer.{i}.`` and
+# ``encoder.albert_layer_groups.{i}.albert_layers.0.``).
+_BERT_LAYER = {
+    "attention.self.query": "attention.query",
+    "attention.self.key": "attention.key",
+    "attention.self.value": "attention.value",
+    "attention.output.dense": "attention.dense",
+    "attention.output.LayerNorm": "attention.LayerNorm",
+    "intermediate.dense": "ffn",
+    "output.dense": "ffn_output",
+    "output.LayerNorm": "full_layer_layer_norm",
+}
+_BERT_EMBEDDINGS = (
+    "word_embeddings.weight",
+    "position_embeddings.weight",
+    "token_type_embeddings.weight",
+    "LayerNorm.weight",
+    "LayerNorm.bias",
+)
+
+
+def _bert_weight(tensors, name, missing):
+    """``bert.<name>``, also under the TF-era LayerNorm names gamma / beta."""
+    for key in (
+        name,
+        name.replace(".weight", ".gamma"),
+        name.replace(".bias", ".beta"),
+    ):
+        if f"bert.{key}" in tensors:
+            return tensors[f"bert.{key}"]
+    missing.append(f"bert.{name}")
+    return None
+
+
+def bert_as_albert(config, tensors, preset="BERT"):
+    """A BERT checkpoint's config and weights as an unshared ALBERT's.
+
+    ``config`` is BERT's ``config.json``; ``tensors`` its weights under the
+    ``bert.`` prefix. Each BERT layer becomes a group of one layer
+    (``num_hidden_groups = num_hidden_layers``), the embeddings keep BERT's
+    width (``embedding_size = hidden_size``) and the projection from
+    embeddings to the encoder, which BERT lacks, is the identity. The pooler
+    is kept when there is one. Returns ``(albert_config, albert_tensors)``.
+    """
+    kind = config.get("position_embedding_type", "absolute")
+    if kind != "absolute":
+        raise InputError(
+            f"preset={preset!r} is a BERT with position_embedding_type={kind!r}; "
+            "ALBERT has learned absolute positions only. Expected 'absolute'."
+        )
+    hidden, layers = config["hidden_size"], config["num_hidden_layers"]
+    missing, out = [], {}
+    for name in _BERT_EMBEDDINGS:
+        out[f"albert.embeddings.{name}"] = _bert_weight(
+            tensors, f"embeddings.{name}", missing
+        )
+    out["albert.encoder.embedding_hidden_mapping_in.weight"] = np.eye(
+        hidden, dtype="float32"
+    )
+    out["albert.encoder.embedding_hidden_mapping_in.bias"] = np.zeros(hidden, "float32")
+    for i in range(layers):
+        ours = f"albert.encoder.albert_layer_groups.{i}.albert_layers.0."
+        for theirs, name in _BERT_LAYER.items():
+            for end in ("weight", "bias"):
+                out[f"{ours}{name}.{end}"] = _bert_weight(
+                    tensors, f"encoder.layer.{i}.{theirs}.{end}", missing
+                )
+    if "bert.pooler.dense.weight" in tensors:
+        out["albert.pooler.weight"] = tensors["bert.pooler.dense.weight"]
+        out["albert.pooler.bias"] = tensors["bert.pooler.dense.bias"]
+    if missing:
+        raise InputError(
+            f"preset={preset!r} is a BERT checkpoint without the weights "
+            f"{missing[:4]}{' ...' if len(missing) > 4 else ''} "
+            f"({len(missing)} missing). Expected BertModel's weights, as "
+            "save_pretrained writes them."
+        )
+    albert = {
+        "model_type": "albert",
+        "vocab_size": config["vocab_size"],
+        "embedding_size": hidden,
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_hidden_groups": layers,
+        "inner_group_num": 1,
+        "num_attention_heads": config["num_attention_heads"],
+        "intermediate_size": config["intermediate_size"],
+        "hidden_act": config.get("hidden_act", "gelu"),
+        "hidden_dropout_prob": config.get("hidden_dropout_prob", 0.1),
+        "attention_probs_dropout_prob": config.get("attention_probs_dropout_prob", 0.1),
+        "max_position_embeddings": config["max_position_embeddings"],
+        "type_vocab_size": config.get("type_vocab_size", 2),
+        "layer_norm_eps": config.get("layer_norm_eps", 1e-12),
+    }
+    return albert, {k: np.ascontiguousarray(v, "float32") for k, v in out.items()}
 
 
 def from_preset(preset, *, dtype, max_length):
@@ -354,7 +513,15 @@ def from_preset(preset, *, dtype, max_length):
 
 def _wordpiece_tokenizer(preset):
     """The ``vocab.txt`` of a checkpoint, normalised as ``BertTokenizer`` reads
-    its ``tokenizer_config.json`` (``do_lower_case``, ``strip_accents``)."""
+    its ``tokenizer_config.json`` (``do_lower_case``, ``strip_accents``); or,
+    without a ``vocab.txt``, the WordPiece ``tokenizer.json`` that
+    ``BertTokenizerFast`` reads (its normaliser says how to normalise)."""
+    if wordpiece_file(preset) == "tokenizer.json":
+        with open(os.path.join(preset, "tokenizer.json"), encoding="utf-8") as fh:
+            proto, lowercase, strip_accents = read_tokenizer_json(json.load(fh))
+        return WordPieceTokenizer(
+            proto, lowercase=lowercase, strip_accents=strip_accents
+        )
     config = {}
     path = os.path.join(preset, "tokenizer_config.json")
     if os.path.isfile(path):

@@ -12,7 +12,10 @@ into the original text. Same interface as :class:`albert_sk.text.Tokenizer`.
 The ideographs split apart are ``BertTokenizer``'s blocks (CJK Unified
 Ideographs, Extensions A to E, compatibility ideographs), so ids match the
 checkpoints' own; :func:`albert_sk.align.split_words` also splits the newer
-Extensions F to I. No Keras here.
+Extensions F to I. BERT checkpoints (loaded as ALBERTs) use it too, and a
+checkpoint with only a WordPiece ``tokenizer.json`` (what
+``BertTokenizerFast`` writes) gets the same tokenizer from it
+(:func:`read_tokenizer_json`). No Keras here.
 """
 
 import numpy as np
@@ -165,10 +168,102 @@ class WordPieceTokenizer(Packing):
         return out
 
 
-def has_wordpiece_vocab(path):
-    """A checkpoint directory with a ``vocab.txt`` and no ``spiece.model``."""
+def read_tokenizer_json(data):
+    """``(vocab.txt bytes, lowercase, strip_accents)`` of a WordPiece tokenizer.json.
+
+    ``data`` is the parsed ``tokenizer.json`` of the ``tokenizers`` library, as
+    ``BertTokenizerFast.save_pretrained`` writes it (most current hub uploads
+    hold no ``vocab.txt``). Only what :class:`WordPieceTokenizer` computes is
+    accepted: a ``WordPiece`` model with ``##`` continuations and ids 0 to
+    n-1, BERT's normaliser (clean-up and CJK splitting on; lower-casing and
+    accent stripping read from it) and pre-tokenizer. Anything else would
+    give other ids, so it is refused.
+    """
+    model = data.get("model") or {}
+    found = {
+        "model": model.get("type"),
+        "continuing_subword_prefix": model.get("continuing_subword_prefix"),
+        "max_input_chars_per_word": model.get("max_input_chars_per_word"),
+        "normalizer": (data.get("normalizer") or {}).get("type"),
+        "pre_tokenizer": (data.get("pre_tokenizer") or {}).get("type"),
+    }
+    expected = {
+        "model": "WordPiece",
+        "continuing_subword_prefix": CONTINUATION,
+        "max_input_chars_per_word": MAX_WORD_CHARS,
+        "normalizer": "BertNormalizer",
+        "pre_tokenizer": "BertPreTokenizer",
+    }
+    normalizer = data.get("normalizer") or {}
+    for key in ("clean_text", "handle_chinese_chars"):
+        found[f"normalizer.{key}"] = normalizer.get(key, True)
+        expected[f"normalizer.{key}"] = True
+    differ = {k: v for k, v in found.items() if v != expected[k]}
+    if differ:
+        raise InputError(
+            f"tokenizer.json describes a tokenizer albert_sk does not reproduce: "
+            f"expected BERT's WordPiece ({expected}), got {differ}. Add the "
+            "checkpoint's vocab.txt (one token per line) beside it."
+        )
+    vocab = model.get("vocab") or {}
+    ids = sorted(vocab.values())
+    if ids != list(range(len(ids))):
+        raise InputError(
+            f"The WordPiece vocabulary of tokenizer.json has ids {ids[:3]}...{ids[-3:]}"
+            f" for {len(ids)} tokens; expected each id from 0 to {len(ids) - 1} "
+            "once. Use the checkpoint's vocab.txt."
+        )
+    tokens = sorted(vocab, key=vocab.get)
+    bad = [t for t in tokens if "\n" in t or t.endswith("\r")]
+    extra = [
+        (t["content"], t["id"])
+        for t in data.get("added_tokens") or ()
+        if vocab.get(t["content"]) != t["id"]
+    ]
+    if bad or extra:
+        raise InputError(
+            f"tokenizer.json has tokens a vocab.txt cannot hold ({bad[:3]}) or "
+            f"added tokens outside its WordPiece vocabulary ({extra[:3]}); "
+            "expected a BERT WordPiece vocabulary. Use the checkpoint's vocab.txt."
+        )
+    lowercase = bool(normalizer.get("lowercase", True))
+    proto = "".join(f"{t}\n" for t in tokens).encode("utf-8")
+    return proto, lowercase, normalizer.get("strip_accents")
+
+
+def is_wordpiece_json(path):
+    """A ``tokenizer.json`` of the ``tokenizers`` library with a WordPiece model
+    (keras-hub presets hold a ``tokenizer.json`` of another kind)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(data, dict) and (data.get("model") or {}).get("type") == "WordPiece"
+    )
+
+
+def wordpiece_file(path):
+    """The WordPiece vocabulary file of a checkpoint directory, or None.
+
+    ``vocab.txt``, else a WordPiece ``tokenizer.json``; None when the
+    directory holds a ``spiece.model`` (a SentencePiece checkpoint) or neither.
+    """
     import os
 
-    return os.path.isfile(os.path.join(path, "vocab.txt")) and not os.path.isfile(
-        os.path.join(path, "spiece.model")
-    )
+    if os.path.isfile(os.path.join(path, "spiece.model")):
+        return None
+    if os.path.isfile(os.path.join(path, "vocab.txt")):
+        return "vocab.txt"
+    if is_wordpiece_json(os.path.join(path, "tokenizer.json")):
+        return "tokenizer.json"
+    return None
+
+
+def has_wordpiece_vocab(path):
+    """A checkpoint directory with a ``vocab.txt`` or a WordPiece
+    ``tokenizer.json``, and no ``spiece.model``."""
+    return wordpiece_file(path) is not None

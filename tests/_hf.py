@@ -1,9 +1,11 @@
-"""Write tiny Hugging Face ALBERT checkpoints (and keras-hub presets) for tests.
+"""Write tiny Hugging Face ALBERT and BERT checkpoints (and keras-hub presets).
 
 ``write_hf_albert`` lays out what ``transformers.AlbertModel.save_pretrained``
 plus ``AlbertTokenizer.save_pretrained`` write: ``config.json``,
 ``model.safetensors`` (weights under Hugging Face's names and PyTorch
-``(out, in)`` layouts) and ``spiece.model``. No network, no transformers.
+``(out, in)`` layouts) and ``spiece.model``; ``write_hf_bert`` what
+``BertModel`` and ``BertTokenizer`` write, with a ``vocab.txt``. No network,
+no transformers.
 """
 
 import json
@@ -164,3 +166,81 @@ def hf_inputs(batch):
         "token_type_ids": torch.as_tensor(batch["segment_ids"], dtype=torch.long),
         "attention_mask": torch.as_tensor(batch["padding_mask"], dtype=torch.long),
     }
+
+
+BERT_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (
+    "the a good bad movie film was is not very great food service ##s ##ly ##ing "
+    ". , ! ? i it this and".split()
+)
+
+
+def write_hf_bert(path, *, seed=0, prefix="", **config_overrides):
+    """A tiny ``BertModel`` checkpoint: config.json, model.safetensors (keys
+    under ``prefix``, "" as ``BertModel`` writes them, "bert." for the task
+    models), vocab.txt and tokenizer_config.json. Returns ``(config, weights)``.
+    """
+    rng = np.random.default_rng(seed)
+    config = dict(
+        architectures=["BertModel"],
+        model_type="bert",
+        vocab_size=len(BERT_VOCAB),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        hidden_act="gelu_new",
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        max_position_embeddings=64,
+        type_vocab_size=2,
+        initializer_range=0.02,
+        layer_norm_eps=1e-12,
+        position_embedding_type="absolute",
+        pad_token_id=0,
+    )
+    config.update(config_overrides)
+    h, i = config["hidden_size"], config["intermediate_size"]
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.2).astype("float32")
+
+    def ones(n):
+        return (1.0 + rng.standard_normal(n) * 0.3).astype("float32")
+
+    weights = {
+        "embeddings.word_embeddings.weight": w(config["vocab_size"], h),
+        "embeddings.position_embeddings.weight": w(
+            config["max_position_embeddings"], h
+        ),
+        "embeddings.token_type_embeddings.weight": w(config["type_vocab_size"], h),
+        "embeddings.LayerNorm.weight": ones(h),
+        "embeddings.LayerNorm.bias": w(h),
+        "pooler.dense.weight": w(h, h),
+        "pooler.dense.bias": w(h),
+    }
+    shapes = {
+        "attention.self.query": (h, h),
+        "attention.self.key": (h, h),
+        "attention.self.value": (h, h),
+        "attention.output.dense": (h, h),
+        "intermediate.dense": (i, h),
+        "output.dense": (h, i),
+    }
+    for k in range(config["num_hidden_layers"]):
+        layer = f"encoder.layer.{k}."
+        for name, shape in shapes.items():
+            weights[f"{layer}{name}.weight"] = w(*shape)
+            weights[f"{layer}{name}.bias"] = w(shape[0])
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            weights[f"{layer}{norm}.weight"] = ones(h)
+            weights[f"{layer}{norm}.bias"] = w(h)
+    weights = {f"{prefix}{k}": v for k, v in weights.items()}
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "config.json"), "w", encoding="utf-8") as fh:
+        json.dump(config, fh, indent=2)
+    save_file(weights, os.path.join(path, "model.safetensors"), {"format": "pt"})
+    with open(os.path.join(path, "vocab.txt"), "w", encoding="utf-8") as fh:
+        fh.write("".join(f"{t}\n" for t in BERT_VOCAB))
+    with open(os.path.join(path, "tokenizer_config.json"), "w", encoding="utf-8") as fh:
+        json.dump({"do_lower_case": True, "tokenizer_class": "BertTokenizer"}, fh)
+    return config, weights

@@ -300,16 +300,88 @@ def test_hf_checkpoint_missing_files(tmp_path, hf_albert_dir):
 
 def test_hf_checkpoint_of_another_model_type(tmp_path, hf_albert_dir):
     path, config, *_ = hf_albert_dir
-    bert = tmp_path / "bert"
-    shutil.copytree(path, bert)
-    with open(bert / "config.json", "w") as fh:
-        json.dump(dict(config, model_type="bert"), fh)
+    roberta = tmp_path / "roberta"
+    shutil.copytree(path, roberta)
+    with open(roberta / "config.json", "w") as fh:
+        json.dump(dict(config, model_type="roberta"), fh)
     with pytest.raises(
         InputError,
-        match=r"is a Hugging Face 'bert' checkpoint; albert_sk needs model_type "
-        r"'albert'",
+        match=r"is a Hugging Face 'roberta' checkpoint; albert_sk needs model_type "
+        r"'albert' \(or 'bert'",
     ):
-        AlbertClassifier(preset=bert, max_length=16).fit(["a", "b"], [0, 1])
+        AlbertClassifier(preset=roberta, max_length=16).fit(["a", "b"], [0, 1])
+
+
+@pytest.mark.parametrize("kind", ["albert", "bert"])
+def test_pickled_pytorch_weights_are_refused_with_the_fix(
+    kind, tmp_path, hf_albert_dir
+):
+    from _hf import write_hf_bert
+
+    path = tmp_path / kind
+    if kind == "albert":
+        shutil.copytree(hf_albert_dir[0], path)
+    else:
+        write_hf_bert(path)
+    os.replace(path / "model.safetensors", path / "pytorch_model.bin")
+    with pytest.raises(
+        InputError,
+        match=r"holds its weights in pytorch_model\.bin, a pickle, .*expected "
+        r"model\.safetensors\. Convert it once .*save_pretrained",
+    ):
+        backbones.from_preset(path, dtype=None, max_length=16)
+
+
+# === BERT checkpoints (their hidden states against transformers' in
+# test_transformers.py) ===
+
+
+@pytest.mark.parametrize("prefix", ["", "bert."])
+def test_bert_checkpoint_is_keras_hubs_bert_as_an_unshared_albert(tmp_path, prefix):
+    """keras-hub's own BertBackbone computes the same (its GELU is the tanh one
+    too): the renaming and the identity projection lose nothing."""
+    from _hf import write_hf_bert
+
+    from albert_sk.wordpiece import WordPieceTokenizer
+
+    write_hf_bert(tmp_path, prefix=prefix)
+    backbone, tok = backbones.from_preset(tmp_path, dtype=None, max_length=16)
+    assert isinstance(tok, WordPieceTokenizer)
+    assert (backbone.num_groups, backbone.num_layers) == (2, 2)
+    assert backbone.embedding_dim == backbone.hidden_dim == 16
+    encoded = tok.pack(
+        tok.encode(["The food was not good!", "a great film"]), max_length=16
+    )
+    batch = encoded.batch(np.arange(2), int(encoded.lengths.max()))
+    assert (batch["token_ids"] != tok.unk_id).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # keras-hub's vocab reader
+        bert = keras_hub.models.BertBackbone.from_preset(str(tmp_path))
+    ours, theirs = backbone.predict_on_batch(batch), bert.predict_on_batch(batch)
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(ours[key], theirs[key], atol=1e-5)
+        assert np.abs(theirs[key]).mean() > 0.1
+
+
+def test_bert_checkpoint_errors(tmp_path):
+    from _hf import write_hf_bert
+
+    from albert_sk.backbones import bert_as_albert
+
+    config, weights = write_hf_bert(tmp_path / "a", prefix="bert.")
+    del weights["bert.encoder.layer.1.output.dense.bias"]
+    with pytest.raises(
+        InputError,
+        match=r"without the weights \['bert\.encoder\.layer\.1\.output\.dense"
+        r"\.bias'\] \(1 missing\)",
+    ):
+        bert_as_albert(config, weights)
+    relative = dict(config, position_embedding_type="relative_key")
+    with pytest.raises(InputError, match="position_embedding_type='relative_key'"):
+        bert_as_albert(relative, weights)
+    os.remove(tmp_path / "a" / "vocab.txt")
+    with pytest.raises(InputError, match=r"is missing \['vocab\.txt'\]"):
+        backbones.from_preset(tmp_path / "a", dtype=None, max_length=16)
 
 
 @pytest.mark.parametrize("kind", ["keras_hub", "hf"])

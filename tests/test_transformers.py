@@ -6,6 +6,11 @@ weights with randomised LayerNorms and biases, a SentencePiece vocabulary that
 ``preset=dir``: same token ids, same hidden states, same head outputs before
 any training. (b) Every fitted estimator exported with ``export_hf`` loads in
 ``transformers``' ``Auto*`` classes and predicts what albert_sk predicts.
+(c) BERT checkpoints (``BertModel``, ``BertFor*``, a WordPiece
+``tokenizer.json`` trained with ``tokenizers``) load as ALBERTs without
+sharing: same ids and offsets as ``BertTokenizerFast``, same hidden states as
+``BertModel`` with the tanh GELU, the exact GELU's difference bounded; an
+export loads in ``transformers`` as an ALBERT that predicts the same.
 
 The optional ``hf`` extra (and the ``test`` extra, so CI runs these) installs
 ``torch`` and ``transformers``; without them the module is skipped.
@@ -487,3 +492,247 @@ def test_exported_qa_predicts_the_same_in_transformers(sentences, hf_qa, tmp_pat
         )
         assert (found[0]["start"], found[0]["end"]) == (start, end)
         assert found[0]["score"] == pytest.approx(score, abs=1e-4)
+
+
+# === (c) BERT checkpoints, loaded as ALBERTs without cross-layer sharing ===
+
+BERT_TINY = dict(
+    hidden_size=16,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=32,
+    max_position_embeddings=64,
+    hidden_dropout_prob=0.0,
+    attention_probs_dropout_prob=0.0,
+    classifier_dropout=0.0,
+    initializer_range=0.1,
+    hidden_act="gelu_new",
+)
+BERT_TEXTS = AWKWARD + [
+    "Unbelievably good acting, terrible plot.",
+    "Q: who?  A: nobody",
+]
+
+
+@pytest.fixture(scope="module")
+def bert_tokenizer(tmp_path_factory, sentiment):
+    """An uncased WordPiece ``tokenizer.json`` (about 100 pieces) trained with the
+    ``tokenizers`` library, read by ``BertTokenizerFast``."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    trainer = trainers.WordPieceTrainer(vocab_size=100, special_tokens=special)
+    tok.train_from_iterator(sentiment.text.tolist()[:1000], trainer)
+    path = tmp_path_factory.mktemp("bert_tok") / "tokenizer.json"
+    tok.save(str(path))
+    return transformers.BertTokenizerFast(tokenizer_file=str(path))
+
+
+def bert_checkpoint(path, model, hf_tok):
+    """``save_pretrained`` of both, with ``tokenizer.json`` and no ``vocab.txt``
+    (what current hub uploads hold; transformers 4 also writes a vocab.txt)."""
+    model.save_pretrained(str(path))
+    hf_tok.save_pretrained(str(path))
+    if (path / "vocab.txt").exists():
+        (path / "vocab.txt").unlink()
+    assert (path / "tokenizer.json").is_file()
+    return path
+
+
+@pytest.fixture(scope="module")
+def bert_dir(tmp_path_factory, bert_tokenizer):
+    config = transformers.BertConfig(vocab_size=len(bert_tokenizer), **BERT_TINY)
+    torch.manual_seed(6)
+    model = randomise(transformers.BertModel(config), 6)
+    path = bert_checkpoint(tmp_path_factory.mktemp("bert"), model, bert_tokenizer)
+    return path, model
+
+
+def test_bert_token_ids_and_offsets_are_those_of_bert_tokenizer_fast(
+    bert_dir, bert_tokenizer, tmp_path
+):
+    from albert_sk.wordpiece import WordPieceTokenizer
+
+    path, _ = bert_dir
+    hf_tok = transformers.AutoTokenizer.from_pretrained(str(path))
+    _, tok = backbones.from_preset(path, dtype=None, max_length=64)
+    assert isinstance(tok, WordPieceTokenizer) and tok.vocab_size == len(hf_tok)
+    ours = tok.pack(tok.encode(BERT_TEXTS), max_length=64)
+    theirs = hf_tok(BERT_TEXTS)["input_ids"]
+    assert [ours.row(i).tolist() for i in range(len(BERT_TEXTS))] == theirs
+    assert hf_tok.unk_token_id in theirs[4] and len(set(theirs[0])) > 10
+    offsets = hf_tok(BERT_TEXTS, add_special_tokens=False, return_offsets_mapping=True)
+    for (_, starts, ends), mapping in zip(
+        tok.encode_with_offsets(BERT_TEXTS), offsets["offset_mapping"], strict=True
+    ):
+        assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == mapping
+    a, b = BERT_TEXTS[:4], BERT_TEXTS[4:8]
+    pairs = tok.pack(tok.encode(a), tok.encode(b), max_length=64)
+    theirs = hf_tok(a, b, return_token_type_ids=True)
+    for i in range(len(a)):
+        start, n = pairs.starts[i], pairs.lengths[i]
+        assert pairs.token_ids[start : start + n].tolist() == theirs["input_ids"][i]
+        segments = pairs.segment_ids[start : start + n].tolist()
+        assert segments == theirs["token_type_ids"][i]
+    # The same vocabulary as a vocab.txt gives the same ids.
+    legacy = tmp_path / "legacy"
+    shutil.copytree(path, legacy)
+    (legacy / "tokenizer.json").unlink()
+    (legacy / "vocab.txt").write_bytes(tok.proto)
+    _, again = backbones.from_preset(legacy, dtype=None, max_length=64)
+    assert again.encode(BERT_TEXTS) == tok.encode(BERT_TEXTS)
+
+
+def bert_batch(tok, texts):
+    encoded = tok.pack(tok.encode(texts), max_length=64)
+    return encoded.batch(np.arange(len(texts)), int(encoded.lengths.max()))
+
+
+def test_bert_hidden_states_match_bert_model(bert_dir):
+    from albert_sk import AlbertVectorizer
+
+    path, model = bert_dir
+    backbone, tok = backbones.from_preset(path, dtype=None, max_length=64)
+    assert backbone.num_groups == backbone.num_layers == 2
+    assert backbone.embedding_dim == backbone.hidden_dim == 16
+    projection = backbone.embeddings_projection
+    np.testing.assert_array_equal(np.asarray(projection.kernel), np.eye(16))
+    batch = bert_batch(tok, BERT_TEXTS)
+    ours = backbone.predict_on_batch(batch)
+    with torch.no_grad():
+        theirs = model(**hf_inputs(batch))
+    mask = batch["padding_mask"].astype(bool)
+    hidden = as_numpy(theirs.last_hidden_state)
+    np.testing.assert_allclose(
+        np.asarray(ours["sequence_output"])[mask], hidden[mask], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        ours["pooled_output"], as_numpy(theirs.pooler_output), atol=1e-5
+    )
+    assert np.abs(hidden).mean() > 0.1  # not trivial
+    vec = AlbertVectorizer(preset=str(path), max_length=64, pooling="cls")
+    np.testing.assert_allclose(
+        vec.fit(BERT_TEXTS).transform(BERT_TEXTS),
+        as_numpy(theirs.pooler_output),
+        atol=1e-5,
+    )
+
+
+def test_exact_gelu_bert_warns_and_differs_little(bert_dir, bert_tokenizer, tmp_path):
+    """BERT's own GELU is the exact erf form; keras-hub computes the tanh one."""
+    from albert_sk.exceptions import ActivationWarning
+
+    _, tanh_model = bert_dir
+    config = transformers.BertConfig(
+        vocab_size=len(bert_tokenizer), **dict(BERT_TINY, hidden_act="gelu")
+    )
+    model = transformers.BertModel(config).eval()
+    model.load_state_dict(tanh_model.state_dict())
+    path = bert_checkpoint(tmp_path / "gelu", model, bert_tokenizer)
+    with pytest.warns(
+        ActivationWarning, match="BERT checkpoint with hidden_act='gelu'"
+    ):
+        backbone, tok = backbones.from_preset(path, dtype=None, max_length=64)
+    batch = bert_batch(tok, BERT_TEXTS)
+    ours = np.asarray(backbone.predict_on_batch(batch)["sequence_output"])
+    with torch.no_grad():
+        theirs = as_numpy(model(**hf_inputs(batch)).last_hidden_state)
+    mask = batch["padding_mask"].astype(bool)
+    difference = np.abs(ours - theirs)[mask].max()
+    # Measured 1e-4 here; all-MiniLM-L6-v2 (trained): 4e-3 (docs/portability.md).
+    assert 1e-6 < difference < 1e-3
+
+
+@pytest.fixture(scope="module")
+def bert_classifier(tmp_path_factory, bert_tokenizer, sentiment):
+    """An AlbertClassifier fitted from a BertForSequenceClassification."""
+    from albert_sk import AlbertClassifier
+
+    names = {0: "neg", 1: "pos"}
+    config = transformers.BertConfig(
+        vocab_size=len(bert_tokenizer),
+        num_labels=2,
+        id2label=names,
+        label2id={v: k for k, v in names.items()},
+        **BERT_TINY,
+    )
+    torch.manual_seed(7)
+    model = randomise(transformers.BertForSequenceClassification(config), 7)
+    path = bert_checkpoint(tmp_path_factory.mktemp("bert_clf"), model, bert_tokenizer)
+    texts = [t for t in sentiment.text if len(t) < 40][:6] + BERT_TEXTS
+    labels = [names[i % 2] for i in range(len(texts))]
+    clf = fit_quietly(AlbertClassifier(preset=str(path), max_length=64), texts, labels)
+    return clf, model, path, texts
+
+
+def test_bert_classifier_predicts_what_transformers_does(bert_classifier):
+    clf, model, path, texts = bert_classifier
+    hf_tok = transformers.AutoTokenizer.from_pretrained(str(path))
+    with torch.no_grad():
+        batch = hf_tok(texts, padding=True, return_tensors="pt")
+        logits = as_numpy(model(**batch).logits)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(texts), proba, atol=1e-5)
+    assert clf.classes_.tolist() == ["neg", "pos"]
+
+
+def test_exported_bert_classifier_loads_in_transformers_as_an_albert(
+    bert_classifier, tmp_path
+):
+    from albert_sk.hf import _find_backbone
+
+    clf, _, _, texts = bert_classifier
+    model, tok = load_exported(
+        clf, tmp_path / "out", "AutoModelForSequenceClassification"
+    )
+    assert type(model).__name__ == "AlbertForSequenceClassification"
+    config = model.config
+    assert config.num_hidden_groups == config.num_hidden_layers == 2
+    assert config.embedding_size == config.hidden_size == 16
+    with torch.no_grad():
+        batch = tok(texts, padding=True, return_tensors="pt")
+        logits = as_numpy(model(**batch).logits).astype(np.float64)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(texts), proba, atol=1e-5)
+    assert [config.id2label[i] for i in logits.argmax(1)] == clf.predict(texts).tolist()
+    # ... and back into albert_sk, as the ALBERT it now is.
+    backbone, again = backbones.from_preset(tmp_path / "out", dtype=None, max_length=64)
+    assert again.encode(texts) == clf.tokenizer_.encode(texts)
+    batch = bert_batch(again, texts)
+    ours = _find_backbone(clf.model_).predict_on_batch(batch)["pooled_output"]
+    theirs = backbone.predict_on_batch(batch)["pooled_output"]
+    np.testing.assert_allclose(theirs, ours, atol=1e-5)
+
+
+def test_bert_token_classifier_without_pooler_loads_into_the_tagger(
+    tmp_path, bert_tokenizer
+):
+    from albert_sk import AlbertTagger
+
+    names = {0: "O", 1: "B-PER", 2: "I-PER"}
+    config = transformers.BertConfig(
+        vocab_size=len(bert_tokenizer),
+        num_labels=3,
+        id2label=names,
+        label2id={v: k for k, v in names.items()},
+        **BERT_TINY,
+    )
+    torch.manual_seed(8)
+    model = randomise(transformers.BertForTokenClassification(config), 8)
+    path = bert_checkpoint(tmp_path / "ner", model, bert_tokenizer)
+    X = [["Ada", "Lovelace", "wrote", "code"], ["Bob", "Smith", "was", "good"]]
+    y = [["B-PER", "I-PER", "O", "O"]] * 2
+    tagger = fit_quietly(AlbertTagger(preset=str(path), max_length=64), X, y)
+    hf_tok = transformers.AutoTokenizer.from_pretrained(str(path))
+    for words, ours in zip(X, tagger.predict_proba(X), strict=True):
+        encoding = hf_tok(words, is_split_into_words=True)
+        first = [encoding.word_to_tokens(i).start for i in range(len(words))]
+        with torch.no_grad():
+            ids = torch.as_tensor([encoding["input_ids"]])
+            logits = as_numpy(model(input_ids=ids).logits)[0, first]
+        theirs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        order = [config.label2id[t] for t in tagger.labels_]
+        np.testing.assert_allclose(ours, theirs[:, order], atol=1e-5)

@@ -8,7 +8,8 @@ few Latin pieces, saved with ``BertTokenizer``) and checked against
 against ``AlbertModel``; the vectorizer, classifier, tagger and QA load them
 with ``preset=dir`` (the regressor encodes as the classifier does), a model
 file and a pickle keep the ``vocab.txt``, and ``export_hf`` writes it back in
-the same form.
+the same form. A checkpoint with only a WordPiece ``tokenizer.json`` (most
+current hub uploads) gives the same tokenizer.
 """
 
 import pickle
@@ -163,6 +164,74 @@ def test_pickles_and_refuses_a_vocabulary_without_special_tokens(base_dir):
     assert again.encode(AWKWARD) == tok.encode(AWKWARD)
     with pytest.raises(InputError, match=r"lacks the special tokens \['\[PAD\]'"):
         WordPieceTokenizer(b"a\nb\n")
+
+
+def wordpiece_json(vocab_txt, path, lowercase=True):
+    """``tokenizer.json`` of the ``tokenizers`` library for a ``vocab.txt``, as
+    ``BertTokenizerFast`` writes it."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    tok = Tokenizer(models.WordPiece.from_file(str(vocab_txt), unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_tokenizer_json_alone_gives_the_same_tokenizer(base_dir, tmp_path, lowercase):
+    path, _ = base_dir
+    only_json = tmp_path / "json"
+    shutil.copytree(path, only_json)
+    (only_json / "vocab.txt").unlink()
+    (only_json / "tokenizer_config.json").unlink()  # tokenizer.json says it all
+    wordpiece_json(path / "vocab.txt", only_json / "tokenizer.json", lowercase)
+    _, tok = backbones.from_preset(only_json, dtype=None, max_length=64)
+    assert isinstance(tok, WordPieceTokenizer)
+    assert tok.proto == (path / "vocab.txt").read_bytes()
+    assert (tok.lowercase, tok.strip_accents) == (lowercase, lowercase)
+    hf_tok = transformers.BertTokenizerFast(
+        tokenizer_file=str(only_json / "tokenizer.json"), do_lower_case=lowercase
+    )
+    texts = AWKWARD + titles(20)
+    ours = tok.pack(tok.encode(texts), max_length=64)
+    theirs = hf_tok(texts, truncation=True, max_length=64)["input_ids"]
+    assert [ours.row(i).tolist() for i in range(len(texts))] == theirs
+    mapping = hf_tok(texts, add_special_tokens=False, return_offsets_mapping=True)
+    for (_, starts, ends), expected in zip(
+        tok.encode_with_offsets(texts), mapping["offset_mapping"], strict=True
+    ):
+        assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == expected
+    if lowercase:  # a tokenizer.json that says uncased is read as the vocab.txt
+        _, legacy = backbones.from_preset(path, dtype=None, max_length=64)
+        assert tok.encode(texts) == legacy.encode(texts)
+
+
+def test_tokenizer_json_that_wordpiece_does_not_reproduce_is_refused(base_dir):
+    import json
+
+    from albert_sk.wordpiece import read_tokenizer_json, wordpiece_file
+
+    path, _ = base_dir
+    data = json.loads(
+        wordpiece_json(path / "vocab.txt", path.parent / "t.json").read_text()
+    )
+    assert read_tokenizer_json(data)[0] == (path / "vocab.txt").read_bytes()
+    lower = dict(data, normalizer={"type": "Lowercase"})
+    with pytest.raises(
+        InputError,
+        match=r"expected BERT's WordPiece .*'normalizer': "
+        r"'Lowercase'.*Add the checkpoint's vocab\.txt",
+    ):
+        read_tokenizer_json(lower)
+    gap = json.loads(json.dumps(data))
+    gap["model"]["vocab"]["[UNK]"] = 10**6
+    with pytest.raises(InputError, match="expected each id from 0 to"):
+        read_tokenizer_json(gap)
+    extra = dict(data, added_tokens=[{"id": 10**6, "content": "<new>"}])
+    with pytest.raises(InputError, match=r"added tokens outside .*\('<new>'"):
+        read_tokenizer_json(extra)
+    assert wordpiece_file(path) == "vocab.txt"
 
 
 # === The backbone ===

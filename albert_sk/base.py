@@ -54,7 +54,10 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "preset": [str, os.PathLike, None],
         "backbone": [StrOptions(set(backbones.SIZES)), dict],
-        "vocab_size": [Interval(Integral, MIN_VOCAB_SIZE, None, closed="left")],
+        "vocab_size": [
+            Interval(Integral, MIN_VOCAB_SIZE, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "max_length": [Interval(Integral, 8, 512, closed="both")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -96,7 +99,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         *,
         preset=None,
         backbone="small",
-        vocab_size=8000,
+        vocab_size="auto",
         max_length=128,
         epochs=3,
         batch_size=32,
@@ -241,6 +244,10 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         """The peak learning rate: ``learning_rate``, or what "auto" means."""
         if self.learning_rate != "auto":
             return float(self.learning_rate)
+        return self._auto_learning_rate()
+
+    def _auto_learning_rate(self):
+        """The learning rate "auto" picks for this preset or backbone."""
         if self.preset is not None:
             return efficiency.preset_learning_rate(self, self._preset_learning_rate)
         return backbones.scratch_learning_rate(

@@ -35,9 +35,13 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
     backbone : {"tiny", "small", "base"} or dict, default="small"
         Size of a from-scratch model, or ``AlbertBackbone`` arguments.
         Ignored when ``preset`` is set.
-    vocab_size : int, default=8000
-        Upper bound on the SentencePiece vocabulary trained on the ``fit``
-        texts when ``preset=None``.
+    vocab_size : int or "auto", default="auto"
+        The SentencePiece vocabulary trained on the ``fit`` texts when
+        ``preset=None``. "auto" is as many pieces as the texts support, up to
+        8,000 (a few hundred for a few hundred sentences, ~4,000 for the
+        3,000 UCI sentiment sentences). An int is an upper bound: more than
+        the texts support gives a smaller vocabulary and a
+        :class:`~albert_sk.exceptions.VocabularyWarning`.
     max_length : int, default=128
         Tokens per input, special tokens included. Longer inputs are
         truncated with a :class:`~albert_sk.exceptions.TruncationWarning`.
@@ -161,7 +165,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         *,
         preset=None,
         backbone="small",
-        vocab_size=8000,
+        vocab_size="auto",
         max_length=128,
         epochs=3,
         batch_size=32,

@@ -8,7 +8,6 @@ numbers and the fix. Numpy only: :class:`FirstLoss` is fed by a
 ``keras.callbacks.LambdaCallback`` that the estimator builds.
 """
 
-import copy
 import math
 import warnings
 
@@ -156,11 +155,7 @@ def _rate_first(estimator):
     losses = (getattr(estimator, "history_", None) or {}).get("loss", [])
     if any(not math.isfinite(float(v)) for v in losses):
         return True
-    if estimator.learning_rate == "auto":
-        return False
-    measured = copy.copy(estimator)
-    measured.learning_rate = "auto"
-    return estimator._learning_rate() > measured._learning_rate()
+    return estimator._learning_rate() > estimator._auto_learning_rate()
 
 
 def advice(

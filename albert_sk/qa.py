@@ -159,7 +159,7 @@ distribution, lora_rank, inference_dtype
         *,
         preset=None,
         backbone="small",
-        vocab_size=8000,
+        vocab_size="auto",
         max_length=384,
         doc_stride=128,
         max_query_length=64,

@@ -74,7 +74,7 @@ warm_start, distribution, lora_rank, inference_dtype
         *,
         preset=None,
         backbone="small",
-        vocab_size=8000,
+        vocab_size="auto",
         max_length=128,
         epochs=3,
         batch_size=32,

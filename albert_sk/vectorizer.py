@@ -81,7 +81,7 @@ jit_compile, random_state, verbose
         *,
         preset=None,
         backbone="small",
-        vocab_size=8000,
+        vocab_size="auto",
         max_length=128,
         pooling="mean",
         batch_size=32,

@@ -5,12 +5,15 @@ import pickle
 import keras
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from albert_sk import AlbertVectorizer, load
-from albert_sk.exceptions import NotFittedError
+from albert_sk.exceptions import NotFittedError, VocabularyWarning
+from albert_sk.text import AUTO_VOCAB_SIZE, MIN_VOCAB_SIZE
 
 TINY = dict(backbone="tiny", vocab_size=400, random_state=0)
 
@@ -107,3 +110,30 @@ def test_persistence_round_trips(texts, tmp_path):
 def test_not_fitted():
     with pytest.raises(NotFittedError, match="AlbertVectorizer instance is not fitted"):
         AlbertVectorizer().transform(["text"])
+
+
+def test_the_default_vocabulary_fits_the_texts_without_a_warning(texts, tmp_path):
+    # Issue 34: the first fit on small data warned that vocab_size=8000 was
+    # more than the texts support. "auto" trains what they support, quietly
+    # (the suite turns warnings into errors).
+    vec = AlbertVectorizer(backbone="tiny", max_length=32, random_state=0)
+    assert vec.get_params()["vocab_size"] == "auto"
+    vec.fit(texts[:200])
+    assert MIN_VOCAB_SIZE < vec.tokenizer_.vocab_size < AUTO_VOCAB_SIZE
+    assert clone(vec).get_params()["vocab_size"] == "auto"
+    loaded = load(vec.save(tmp_path / "vec.albert"))
+    assert loaded.get_params()["vocab_size"] == "auto"
+    assert loaded.tokenizer_.vocab_size == vec.tokenizer_.vocab_size
+    # A number the texts cannot support still says so, and gets the same
+    # vocabulary.
+    explicit = AlbertVectorizer(
+        backbone="tiny", vocab_size=AUTO_VOCAB_SIZE, max_length=32, random_state=0
+    )
+    with pytest.warns(VocabularyWarning, match="vocab_size=8000 is more than"):
+        explicit.fit(texts[:200])
+    assert explicit.tokenizer_.vocab_size == vec.tokenizer_.vocab_size
+
+
+def test_vocab_size_is_a_number_or_auto(texts):
+    with pytest.raises(InvalidParameterError, match=r"a str among \{'auto'\}"):
+        AlbertVectorizer(backbone="tiny", vocab_size="large").fit(texts[:20])

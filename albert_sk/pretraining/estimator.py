@@ -61,8 +61,9 @@ class AlbertPretrainer(AlbertEstimator):
         SentencePiece vocabulary on the corpus and a new model.
     backbone : {"tiny", "small", "base"} or dict, default="small"
         Size of a new model (ignored with ``preset``).
-    vocab_size : int, default=8000
-        Upper bound on the SentencePiece vocabulary (capped with a
+    vocab_size : int or "auto", default="auto"
+        The SentencePiece vocabulary: "auto" is as many pieces as the corpus
+        supports, up to 8,000; an int is an upper bound (capped with a
         :class:`~albert_sk.exceptions.VocabularyWarning` when the corpus is
         too small for it).
     lowercase : bool, default=True
@@ -173,7 +174,7 @@ class AlbertPretrainer(AlbertEstimator):
         *,
         preset=None,
         backbone="small",
-        vocab_size=8000,
+        vocab_size="auto",
         lowercase=True,
         character_coverage=0.9995,
         model_type="unigram",

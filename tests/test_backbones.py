@@ -363,6 +363,24 @@ def test_bert_checkpoint_is_keras_hubs_bert_as_an_unshared_albert(tmp_path, pref
         assert np.abs(theirs[key]).mean() > 0.1
 
 
+def test_bert_checkpoint_fits_in_the_regressor_and_qa(tmp_path):
+    """(The classifier, vectorizer and tagger: test_transformers.py.)"""
+    from _hf import write_hf_bert
+
+    from albert_sk import AlbertQA, AlbertRegressor
+
+    write_hf_bert(tmp_path, prefix="bert.")
+    texts = ["the food was good .", "the film was not very good !", "a bad movie"]
+    reg = AlbertRegressor(preset=str(tmp_path), max_length=16, epochs=1)
+    assert reg.fit(texts * 2, [1.0, 0.0, -1.0] * 2).predict(texts).shape == (3,)
+    context = "the film was good . the food was bad ."
+    X = [{"question": "what was bad ?", "context": context}] * 4
+    y = [{"text": "the food", "answer_start": context.index("the food")}] * 4
+    qa = AlbertQA(preset=str(tmp_path), max_length=32, max_query_length=8, epochs=1)
+    for answer in qa.fit(X, y).predict_spans(X[:1])[0]:
+        assert context[answer["start"] : answer["end"]] == answer["answer"]
+
+
 def test_bert_checkpoint_errors(tmp_path):
     from _hf import write_hf_bert
 

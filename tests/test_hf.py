@@ -145,6 +145,36 @@ def test_export_of_a_keras_hub_preset_and_bad_arguments(keras_hub_preset_dir, tm
         export_hf(preset, tmp_path / "no" / "such" / "dir")
 
 
+def test_export_of_a_bert_checkpoint_is_an_unshared_albert(tmp_path):
+    """export_hf of a BERT preset: ALBERT names, one group per layer, the
+    identity projection, the WordPiece vocab.txt; keras-hub reads it back."""
+    import keras_hub
+    from _hf import write_hf_bert
+    from safetensors.numpy import load_file
+
+    from albert_sk import backbones, export_hf
+
+    write_hf_bert(tmp_path / "bert", hidden_act="gelu_pytorch_tanh")
+    backbone, _ = backbones.from_preset(tmp_path / "bert", dtype=None, max_length=8)
+    path = Path(export_hf(tmp_path / "bert", tmp_path / "hf"))
+    config = json.loads((path / "config.json").read_text())
+    assert config["model_type"] == "albert" and config["hidden_act"] == "gelu_new"
+    assert config["num_hidden_groups"] == config["num_hidden_layers"] == 2
+    assert config["embedding_size"] == config["hidden_size"] == 16
+    weights = load_file(path / "model.safetensors")
+    mapping = "albert.encoder.embedding_hidden_mapping_in"
+    np.testing.assert_array_equal(weights[f"{mapping}.weight"], np.eye(16))
+    assert "albert.encoder.albert_layer_groups.1.albert_layers.0.ffn.weight" in weights
+    assert (path / "vocab.txt").read_bytes() == (
+        tmp_path / "bert/vocab.txt"
+    ).read_bytes()
+    again = keras_hub.models.AlbertBackbone.from_preset(str(path))
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(
+            again.predict_on_batch(X)[key], backbone.predict_on_batch(X)[key], atol=1e-6
+        )
+
+
 def head_model(name, units, hidden=8):
     import keras
 

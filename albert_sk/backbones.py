@@ -512,28 +512,32 @@ def from_preset(preset, *, dtype, max_length):
 
 
 def _wordpiece_tokenizer(preset):
-    """The ``vocab.txt`` of a checkpoint, normalised as ``BertTokenizer`` reads
-    its ``tokenizer_config.json`` (``do_lower_case``, ``strip_accents``); or,
-    without a ``vocab.txt``, the WordPiece ``tokenizer.json`` that
-    ``BertTokenizerFast`` reads (its normaliser says how to normalise)."""
-    if wordpiece_file(preset) == "tokenizer.json":
-        with open(os.path.join(preset, "tokenizer.json"), encoding="utf-8") as fh:
-            proto, lowercase, strip_accents = read_tokenizer_json(json.load(fh))
-        return WordPieceTokenizer(
-            proto, lowercase=lowercase, strip_accents=strip_accents
-        )
+    """The WordPiece vocabulary of a checkpoint, normalised as ``BertTokenizer``
+    reads it.
+
+    The vocabulary is ``vocab.txt``, or without one the ``model.vocab`` of a
+    WordPiece ``tokenizer.json``. Lower-casing and accent stripping are
+    ``tokenizer_config.json``'s ``do_lower_case`` and ``strip_accents``, which
+    ``BertTokenizer`` and ``BertTokenizerFast`` apply over ``tokenizer.json``'s
+    own normaliser; without a ``do_lower_case`` there, a ``tokenizer.json``'s
+    normaliser decides (a ``vocab.txt`` alone: uncased, BERT's default).
+    """
     config = {}
     path = os.path.join(preset, "tokenizer_config.json")
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as fh:
             config = json.load(fh)
-    with open(os.path.join(preset, "vocab.txt"), "rb") as fh:
-        vocab = fh.read()
-    return WordPieceTokenizer(
-        vocab,
-        lowercase=config.get("do_lower_case", True),
-        strip_accents=config.get("strip_accents"),
-    )
+    lowercase, strip_accents = True, None
+    if wordpiece_file(preset) == "tokenizer.json":
+        with open(os.path.join(preset, "tokenizer.json"), encoding="utf-8") as fh:
+            vocab, lowercase, strip_accents = read_tokenizer_json(json.load(fh))
+    else:
+        with open(os.path.join(preset, "vocab.txt"), "rb") as fh:
+            vocab = fh.read()
+    if "do_lower_case" in config:
+        lowercase = config["do_lower_case"]
+        strip_accents = config.get("strip_accents")
+    return WordPieceTokenizer(vocab, lowercase=lowercase, strip_accents=strip_accents)
 
 
 # Where a local preset keeps its SentencePiece model: keras-hub's layout, then

@@ -12,6 +12,7 @@ the same form. A checkpoint with only a WordPiece ``tokenizer.json`` (most
 current hub uploads) gives the same tokenizer.
 """
 
+import json
 import pickle
 import shutil
 import warnings
@@ -205,11 +206,20 @@ def test_tokenizer_json_alone_gives_the_same_tokenizer(base_dir, tmp_path, lower
     if lowercase:  # a tokenizer.json that says uncased is read as the vocab.txt
         _, legacy = backbones.from_preset(path, dtype=None, max_length=64)
         assert tok.encode(texts) == legacy.encode(texts)
+    # tokenizer_config.json's do_lower_case overrides the normaliser, as
+    # transformers' BertTokenizer applies it.
+    config = {"tokenizer_class": "BertTokenizer", "do_lower_case": not lowercase}
+    (only_json / "tokenizer_config.json").write_text(json.dumps(config))
+    _, tok = backbones.from_preset(only_json, dtype=None, max_length=64)
+    assert (tok.lowercase, tok.strip_accents) == (not lowercase, not lowercase)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        hf_tok = transformers.AutoTokenizer.from_pretrained(str(only_json))
+    theirs = hf_tok(texts, add_special_tokens=False)["input_ids"]
+    assert tok.encode(texts) == theirs
 
 
 def test_tokenizer_json_that_wordpiece_does_not_reproduce_is_refused(base_dir):
-    import json
-
     from albert_sk.wordpiece import read_tokenizer_json, wordpiece_file
 
     path, _ = base_dir

@@ -3,9 +3,18 @@
 Estimators are imported lazily, so ``import albert_sk`` and the numpy-only
 modules (``albert_sk.io``, ``albert_sk.text``, ``albert_sk.metrics``) do not
 start TensorFlow.
+
+The first estimator taken from here (``from albert_sk import
+AlbertClassifier``) loads TensorFlow. On a machine without an NVIDIA GPU it
+sets ``TF_CPP_MIN_LOG_LEVEL=3`` first, unless the environment already has a
+value (``os.environ.setdefault``: the user's own setting wins): TensorFlow's
+C++ log would otherwise print ``E0000 ... failed call to cuInit`` there, an
+error line about a GPU the machine does not have. Nothing else global changes.
 """
 
 import importlib
+import os
+import sys
 
 __version__ = "0.1.0"
 
@@ -23,8 +32,19 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
+def _quiet_tensorflow_on_cpu():
+    """``TF_CPP_MIN_LOG_LEVEL=3`` by default, before TensorFlow loads on a CPU
+    machine (see the module description)."""
+    if "tensorflow" in sys.modules:
+        return  # too late to matter: change nothing
+    if any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")):
+        return  # a GPU machine: TensorFlow's notes on its devices are news
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
 def __getattr__(name):
     if name in _LAZY:
+        _quiet_tensorflow_on_cpu()
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value

@@ -19,7 +19,9 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -438,7 +440,13 @@ def add_pretrain_arguments(parser):
     )
     parser.add_argument("--preset", help="continue pretraining this preset")
     parser.add_argument("--backbone", default="small", help="tiny, small or base")
-    parser.add_argument("--vocab-size", type=int, default=8000)
+    parser.add_argument(
+        "--vocab-size",
+        type=_vocab_size,
+        default="auto",
+        help="SentencePiece pieces, or auto: as many as the corpus supports, up "
+        "to 8000 (default: %(default)s)",
+    )
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-steps", type=int, help="train exactly this many steps")
@@ -455,6 +463,18 @@ def add_pretrain_arguments(parser):
         help="any other AlbertPretrainer parameter, e.g. --set optimizer=lamb",
     )
     add_progress_arguments(parser)
+
+
+def _vocab_size(text):
+    """``--vocab-size``: ``auto`` or a number of pieces."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected auto or a number of pieces, got {text!r}"
+        ) from None
 
 
 def run_pretrain(args):
@@ -515,6 +535,9 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], "int | None"]
+    # Whether ``run`` loads TensorFlow: ``main`` then loads it first, without
+    # its start-up lines (see ``load_tensorflow_quietly``).
+    loads_tensorflow: bool = True
 
 
 COMMANDS = {
@@ -571,7 +594,7 @@ def build_parser():
     for name, command in COMMANDS.items():
         child = sub.add_parser(name, help=command.help, description=command.help)
         command.add_arguments(child)
-        child.set_defaults(run=command.run)
+        child.set_defaults(run=command.run, loads_tensorflow=command.loads_tensorflow)
     return parser
 
 
@@ -582,21 +605,121 @@ def _user_errors():
     return (AlbertSkError, InvalidParameterError, FileNotFoundError, FileExistsError)
 
 
-def _one_line_warnings(command):
+def _one_line_warnings(command, data=None):
     """Print warnings as ``albert-sk CMD: warning: Category: message`` lines."""
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = " ".join(str(message).split())
+        text = name_lines(" ".join(str(message).split()), data)
         name = category.__name__
         print(f"{PROG} {command}: warning: {name}: {text}", file=sys.stderr)
 
     return show
 
 
+_ROW = re.compile(r"\brow (\d+)( of [Xy]\b)?")
+_ROWS = re.compile(r"\brows \[(\d+(?:, \d+)*)(, \.\.\.)?\]")
+
+
+def name_lines(message, data):
+    """``message`` with the file line of each data row it names.
+
+    Rows count from 0 in the data (as in Python); a user looks for them in
+    the ``--data`` file: "row 5" becomes "row 5 (line 7 of train.csv)".
+    Files without a line per row (Parquet, SQuAD JSON) leave it as it is.
+    """
+    if not data or not ("row " in message or "rows [" in message):
+        return message
+    from albert_sk.cli_data import row_lines
+
+    lines = row_lines(data)
+    if not lines:
+        return message
+    name = os.path.basename(os.fspath(data))
+
+    def one(match):
+        row = int(match.group(1))
+        if row >= len(lines):
+            return match.group(0)
+        return f"{match.group(0)} (line {lines[row]:,} of {name})"
+
+    def several(match):
+        rows = [int(r) for r in match.group(1).split(", ")]
+        if any(row >= len(lines) for row in rows):
+            return match.group(0)
+        shown = ", ".join(f"{lines[row]:,}" for row in rows)
+        more = ", ..." if match.group(2) else ""
+        return f"{match.group(0)} (lines {shown}{more} of {name})"
+
+    return _ROW.sub(one, _ROWS.sub(several, message))
+
+
+# TensorFlow's C++ libraries write to stderr while they load: absl's notice
+# that logging is not initialised yet, then records such as "I0000 00:00:...
+# port.cc:153] oneDNN custom operations are on". Static initialisers of the
+# shared libraries write them, before any log level can be set (and the
+# profiler plugin carries its own copy of absl, so they come twice);
+# TF_CPP_MIN_LOG_LEVEL only reaches what is logged later (the E0000 line of a
+# failed cuInit on a machine without a GPU).
+_ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called"
+_LOG_RECORD = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d+(\.\d+)?\s+\d+ [^:\s]+:\d+\] ")
+
+
+def drop_log_records(text, min_level):
+    """``text`` without the C++ log records below ``min_level`` (as
+    TF_CPP_MIN_LOG_LEVEL: 1 drops INFO, 2 WARNING too, 3 ERROR too) and the
+    lines that continue them; other lines are kept."""
+    kept, dropping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith(_ABSL_NOTICE):
+            dropping = False
+            if min_level > 0:
+                continue
+        elif _LOG_RECORD.match(line):
+            dropping = "IWEF".index(line[0]) < min_level
+        if not dropping:
+            kept.append(line)
+    return "".join(kept)
+
+
+def load_tensorflow_quietly():
+    """Import TensorFlow, dropping its start-up lines below TF_CPP_MIN_LOG_LEVEL.
+
+    Only file descriptor 2 sees those lines, so it points at a temporary
+    file while TensorFlow loads; what is not a log record below the level
+    (a Python warning, an error) is written to stderr afterwards. A no-op
+    once TensorFlow is loaded, and with TF_CPP_MIN_LOG_LEVEL=0.
+    """
+    try:
+        level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        level = 0
+    if "tensorflow" in sys.modules or level <= 0:
+        return
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to redirect (a detached process)
+        import tensorflow  # noqa: F401
+
+        return
+    with tempfile.TemporaryFile() as captured:
+        try:
+            os.dup2(captured.fileno(), 2)
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", "replace")
+            sys.stderr.write(drop_log_records(text, level))
+
+
 def main(argv=None):
     """Run ``albert-sk`` with ``argv`` (default: command line); return exit code."""
-    # Before a subcommand imports TensorFlow: hide its C++ start-up chatter
-    # (set here, not on import, so importing this module changes nothing).
+    # Before a subcommand loads TensorFlow: its C++ log level (errors too: a
+    # CPU machine's failed cuInit is one). Set here, not on import, so
+    # importing this module changes nothing; the user's own setting wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # And its Python log's notes on retraced steps (one per padded batch
     # length), which ask nothing of someone at a command line.
@@ -606,14 +729,32 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error (2)
         return done.code
+    data = getattr(args, "data", None)
     try:
         with warnings.catch_warnings():
-            warnings.showwarning = _one_line_warnings(args.command)
+            warnings.showwarning = _one_line_warnings(args.command, data)
+            if getattr(args, "loads_tensorflow", False):
+                load_tensorflow_quietly()
             return args.run(args) or 0
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: {_interrupted(args)}", file=sys.stderr)
+        return 130
     except _user_errors() as err:
-        message = " ".join(str(err).split())
+        message = name_lines(" ".join(str(err).split()), data)
         print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _interrupted(args):
+    """What a Ctrl-C left behind, in one line."""
+    if args.command == "fit":
+        return "interrupted (Ctrl-C); no model was saved."
+    if args.command == "pretrain" and getattr(args, "checkpoint_dir", None):
+        return (
+            "interrupted (Ctrl-C); the same command resumes from the last "
+            f"checkpoint in {args.checkpoint_dir}."
+        )
+    return "interrupted (Ctrl-C)."
 
 
 if __name__ == "__main__":

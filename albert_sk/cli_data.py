@@ -18,6 +18,7 @@ qa          SQuAD .json (v1.1, v2.0); tables with      .json (official SQuAD
 ==========  =========================================  ============================
 """
 
+import csv
 import json
 import os
 import sys
@@ -202,6 +203,41 @@ def check_output(out, allowed, who):
         )
 
 
+def row_lines(path):
+    """The line of ``path`` (from 1) on which each data row starts, or None.
+
+    For error messages that name a row: CSV and TSV count the header line,
+    quoted cells that span lines and skip blank lines as pandas does; JSON
+    lines count the non-blank lines; CoNLL files the first line of each
+    sentence. Parquet and SQuAD JSON have no line per row: None.
+    """
+    path = os.fspath(path)
+    ext = extension(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            if ext in (".csv", ".tsv"):
+                reader = csv.reader(fh, delimiter="," if ext == ".csv" else "\t")
+                starts, line = [], 1
+                for record in reader:
+                    if record:
+                        starts.append(line)
+                    line = reader.line_num + 1
+                return starts[1:]  # the header is no data row
+            if ext == ".jsonl":
+                return [n for n, text in enumerate(fh, 1) if text.strip()]
+            if ext in CONLL:
+                starts, inside = [], False
+                for n, text in enumerate(fh, 1):
+                    blank = not text.strip() or text.lstrip().startswith("-DOCSTART-")
+                    if not blank and not inside:
+                        starts.append(n)
+                    inside = not blank
+                return starts
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
 # === What each task reads ===
 
 
@@ -248,6 +284,19 @@ def _target(frame, args, task):
     return select_columns(frame, [column], args.data, "--target-column")[column]
 
 
+def check_targets(y):
+    """Refuse empty target cells, naming the first such row (as ``fit`` would)."""
+    missing = np.flatnonzero(pd.isna(pd.Series(y)).to_numpy())
+    if len(missing):
+        more = f" (and {len(missing) - 1:,} more rows)" if len(missing) > 1 else ""
+        raise CommandError(
+            f"every row needs a target, but column {getattr(y, 'name', 'label')!r} "
+            f"is empty in row {missing[0]}{more}. Drop the rows without a target, "
+            "or fill them in."
+        )
+    return y
+
+
 def _no_flag(args, flag, task, why):
     if getattr(args, flag.strip("-").replace("-", "_"), None):
         raise CommandError(f"{flag} does not apply to {task}: {why}. Drop {flag}.")
@@ -267,6 +316,8 @@ def _text_data(args, target, estimator):
     X = text_columns(frame, columns, args.data)
     task = task_of(estimator) if estimator is not None else args.task
     y = _target(frame, args, task or "classifier") if target else None
+    if y is not None:
+        check_targets(y)
     return Data(X=X, y=y, frame=X)
 
 

@@ -322,7 +322,85 @@ def test_missing_text_names_the_row(tmp_path, capsys):
     path = tmp_path / "holes.csv"
     path.write_text("text,label\ngood,1\n,0\nbad,0\n")
     code, _, err = run(["fit", "--data", path, "--out", tmp_path / "m"], capsys)
-    assert_one_line_error(code, err, r"row 1 is missing")
+    assert_one_line_error(code, err, r"row 1 \(line 3 of holes\.csv\) is missing")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "fit"])
+def test_a_missing_label_is_one_line_naming_the_file_line(
+    command, model, tmp_path, capsys
+):
+    # Issue 34: evaluate ended in a traceback from classification_report
+    # (after "RuntimeWarning: invalid value encountered in cast"). Row 2 is
+    # on line 5: the header is line 1 and row 1's quoted text spans two.
+    path = tmp_path / "test.csv"
+    path.write_text('text,label\ngood,1\n"bad,\nreally bad",0\nfine,\nok,1\n')
+    where = ["--model", model] if command == "evaluate" else ["--out", tmp_path / "m"]
+    code, out, err = run([command, *where, "--data", path], capsys)
+    assert_one_line_error(
+        code,
+        err,
+        rf"^albert-sk {command}: error: every row needs a target, but column "
+        r"'label' is empty in row 2 \(line 5 of test\.csv\)\. Drop the rows "
+        r"without a target, or fill them in\.$",
+    )
+    assert out == "" and not (tmp_path / "m").exists()
+
+
+def test_row_lines_of_each_file_kind(tmp_path):
+    from albert_sk.cli_data import row_lines
+
+    csv = tmp_path / "a.csv"
+    csv.write_text('text,label\n\none,1\n"two\nlines",0\nthree,1\n')
+    assert row_lines(csv) == [3, 4, 6]
+    assert pd.read_csv(csv).text.tolist() == ["one", "two\nlines", "three"]
+    tsv = tmp_path / "a.tsv"
+    tsv.write_text("text\tlabel\none\t1\ntwo\t0\n")
+    assert row_lines(tsv) == [2, 3]
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text('{"text": "one"}\n\n{"text": "two"}\n')
+    assert row_lines(jsonl) == [1, 3]
+    conll = tmp_path / "a.conll"
+    conll.write_text("-DOCSTART- O\n\nAda B-PER\nsings O\n\n\nBob B-PER\n")
+    assert row_lines(conll) == [3, 7]
+    pd.DataFrame({"text": ["one"]}).to_parquet(tmp_path / "a.parquet")
+    assert row_lines(tmp_path / "a.parquet") is None
+
+
+def test_name_lines_rewrites_rows_of_a_file(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("text,label\n" + "".join(f"t{i},1\n" for i in range(8)))
+    assert cli.name_lines("a missing target in row 5 of y. Fix it.", path) == (
+        "a missing target in row 5 of y (line 7 of train.csv). Fix it."
+    )
+    assert cli.name_lines("cut (rows [0, 3, ...]).", path) == (
+        "cut (rows [0, 3, ...] (lines 2, 5, ... of train.csv))."
+    )
+    # A row the file does not have, or a file without lines: unchanged.
+    assert cli.name_lines("row 8 is bad", path) == "row 8 is bad"
+    assert cli.name_lines("row 1 is bad", None) == "row 1 is bad"
+
+
+def test_ctrl_c_during_fit_is_one_line_and_saves_nothing(
+    table, tmp_path, capsys, monkeypatch
+):
+    # Issue 34: Ctrl-C ended in a traceback through TensorFlow. A
+    # KeyboardInterrupt raised inside Keras' training loop is what Python
+    # turns Ctrl-C into.
+    import keras
+
+    class CtrlC(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise KeyboardInterrupt
+
+    make = cli.make_estimator
+    monkeypatch.setattr(
+        cli, "make_estimator", lambda *a: make(*a).set_params(callbacks=[CtrlC()])
+    )
+    out = tmp_path / "clf.albert"
+    code, stdout, err = run(["fit", "--data", table, "--out", out, *TINY], capsys)
+    assert code == 130
+    assert err == "albert-sk fit: interrupted (Ctrl-C); no model was saved.\n"
+    assert stdout == "" and list(tmp_path.iterdir()) == []
 
 
 def test_output_folder_must_exist(table, tmp_path, capsys):
@@ -364,6 +442,126 @@ def test_commands_table_is_the_extension_point(monkeypatch, capsys):
         cli.COMMANDS, "hello", cli.Command("say hello", add_arguments, hello)
     )
     assert run(["hello", "--name", "albert"], capsys) == (3, "hello albert\n", "")
+
+
+def _without_tf_log_level():
+    env = dict(os.environ)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # conftest.py sets it for the suite
+    return env
+
+
+# What TensorFlow's C++ libraries write when they load: absl's notice and
+# "I0000 00:00:... file.cc:12] ..." records.
+TF_NOISE = re.compile(r"absl|^[IWEF]\d{4} |cuda|oneDNN|tensorflow", re.I | re.M)
+
+
+@pytest.mark.skipif(
+    os.path.exists("/dev/nvidiactl"), reason="TensorFlow's GPU notes are news there"
+)
+def test_commands_print_no_tensorflow_start_up_lines(table, tmp_path):
+    # Issue 34: every command printed TensorFlow's start-up lines, twice.
+    command = [sys.executable, "-m", "albert_sk"]
+    done = subprocess.run(
+        [*command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_without_tf_log_level(),
+        check=False,
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    out, plots = tmp_path / "clf.albert", tmp_path / "plots"
+    fit = [*command, "fit", "--data", str(table), "--out", str(out), *TINY]
+    done = subprocess.run(
+        [*fit, "--plots", str(plots)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_without_tf_log_level(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not TF_NOISE.search(done.stderr), done.stderr
+    # Only albert_sk speaks on stderr (warnings about the fit, if any).
+    for line in done.stderr.splitlines():
+        assert line.startswith("albert-sk fit: warning: "), done.stderr
+    assert out.exists()
+    # fit --plots draws the learning curve (the confusion matrix is
+    # evaluate's), as README and docs/cli.md say.
+    assert sorted(os.listdir(plots)) == ["learning-curve.png"]
+
+
+@pytest.mark.skipif(
+    os.path.exists("/dev/nvidiactl"), reason="TensorFlow's GPU notes are news there"
+)
+def test_python_users_see_no_cuinit_error_on_a_cpu_machine():
+    script = (
+        "import os, albert_sk\n"
+        "from albert_sk.io import load_sentiment_sentences\n"
+        "texts = load_sentiment_sentences().text.tolist()[:40]\n"
+        "albert_sk.AlbertVectorizer(backbone='tiny', max_length=16).fit(texts)\n"
+        "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_without_tf_log_level(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cuInit" not in done.stderr and "E0000" not in done.stderr, done.stderr
+    assert done.stdout.strip() == "3"
+    # The user's own setting wins.
+    done = subprocess.run(
+        [sys.executable, "-c", "import os, albert_sk; albert_sk.AlbertVectorizer; "
+         "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**_without_tf_log_level(), "TF_CPP_MIN_LOG_LEVEL": "1"},
+        check=False,
+    )  # fmt: skip
+    assert done.stdout.strip() == "1", done.stderr
+    # Importing albert_sk alone changes nothing.
+    done = subprocess.run(
+        [sys.executable, "-c", "import os, albert_sk; "
+         "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_without_tf_log_level(),
+        check=False,
+    )  # fmt: skip
+    assert done.stdout.strip() == "None", done.stderr
+
+
+def test_drop_log_records_keeps_what_is_not_below_the_level():
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are "
+        "written to STDERR\n"
+        "I0000 00:00:1796588513.375854    3722 port.cc:153] oneDNN custom ops\n"
+        "I0000 00:00:1796588513.37 3722 cpu_feature_guard.cc:227] optimized\n"
+        "To enable the following instructions: AVX2, rebuild TensorFlow\n"
+        "W0000 00:00:1796588513.377696    3722 some.cc:31] a warning\n"
+        "E0000 00:00:1796588513.377696    3722 cuda_platform.cc:52] failed call\n"
+        "F0000 00:00:1796588513.377696    3722 core.cc:1] fatal\n"
+    )
+    assert cli.drop_log_records(text, 3) == text.splitlines(keepends=True)[-1]
+    assert cli.drop_log_records(text, 2).splitlines()[0].startswith("E0000")
+    assert cli.drop_log_records(text, 0) == text
+    notice = text.splitlines(keepends=True)[0]
+    assert cli.drop_log_records(notice + "a Python line\n", 3) == "a Python line\n"
+
+
+def test_pretrain_vocab_size_is_auto_or_a_number(capsys):
+    parse = cli.build_parser().parse_args
+    base = ["pretrain", "--corpus", "c.txt", "--out", "o"]
+    assert parse(base).vocab_size == "auto"
+    assert parse([*base, "--vocab-size", "500"]).vocab_size == 500
+    code, _, err = run([*base, "--vocab-size", "many"], capsys)
+    assert code == 2 and "expected auto or a number of pieces" in err
 
 
 def test_python_m_albert_sk_help():

@@ -487,7 +487,7 @@ def from_preset(preset, *, dtype, max_length):
             f"preset={preset!r} is neither a local directory nor a keras-hub "
             f"ALBERT preset name. Known names: {sorted(known)}; or pass a "
             "directory written by save_to_preset / AlbertPretrainer, or a Hugging "
-            "Face ALBERT checkpoint directory."
+            "Face ALBERT or BERT checkpoint directory."
         )
     if os.path.isdir(preset) and is_hf_checkpoint(preset):
         backbone = _load_hf_backbone(preset, dtype)

@@ -737,7 +737,8 @@ def main(argv=None):
                 load_tensorflow_quietly()
             return args.run(args) or 0
     except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: {_interrupted(args)}", file=sys.stderr)
+        lead = "\n" if show_progress(args) else ""  # end the progress bar's line
+        print(f"{lead}{PROG} {args.command}: {_interrupted(args)}", file=sys.stderr)
         return 130
     except _user_errors() as err:
         message = name_lines(" ".join(str(err).split()), data)

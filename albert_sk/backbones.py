@@ -575,7 +575,7 @@ def _sentencepiece_tokenizer(preset):
 def head_labels(estimator):
     """The label of each row of the estimator's head, or None (regressor, QA).
 
-    A tagger's head follows ``labels_`` (IOB2, what the model learns), not
+    A tagger's head follows ``labels_`` (the tags the model learns), not
     ``classes_`` (the tags in the user's scheme).
     """
     if type(estimator).__name__ == "AlbertTagger":

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from albert_sk import __version__, backbones
+from albert_sk.align import to_iob2
 from albert_sk.backbones import HF_HEADS, WEIGHTS_FILE, head_labels
 from albert_sk.exceptions import InputError, NotFittedError
 from albert_sk.io import write_directory
@@ -205,11 +206,18 @@ def _labels_config(estimator):
     classes = head_labels(estimator)
     if classes is None:
         return {}
-    id2label = {str(i): str(c) for i, c in enumerate(np.asarray(classes).tolist())}
-    return {
-        "id2label": id2label,
-        "label2id": {c: int(i) for i, c in id2label.items()},
-    }
+    names = [str(c) for c in np.asarray(classes).tolist()]
+    scheme = getattr(estimator, "tag_scheme_", None)
+    if scheme in ("BIOES", "BMES"):
+        # transformers' pipelines group entities by B-/I- names only: a tagger
+        # that learned where entities end is exported with IOB2 names (S-X as
+        # B-X; M-X and E-X as I-X), which they group into the same entities.
+        names = [to_iob2([name], scheme)[0] for name in names]
+    id2label = dict(enumerate(names))
+    label2id = {}
+    for i, name in id2label.items():
+        label2id.setdefault(name, i)
+    return {"id2label": {str(i): n for i, n in id2label.items()}, "label2id": label2id}
 
 
 def _parts(source):

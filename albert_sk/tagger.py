@@ -10,11 +10,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk import convergence
 from albert_sk.align import (
+    CJK_PATTERN,
     SCHEMES,
     check_tags,
     entities_to_spans,
     from_iob2,
-    repair_iob2,
     spans_to_tags,
     split_words,
     to_iob2,
@@ -27,6 +27,13 @@ from albert_sk.batching import (
     ragged_positions,
 )
 from albert_sk.checks import check_sentences
+from albert_sk.decoding import (
+    FORBIDDEN,
+    allowed_transitions,
+    model_scheme,
+    transition_scores,
+    viterbi,
+)
 from albert_sk.exceptions import InputError, ParameterError
 from albert_sk.heads import dense_head
 from albert_sk.metrics import entity_f1_score
@@ -41,7 +48,7 @@ class AlbertTagger(AlbertEstimator):
     Input is a list of word lists (CoNLL style, see
     :func:`albert_sk.io.read_conll`) with one tag list per sentence, or raw
     strings with character-span annotations ``[(start, end, label), ...]``
-    that the tagger splits into words and converts to IOB2. ``predict``
+    that the tagger splits into words and converts to tags in ``scheme``. ``predict``
     returns one tag per input word, always: sentences longer than
     ``max_length`` pieces are split into overlapping windows of whole words,
     and each word takes its tag from the window where it has the most context
@@ -77,11 +84,14 @@ distribution, lora_rank, inference_dtype
         piece's, the mean of the pieces' probabilities, or the piece with the
         most confident prediction.
     scheme : {"IOB2", "IOB1", "BIOES", "BMES"} or None, default="IOB2"
-        Tag scheme of ``y`` and of the predictions. The model learns IOB2;
-        IOB1, BIOES and BMES (B/M/E/S, M inside: Chinese NER data such as
-        Resume NER) tags are converted on the way in and out, and invalid
-        predicted sequences (an ``I-X`` that continues nothing) are repaired.
-        None: plain labels (POS tags), no repair, ``score`` is word accuracy.
+        Tag scheme of ``y`` and of the predictions. The model learns the tags
+        as written: IOB2, BIOES and BMES (B/M/E/S, M inside: Chinese NER data
+        such as Resume NER) natively, so it learns where entities end; IOB1
+        as IOB2 (the same entities). Predictions are decoded as sequences:
+        Viterbi over the words' tag probabilities and transition scores
+        counted on the training tags (``transitions_``), so every predicted
+        sequence is valid in the scheme. None: plain labels (POS tags), each
+        word's most probable tag; ``score`` is word accuracy.
     lowercase : bool, default=False
         Lower-case and strip accents for the vocabulary trained from scratch
         (``preset=None``). Off by default: capitals are the strongest cue for
@@ -92,8 +102,14 @@ distribution, lora_rank, inference_dtype
     classes_ : ndarray of str
         The tags seen in ``fit`` (in ``scheme``).
     labels_ : ndarray of str
-        The tags the model outputs (IOB2), one per logit column; the columns
-        of :meth:`predict_proba`.
+        The tags the model outputs (in ``tag_scheme_``), one per logit
+        column; the columns of :meth:`predict_proba`.
+    tag_scheme_ : str or None
+        The scheme the model learned: ``scheme``, except IOB2 for IOB1.
+    transitions_ : ndarray of shape (len(labels_) + 1, len(labels_) + 1)
+        Log-probabilities of one tag following another, counted on the
+        training tags (the last row: a sentence's first tag; the last
+        column: its end), ``-1e4`` where the scheme forbids the transition.
     model_ : keras.Model
         Backbone and a per-token dense head.
     tokenizer_ : albert_sk.text.Tokenizer
@@ -136,7 +152,12 @@ distribution, lora_rank, inference_dtype
         "scheme": [StrOptions(set(SCHEMES)), None],
         "lowercase": ["boolean"],
     }
-    _saved_attributes = AlbertEstimator._saved_attributes + ("classes_", "labels_")
+    _saved_attributes = AlbertEstimator._saved_attributes + (
+        "classes_",
+        "labels_",
+        "tag_scheme_",
+        "transitions_",
+    )
     _output_feature = "sequence_output"
     _allow_pairs = False
 
@@ -240,8 +261,9 @@ distribution, lora_rank, inference_dtype
         return self.stride
 
     def _gold_tags(self, y, inputs):
-        """IOB2 tag lists for ``y`` (tags, or spans for raw texts), and the
-        set of tags as the user wrote them (in ``scheme``)."""
+        """Tag lists for ``y`` (tags, or spans for raw texts) in the scheme the
+        model learns (:func:`~albert_sk.decoding.model_scheme`), and the set
+        of tags as the user wrote them (in ``scheme``)."""
         who = type(self).__name__
         if y is None:
             raise InputError(
@@ -254,6 +276,7 @@ distribution, lora_rank, inference_dtype
             )
         y = y.tolist() if isinstance(y, pd.Series) else list(y)
         self._check_lengths(inputs, y)
+        learned = model_scheme(self.scheme)
         out, user = [], set()
         for i, tags in enumerate(y):
             if isinstance(tags, np.ndarray):
@@ -268,7 +291,7 @@ distribution, lora_rank, inference_dtype
                 words, tags, starts, ends = spans_to_tags(inputs.texts[i], tags, i)
                 inputs.sentences[i] = words
                 inputs.offsets[i] = (starts, ends)
-                out.append(tags)
+                out.append(from_iob2(tags, learned))
                 user.update(from_iob2(tags, self.scheme))
                 continue
             n_words = len(inputs.sentences[i])
@@ -278,7 +301,7 @@ distribution, lora_rank, inference_dtype
                     "Give exactly one tag per word."
                 )
             check_tags(tags, self.scheme, i)
-            out.append(to_iob2(tags, self.scheme))
+            out.append(list(tags) if learned == self.scheme else to_iob2(tags, "IOB1"))
             user.update(tags)
         return out, user
 
@@ -290,7 +313,15 @@ distribution, lora_rank, inference_dtype
                 f"{type(self).__name__}.fit needs at least one word with a "
                 "tag, but every sentence is empty."
             )
-        return {"labels_": np.asarray(seen), "classes_": np.asarray(sorted(user))}
+        scheme = model_scheme(self.scheme)
+        index = {t: k for k, t in enumerate(seen)}
+        sequences = [np.fromiter(map(index.get, s), np.int64, len(s)) for s in tags]
+        return {
+            "labels_": np.asarray(seen),
+            "classes_": np.asarray(sorted(user)),
+            "tag_scheme_": scheme,
+            "transitions_": transition_scores(sequences, seen, scheme),
+        }
 
     def _check_y(self, y, inputs):
         tags, _ = self._gold_tags(y, inputs)
@@ -303,6 +334,15 @@ distribution, lora_rank, inference_dtype
                 "warm_start to learn new tags."
             )
         return [np.asarray([index[t] for t in s], dtype=np.int32) for s in tags]
+
+    def _after_load(self):
+        super()._after_load()
+        if not hasattr(self, "transitions_"):
+            # A file saved before structured decoding: its model learned IOB2
+            # (or plain labels); decode with the transitions IOB2 allows.
+            self.tag_scheme_ = None if self.scheme is None else "IOB2"
+            allowed = allowed_transitions(self.labels_.tolist(), self.tag_scheme_)
+            self.transitions_ = np.where(allowed, 0.0, FORBIDDEN).astype(np.float32)
 
     # === Windows ===
 
@@ -323,19 +363,42 @@ distribution, lora_rank, inference_dtype
         sentences = inputs.sentences
         n_words = np.fromiter(map(len, sentences), np.int64, len(sentences))
         word_start = exclusive_cumsum(n_words)
+        # Chinese and Japanese are written without spaces: in a sentence that
+        # holds a CJK ideograph, every word but the first is "attached" to the
+        # one before it, and SentencePiece encodes it without the word-boundary
+        # "▁" in front. That gives the pieces a Hugging Face tokenizer reads in
+        # the unspaced text: an ideograph (or a digit) is one piece, not "▁"
+        # and the character.
+        flat = [w for s in sentences for w in s]
+        attached = np.zeros(len(flat), dtype=bool)
+        bare = tok.word_boundary_id
+        if bare >= 0 and len(flat):  # WordPiece has no bare "▁" piece
+            cjk = np.fromiter(map(bool, map(CJK_PATTERN.fullmatch, flat)), bool)
+            sentence = np.repeat(np.arange(len(sentences)), n_words)
+            attached = np.bincount(sentence, cjk, len(sentences))[sentence] > 0
+            attached[word_start[:-1][n_words > 0]] = False  # a sentence's first
         index = {}
         word_ids = np.fromiter(
-            (index.setdefault(w, len(index)) for s in sentences for w in s),
+            (
+                index.setdefault(key, len(index))
+                for key in zip(flat, attached, strict=True)
+            ),
             np.int64,
-            int(word_start[-1]),
+            len(flat),
         )
-        pieces = tok.encode(list(index)) if index else []
-        pieces = [p if p else [tok.unk_id] for p in pieces]
-        unique_counts = np.fromiter(map(len, pieces), np.int64, len(pieces))
+        keys = list(index)
+        pieces = [None] * len(keys)
+        for joined in (False, True):
+            where = [k for k, (_, a) in enumerate(keys) if a == joined]
+            if not where:
+                continue
+            encode = tok.encode_attached if joined else tok.encode
+            for k, p in zip(where, encode([keys[k][0] for k in where]), strict=True):
+                pieces[k] = p if p else [tok.unk_id]
         # A word's "first piece" is its first piece with text: SentencePiece
         # often splits off the bare word-boundary piece "▁", which says
         # nothing about the word.
-        bare = tok.word_boundary_id
+        unique_counts = np.fromiter(map(len, pieces), np.int64, len(pieces))
         unique_lead = np.fromiter(
             (len(p) > 1 and p[0] == bare for p in pieces), np.int64, len(pieces)
         )
@@ -387,10 +450,11 @@ distribution, lora_rank, inference_dtype
             token_word = np.where(special, -1, piece_word[src])
             lead = unique_lead[word_ids][piece_word[src]]
             token_first = ~special & (piece_pos[src] == lead)
+            token_bare = ~special & (piece_pos[src] < lead)
         else:
             token_ids = np.zeros(0, np.int32)
             token_word = np.zeros(0, np.int64)
-            token_first = np.zeros(0, bool)
+            token_first = token_bare = np.zeros(0, bool)
         token_ids[pos == 0] = tok.cls_id
         # Context of a token: pieces to the nearest window edge, unbounded on a
         # side where the window reaches the sentence edge.
@@ -410,6 +474,7 @@ distribution, lora_rank, inference_dtype
             token_fields={
                 "word": token_word,
                 "first": token_first,
+                "bare": token_bare,
                 "context": np.minimum(left, right),
             },
         )
@@ -420,7 +485,10 @@ distribution, lora_rank, inference_dtype
         word = encoded.token_fields["word"]
         keep = word >= 0
         if not self.label_all_tokens:
-            keep &= encoded.token_fields["first"]
+            # The bare "▁" before a word learns the word's tag too: prediction
+            # reads the first piece with text, but a Hugging Face pipeline
+            # (aggregation "first") reads the "▁".
+            keep &= encoded.token_fields["first"] | encoded.token_fields["bare"]
         labels = np.where(keep, word_labels[np.maximum(word, 0)], -1)
         return encoded, TokenTargets(
             labels.astype(np.int32), encoded.starts, encoded.lengths
@@ -496,18 +564,35 @@ distribution, lora_rank, inference_dtype
         bounds = np.cumsum([len(s) for s in inputs.sentences])[:-1]
         return np.split(flat, bounds)
 
-    def _predict_iob2(self, inputs):
-        """Repaired IOB2 tags and the words' probabilities, per sentence."""
+    def _decode(self, inputs):
+        """Each sentence's tags in ``tag_scheme_``, the probability of each
+        chosen tag, and every word's probabilities.
+
+        Entity tags are decoded as sequences: Viterbi over the words'
+        log-probabilities plus ``transitions_`` (counted on the training
+        tags), so every sequence is valid in the scheme. Plain labels
+        (``scheme=None``) take each word's most probable tag.
+        """
         probs = self._word_probabilities(inputs)
-        best = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
+        lengths = [len(words) for words in inputs.sentences]
+        if not len(probs):
+            best = np.zeros(0, np.int64)
+        elif self.tag_scheme_ is None:
+            best = probs.argmax(axis=1)
+        else:
+            best = viterbi(probs, lengths, self.transitions_)
         tags = self.labels_[best].tolist()
-        scores = probs.max(axis=1) if len(probs) else np.zeros(0, np.float32)
-        out, start = [], 0
-        for words in inputs.sentences:
-            part = tags[start : start + len(words)]
-            out.append(part if self.scheme is None else repair_iob2(part))
-            start += len(words)
+        scores = probs[np.arange(len(best)), best]
+        ends = np.cumsum(lengths)
+        out = [tags[b - n : b] for n, b in zip(lengths, ends, strict=True)]
         return out, self._split_sentences(scores, inputs), probs
+
+    def _user_tags(self, tags):
+        """One decoded sentence in ``scheme`` (IOB1 is learned as IOB2, and
+        a model file saved before structured decoding learned IOB2)."""
+        if self.tag_scheme_ == self.scheme:
+            return tags
+        return from_iob2(to_iob2(tags, self.tag_scheme_), self.scheme)
 
     def predict(self, X):
         """One tag per word of each sentence, in ``scheme``.
@@ -532,11 +617,15 @@ distribution, lora_rank, inference_dtype
         """
         self._check_is_fitted()
         inputs = self._check_X(X, reset=False)
-        tags, _, _ = self._predict_iob2(inputs)
-        return [from_iob2(t, self.scheme) for t in tags]
+        tags, _, _ = self._decode(inputs)
+        return [self._user_tags(t) for t in tags]
 
     def predict_proba(self, X):
         """Per-word probabilities, one ``(n_words, len(labels_))`` array a sentence.
+
+        These are the model's own probabilities of each word's tags, read
+        before decoding: :meth:`predict` also weighs the transitions between
+        tags, so its tag is not always a row's most probable one.
 
         Examples
         --------
@@ -594,7 +683,7 @@ distribution, lora_rank, inference_dtype
                 "offsets into them), but got word lists. Use predict for word "
                 "lists, or pass the texts."
             )
-        tags, scores, _ = self._predict_iob2(inputs)
+        tags, scores, _ = self._decode(inputs)
         result = []
         for text, sentence, score, (starts, ends) in zip(
             inputs.texts, tags, scores, inputs.offsets, strict=True
@@ -609,7 +698,7 @@ distribution, lora_rank, inference_dtype
                         "score": score_,
                     }
                     for label, s, e, score_ in entities_to_spans(
-                        sentence, starts, ends, score
+                        to_iob2(sentence, self.tag_scheme_), starts, ends, score
                     )
                 ]
             )
@@ -620,8 +709,8 @@ distribution, lora_rank, inference_dtype
         return pd.DataFrame(rows, columns=columns)
 
     def score(self, X, y, sample_weight=None):
-        """Entity-level micro F1 (strict IOB2, as ``seqeval``); word accuracy
-        when ``scheme=None``.
+        """Entity-level micro F1 (strict, as ``seqeval``; entities read in
+        the fitted scheme); word accuracy when ``scheme=None``.
 
         ``X``/``y`` take the forms of ``fit``; tags ``y`` never seen in fit
         are allowed.
@@ -643,7 +732,7 @@ distribution, lora_rank, inference_dtype
             )
         inputs = self._check_X(X, reset=False)
         gold, _ = self._gold_tags(y, inputs)
-        pred, _, _ = self._predict_iob2(inputs)
+        pred, _, _ = self._decode(inputs)
         if self.scheme is None:
             flat_gold = [t for s in gold for t in s]
             flat_pred = [t for s in pred for t in s]
@@ -651,4 +740,4 @@ distribution, lora_rank, inference_dtype
                 return 0.0
             same = sum(a == b for a, b in zip(flat_gold, flat_pred, strict=True))
             return same / len(flat_gold)
-        return entity_f1_score(gold, pred)
+        return entity_f1_score(gold, pred, scheme=self.tag_scheme_)

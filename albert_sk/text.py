@@ -233,7 +233,9 @@ class Tokenizer(Packing):
         self.mask_id = None if mask_id == unk else mask_id
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_sp"}
+        return {
+            k: v for k, v in self.__dict__.items() if k not in ("_sp", "_sp_attached")
+        }
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -264,14 +266,33 @@ class Tokenizer(Packing):
 
     def encode(self, texts):
         """Token ids (no special tokens) for each text, one C++ batch call."""
+        return self._sp.encode(self._normalized(texts), out_type=int)
+
+    def _normalized(self, texts):
         lower = self.lowercase
-        norm = [
+        return [
             (t.lower() if lower else t)
             if t.isascii() and not _ASCII_SPECIAL.search(t)
             else self.normalize(t)[0]
             for t in texts
         ]
-        return self._sp.encode(norm, out_type=int)
+
+    def encode_attached(self, texts):
+        """Token ids of texts written right after the text before them, with
+        no space between (Chinese and Japanese words): the pieces they get
+        inside unspaced text, with no word-boundary ``▁`` in front."""
+        processor = self.__dict__.get("_sp_attached")
+        if processor is None:
+            from sentencepiece import sentencepiece_model_pb2
+
+            model = sentencepiece_model_pb2.ModelProto()
+            model.ParseFromString(self.proto)
+            model.normalizer_spec.add_dummy_prefix = False
+            processor = spm.SentencePieceProcessor(
+                model_proto=model.SerializeToString()
+            )
+            self._sp_attached = processor
+        return processor.encode(self._normalized(texts), out_type=int)
 
     def _is_blank(self, ch):
         """A word boundary: whitespace, a zero-width char, or a char that

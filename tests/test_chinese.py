@@ -2,13 +2,22 @@
 CJK answer F1, and a tagger fitted on raw Chinese sentences."""
 
 import random
+import warnings
 from pathlib import Path
 
 import pytest
 
 from albert_sk import AlbertTagger
-from albert_sk.align import from_iob2, get_entities, spans_to_tags, split_words, to_iob2
-from albert_sk.exceptions import InputError
+from albert_sk.align import (
+    CJK_PATTERN,
+    from_iob2,
+    get_entities,
+    memorised_tags,
+    spans_to_tags,
+    split_words,
+    to_iob2,
+)
+from albert_sk.exceptions import InputError, VocabularyWarning
 from albert_sk.io import read_bmes, read_cluener, read_weibo_ner
 from albert_sk.metrics import answer_f1, entity_f1_score, squad_exact_match
 from tests._marks import API_FITS
@@ -166,3 +175,62 @@ def test_predict_entities_on_raw_chinese_has_exact_offsets(tagger):
     lengths = [len(split_words(t)[0]) for t in texts]
     assert [len(t) for t in tagger.predict(texts)] == lengths
     assert tagger.score(texts, spans) > 0.8
+
+
+# === A tagger fitted on Resume NER's own BMES tags ===
+
+
+@pytest.fixture(scope="module")
+def resume():
+    train = read_bmes(ZH / "resume_ner" / "train.char.bmes")
+    dev = read_bmes(ZH / "resume_ner" / "dev.char.bmes")
+    return [part[:400] for part in train], [part[:150] for part in dev]
+
+
+@pytest.fixture(scope="module")
+def bmes_tagger(resume):
+    (X, y), _ = resume
+    tagger = AlbertTagger(
+        backbone="tiny",
+        scheme="BMES",
+        vocab_size=2000,
+        max_length=64,
+        epochs=6,
+        learning_rate=3e-3,
+        random_state=0,
+    )
+    with warnings.catch_warnings():  # 400 sentences hold fewer than 2,000 pieces
+        warnings.simplefilter("ignore", VocabularyWarning)
+        return tagger.fit(X, y)
+
+
+@needs_data
+@API_FITS
+def test_bmes_is_learned_as_written_and_decoded_to_valid_sequences(bmes_tagger, resume):
+    _, (X_dev, y_dev) = resume
+    assert bmes_tagger.tag_scheme_ == "BMES"
+    prefixes = {t[0] for t in bmes_tagger.labels_}
+    assert prefixes == {"B", "M", "E", "S", "O"}  # where entities end is learned
+    pred = bmes_tagger.predict(X_dev)
+    assert [len(p) for p in pred] == [len(x) for x in X_dev]
+    for tags in pred:  # valid BMES: reading the entities back gives the same tags
+        assert from_iob2(to_iob2(tags, "BMES"), "BMES") == tags
+    baseline = entity_f1_score(
+        [to_iob2(t, "BMES") for t in y_dev],
+        memorised_tags(resume[0][0], [to_iob2(t, "BMES") for t in resume[0][1]], X_dev),
+    )
+    f1 = bmes_tagger.score(X_dev, y_dev)
+    print(f"Resume dev entity F1: tagger {f1:.3f}, memorised tags {baseline:.3f}")
+    assert f1 > baseline + 0.1
+
+
+@needs_data
+@API_FITS
+def test_an_ideograph_costs_one_piece(bmes_tagger, resume):
+    _, (X_dev, _) = resume
+    cjk = [[w for w in x if CJK_PATTERN.fullmatch(w)] for x in X_dev[:50]]
+    # one window each: [CLS] + one piece per character + [SEP], so a window
+    # holds max_length - 2 characters, not half as many
+    cjk = [x for x in cjk if 0 < len(x) <= bmes_tagger.max_length - 2]
+    encoded = bmes_tagger._encode(bmes_tagger._check_X(cjk, reset=False))
+    assert encoded.lengths.tolist() == [len(x) + 2 for x in cjk]

@@ -19,6 +19,7 @@ from albert_sk.align import (
     repair_iob2,
     to_iob2,
 )
+from albert_sk.decoding import viterbi
 from albert_sk.exceptions import InputError, NotFittedError
 from albert_sk.io import read_conll, write_conll
 from albert_sk.metrics import entity_f1_score, entity_f1_scorer
@@ -182,8 +183,9 @@ def test_windows_take_each_word_from_its_widest_context(fitted, aggregation):
     assert n_windows > 3
     got = tagger.predict_proba([words, ["Ada"]])[0]
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    # Tags are the repaired argmax of those probabilities.
-    expected_tags = repair_iob2(tagger.labels_[expected.argmax(1)].tolist())
+    # Tags are the Viterbi path of those probabilities and the transitions.
+    path = viterbi(expected, [len(words)], tagger.transitions_)
+    expected_tags = tagger.labels_[path].tolist()
     assert tagger.predict([words])[0] == expected_tags
 
 
@@ -223,7 +225,10 @@ def test_other_schemes_in_and_out(data, scheme):
     y_scheme = [from_iob2(t, scheme) for t in y]
     tagger = tiny(scheme=scheme, epochs=2).fit(X[:40], y_scheme[:40])
     assert set(tagger.classes_) == {t for s in y_scheme[:40] for t in s}
-    assert set(tagger.labels_) <= {"O", "B-PER", "I-PER", "B-LOC", "I-LOC"}
+    # BIOES is learned as written (it says where entities end); IOB1 as IOB2.
+    learned = tagger.classes_ if scheme == "BIOES" else {t for s in y for t in s}
+    assert set(tagger.labels_) == set(learned)
+    assert tagger.tag_scheme_ == {"BIOES": "BIOES", "IOB1": "IOB2"}[scheme]
     pred = tagger.predict(X[80:])
     for sentence in pred:
         assert from_iob2(to_iob2(sentence, scheme), scheme) == sentence

@@ -18,6 +18,7 @@ The optional ``hf`` extra (and the ``test`` extra, so CI runs these) installs
 
 import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,7 +34,9 @@ torch = pytest.importorskip(
 )
 
 from albert_sk import backbones  # noqa: E402
-from albert_sk.align import from_iob2, repair_iob2  # noqa: E402
+from albert_sk.align import from_iob2, repair_iob2, to_iob2  # noqa: E402
+from albert_sk.decoding import viterbi  # noqa: E402
+from albert_sk.exceptions import VocabularyWarning  # noqa: E402
 from albert_sk.text import train_sentencepiece  # noqa: E402
 
 # These tests check how weights and labels map, not learning: fits are one
@@ -454,7 +457,10 @@ def test_exported_tagger_predicts_the_same_in_transformers(
         tagger, tmp_path / scheme, "AutoModelForTokenClassification"
     )
     id2label = model.config.id2label
-    assert [id2label[i] for i in range(len(id2label))] == tagger.labels_.tolist()
+    # BIOES is learned as written and exported with IOB2 names, which
+    # transformers' pipelines group into entities.
+    names = [to_iob2([t], tagger.tag_scheme_)[0] for t in tagger.labels_]
+    assert [id2label[i] for i in range(len(id2label))] == names
     probs = tagger.predict_proba(X)
     predicted = tagger.predict(X)
     for words, ours, tags in zip(X, probs, predicted, strict=True):
@@ -464,8 +470,67 @@ def test_exported_tagger_predicts_the_same_in_transformers(
             logits = as_numpy(model(input_ids=ids).logits)[0, first]
         theirs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
-        iob2 = [id2label[i] for i in logits.argmax(axis=1)]
-        assert from_iob2(repair_iob2(iob2), scheme) == tags
+        # transformers has the model, not transitions_: decoding its
+        # probabilities with them gives predict's tags.
+        path = viterbi(theirs, [len(words)], tagger.transitions_)
+        decoded = tagger.labels_[path].tolist()
+        assert from_iob2(to_iob2(decoded, tagger.tag_scheme_), scheme) == tags
+
+
+RESUME = Path(__file__).resolve().parents[2] / "shared" / "data" / "zh" / "resume_ner"
+
+
+@pytest.mark.skipif(not RESUME.is_dir(), reason="shared Chinese data absent")
+def test_exported_bmes_tagger_reads_right_in_the_token_classification_pipeline(
+    tmp_path,
+):
+    """Resume NER's own BMES tags; raw Chinese text through transformers'
+    pipeline, which reads the exported IOB2 names into entities."""
+    from albert_sk import AlbertTagger
+    from albert_sk.align import get_entities
+    from albert_sk.io import read_bmes
+
+    X, y = (part[:300] for part in read_bmes(RESUME / "train.char.bmes"))
+    tagger = AlbertTagger(
+        backbone="tiny",
+        scheme="BMES",
+        vocab_size=1500,
+        max_length=96,
+        epochs=4,
+        learning_rate=3e-3,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VocabularyWarning)
+        tagger.fit(X, y)
+    model, tok = load_exported(
+        tagger, tmp_path / "bmes", "AutoModelForTokenClassification"
+    )
+    dev, _ = read_bmes(RESUME / "dev.char.bmes")
+    texts = ["".join(words) for words in dev[:40] if len(words) <= 90]
+    # one token per ideograph, as albert_sk encodes them
+    tokens = tok(texts[0])["input_ids"]
+    assert len(tokens) <= len(texts[0]) + 3  # [CLS], a leading "▁" at most, [SEP]
+    pipe = transformers.pipeline(
+        "token-classification",
+        model=model,
+        tokenizer=tok,
+        aggregation_strategy="simple",
+    )
+    names = {"B": "B", "M": "I", "E": "I", "S": "B"}
+    agree = 0
+    for text, found in zip(texts, pipe(texts), strict=True):
+        theirs = {(e["entity_group"], e["start"], e["end"]) for e in found}
+        probs = tagger.predict_proba([list(text)])[0]
+        argmax = [
+            t if t == "O" else f"{names[t[0]]}-{t[2:]}"
+            for t in tagger.labels_[probs.argmax(axis=1)]
+        ]
+        ours = {(k, s, e) for k, s, e in get_entities(repair_iob2(argmax))}
+        agree += theirs == ours
+    # The pipeline reads the model's argmax (no transitions): its entities
+    # are those of albert_sk's argmax, character for character.
+    assert agree >= 0.9 * len(texts)
 
 
 def test_exported_qa_predicts_the_same_in_transformers(sentences, hf_qa, tmp_path):

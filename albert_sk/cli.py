@@ -640,15 +640,16 @@ def name_lines(message, data):
         row = int(match.group(1))
         if row >= len(lines):
             return match.group(0)
-        return f"{match.group(0)} (line {lines[row]:,} of {name})"
+        return f"{match.group(0)} (line {lines[row]} of {name})"
 
     def several(match):
         rows = [int(r) for r in match.group(1).split(", ")]
         if any(row >= len(lines) for row in rows):
             return match.group(0)
-        shown = ", ".join(f"{lines[row]:,}" for row in rows)
+        shown = ", ".join(str(lines[row]) for row in rows)
         more = ", ..." if match.group(2) else ""
-        return f"{match.group(0)} (lines {shown}{more} of {name})"
+        noun = "line" if len(rows) == 1 and not more else "lines"
+        return f"{match.group(0)} ({noun} {shown}{more} of {name})"
 
     return _ROW.sub(one, _ROWS.sub(several, message))
 

@@ -375,6 +375,11 @@ def test_name_lines_rewrites_rows_of_a_file(tmp_path):
     assert cli.name_lines("cut (rows [0, 3, ...]).", path) == (
         "cut (rows [0, 3, ...] (lines 2, 5, ... of train.csv))."
     )
+    long = tmp_path / "long.csv"
+    long.write_text("text\n" + "t\n" * 1500)
+    assert cli.name_lines("cut (rows [1400]).", long) == (
+        "cut (rows [1400] (line 1402 of long.csv))."
+    )
     # A row the file does not have, or a file without lines: unchanged.
     assert cli.name_lines("row 8 is bad", path) == "row 8 is bad"
     assert cli.name_lines("row 1 is bad", None) == "row 1 is bad"

@@ -44,6 +44,8 @@ SCHEMES = {"wnut17": "IOB2", "resume": "BMES", "weibo": "IOB2", "cluener": "IOB2
 CONFIGS = {
     "defaults": {},
     "tiny-lr3e-3-20ep": dict(backbone="tiny", learning_rate=3e-3, epochs=20),
+    "tiny-lr3e-3-40ep": dict(backbone="tiny", learning_rate=3e-3, epochs=40),
+    "small-lr1e-3-20ep": dict(backbone="small", learning_rate=1e-3, epochs=20),
 }
 
 

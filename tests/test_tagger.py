@@ -19,7 +19,7 @@ from albert_sk.align import (
     repair_iob2,
     to_iob2,
 )
-from albert_sk.decoding import viterbi
+from albert_sk.decoding import FORBIDDEN, allowed_transitions, viterbi
 from albert_sk.exceptions import InputError, NotFittedError
 from albert_sk.io import read_conll, write_conll
 from albert_sk.metrics import entity_f1_score, entity_f1_scorer
@@ -317,6 +317,33 @@ def test_save_load_and_pickle_round_trip(fitted, tmp_path):
         assert list(other.classes_) == list(fitted.classes_)
         for a, b in zip(other.predict_proba(X), expected, strict=True):
             np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_a_file_saved_before_structured_decoding_still_loads(fitted, tmp_path):
+    """Files written before tag_scheme_ and transitions_ existed hold an IOB2
+    model: they load, and predict decodes with IOB2's allowed transitions."""
+    import json
+    import zipfile
+
+    path = fitted.save(tmp_path / "new.albert")
+    old = tmp_path / "old.albert"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "albert_sk.json":
+                meta = json.loads(data)
+                del meta["fitted"]["tag_scheme_"], meta["fitted"]["transitions_"]
+                data = json.dumps(meta).encode()
+            dst.writestr(item, data)
+    loaded = AlbertTagger.load(old)
+    assert loaded.tag_scheme_ == "IOB2"
+    X = [["Grace", "flew", "to", "Lima"], (NAMES * 20)[:90]]
+    allowed = allowed_transitions(fitted.labels_.tolist(), "IOB2")
+    np.testing.assert_array_equal(loaded.transitions_ > FORBIDDEN, allowed)
+    for proba, tags in zip(loaded.predict_proba(X), loaded.predict(X), strict=True):
+        path = viterbi(proba, [len(proba)], loaded.transitions_)
+        assert tags == loaded.labels_[path].tolist()
+        assert repair_iob2(tags) == tags
 
 
 def test_unfitted_and_clone(fitted):

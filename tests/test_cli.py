@@ -542,6 +542,21 @@ def test_python_users_see_no_cuinit_error_on_a_cpu_machine():
     assert done.stdout.strip() == "None", done.stderr
 
 
+def test_readme_and_cli_docs_say_what_each_plots_draws():
+    # Issue 34: README said --plots draws "learning curves and a confusion
+    # matrix"; fit draws the curves only (the test above runs it).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def text(*parts):
+        with open(os.path.join(root, *parts), encoding="utf-8") as fh:
+            return " ".join(fh.read().split())
+
+    readme = text("README.md")
+    assert "`fit --plots DIR` draws the learning curves;" in readme
+    assert "`evaluate --plots DIR` draws them too, plus a confusion matrix" in readme
+    assert "| `fit --plots DIR` | the learning curves only" in text("docs", "cli.md")
+
+
 def test_drop_log_records_keeps_what_is_not_below_the_level():
     text = (
         "WARNING: All log messages before absl::InitializeLog() is called are "

@@ -680,7 +680,8 @@ CASES = [
             ],
         ),
         CliError,
-        r"expects a text in every row, but row 1 is missing \(nan\)\. Drop or fill",
+        r"expects a text in every row, but row 1 \(line 3 of gap\.csv\) is missing "
+        r"\(nan\)\. Drop or fill",
     ),
     case(
         "cli-fit-bad-set",

@@ -13,7 +13,7 @@ from _cli import run
 from _marks import API_FITS
 
 import albert_sk
-from albert_sk import cli, demo
+from albert_sk import cli, cli_console, demo
 
 pytestmark = API_FITS
 
@@ -369,20 +369,20 @@ def test_row_lines_of_each_file_kind(tmp_path):
 def test_name_lines_rewrites_rows_of_a_file(tmp_path):
     path = tmp_path / "train.csv"
     path.write_text("text,label\n" + "".join(f"t{i},1\n" for i in range(8)))
-    assert cli.name_lines("a missing target in row 5 of y. Fix it.", path) == (
+    assert cli_console.name_lines("a missing target in row 5 of y. Fix it.", path) == (
         "a missing target in row 5 of y (line 7 of train.csv). Fix it."
     )
-    assert cli.name_lines("cut (rows [0, 3, ...]).", path) == (
+    assert cli_console.name_lines("cut (rows [0, 3, ...]).", path) == (
         "cut (rows [0, 3, ...] (lines 2, 5, ... of train.csv))."
     )
     long = tmp_path / "long.csv"
     long.write_text("text\n" + "t\n" * 1500)
-    assert cli.name_lines("cut (rows [1400]).", long) == (
+    assert cli_console.name_lines("cut (rows [1400]).", long) == (
         "cut (rows [1400] (line 1402 of long.csv))."
     )
     # A row the file does not have, or a file without lines: unchanged.
-    assert cli.name_lines("row 8 is bad", path) == "row 8 is bad"
-    assert cli.name_lines("row 1 is bad", None) == "row 1 is bad"
+    assert cli_console.name_lines("row 8 is bad", path) == "row 8 is bad"
+    assert cli_console.name_lines("row 1 is bad", None) == "row 1 is bad"
 
 
 def test_ctrl_c_during_fit_is_one_line_and_saves_nothing(
@@ -568,11 +568,12 @@ def test_drop_log_records_keeps_what_is_not_below_the_level():
         "E0000 00:00:1796588513.377696    3722 cuda_platform.cc:52] failed call\n"
         "F0000 00:00:1796588513.377696    3722 core.cc:1] fatal\n"
     )
-    assert cli.drop_log_records(text, 3) == text.splitlines(keepends=True)[-1]
-    assert cli.drop_log_records(text, 2).splitlines()[0].startswith("E0000")
-    assert cli.drop_log_records(text, 0) == text
+    assert cli_console.drop_log_records(text, 3) == text.splitlines(keepends=True)[-1]
+    assert cli_console.drop_log_records(text, 2).splitlines()[0].startswith("E0000")
+    assert cli_console.drop_log_records(text, 0) == text
     notice = text.splitlines(keepends=True)[0]
-    assert cli.drop_log_records(notice + "a Python line\n", 3) == "a Python line\n"
+    python = "a Python line\n"
+    assert cli_console.drop_log_records(notice + python, 3) == python
 
 
 def test_pretrain_vocab_size_is_auto_or_a_number(capsys):

@@ -91,6 +91,9 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
     # seeds and data orders in benchmarks/bench_learning.py (README, "Learning").
     # 1e-3 collapsed "small" to the class prior; see docs/classifier.md.
     _scratch_learning_rates = ((64, 1e-3), (256, 5e-4), (768, 1e-4))
+    # epochs="auto", where an estimator accepts it (AlbertTagger):
+    # (fine-tuning a preset, training from scratch).
+    _auto_epochs = (3, 3)
     _output_feature = "pooled_output"
     _allow_pairs = True
 
@@ -240,6 +243,13 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
             jit = backbones.has_accelerator() or keras.backend.backend() == "jax"
         return bool(jit)
 
+    def _epochs(self):
+        """``epochs``, or what "auto" means: few to fine-tune a preset, the
+        measured number from scratch."""
+        if self.epochs != "auto":
+            return self.epochs
+        return self._auto_epochs[self.preset is None]
+
     def _learning_rate(self):
         """The peak learning rate: ``learning_rate``, or what "auto" means."""
         if self.learning_rate != "auto":
@@ -369,7 +379,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         return optimizer
 
     def _compile(self, n_train):
-        steps = self.epochs * math.ceil(n_train / self.batch_size)
+        steps = self._epochs() * math.ceil(n_train / self.batch_size)
         self.model_.compile(
             optimizer=self._optimizer(steps),
             loss=self._get_loss(),
@@ -409,7 +419,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         """``warm_start``: keep the previous fit's AdamW state; True if kept
         (:func:`albert_sk.training.continue_training`); else :meth:`_compile`
         gives a fresh one, warmup included."""
-        steps = self.epochs * math.ceil(n_train / self.batch_size)
+        steps = self._epochs() * math.ceil(n_train / self.batch_size)
         return training.continue_training(
             self.model_,
             self._learning_rate(),
@@ -572,7 +582,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         history = self.model_.fit(
             data,
             validation_data=val_data,
-            epochs=self.epochs,
+            epochs=self._epochs(),
             shuffle=False,  # the batches reshuffle their own plan every epoch
             callbacks=self._fit_callbacks(val is not None, first_loss),
             verbose=1 if self.verbose else 0,

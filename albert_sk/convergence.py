@@ -138,7 +138,7 @@ def warn(estimator, problem, *, from_scratch, stacklevel):
         type(estimator).__name__,
         problem,
         learning_rate=estimator._learning_rate(),
-        epochs=estimator.epochs,
+        epochs=estimator._epochs(),
         from_scratch=from_scratch,
         rate_first=_rate_first(estimator),
     )

@@ -63,14 +63,23 @@ class AlbertTagger(AlbertEstimator):
 
     Parameters
     ----------
-    preset, backbone, vocab_size, max_length, epochs, batch_size, \
-learning_rate, weight_decay, warmup_ratio, max_grad_norm, dropout, \
-validation_split, validation_data, early_stopping, patience, \
-mixed_precision, jit_compile, random_state, verbose, callbacks, warm_start, \
-distribution, lora_rank, inference_dtype
+    preset, vocab_size, max_length, batch_size, weight_decay, warmup_ratio, \
+max_grad_norm, dropout, validation_split, validation_data, early_stopping, \
+patience, mixed_precision, jit_compile, random_state, verbose, callbacks, \
+warm_start, distribution, lora_rank, inference_dtype
         As in :class:`~albert_sk.AlbertClassifier`. ``max_length`` counts the
         pieces of a window, ``[CLS]`` and ``[SEP]`` included; ``validation_data``
         is ``(X_val, y_val)`` in the form of ``X``/``y``.
+    backbone : {"tiny", "small", "base"} or dict, default="tiny"
+        Size of a model trained from scratch (ignored with a ``preset``).
+        "tiny" tags best from scratch on the datasets measured
+        (``docs/tagger.md``, "From scratch").
+    epochs : int or "auto", default="auto"
+        Passes over the training sentences. "auto" is 3 to fine-tune a
+        ``preset`` and 40 from scratch, where a tagger learns slowly.
+    learning_rate : float or "auto", default="auto"
+        Peak AdamW learning rate. "auto" is 3e-5 with a ``preset`` and, from
+        scratch, 3e-3 for "tiny", 1e-3 for "small", 1e-4 for "base".
     stride : int or "auto", default="auto"
         Pieces shared by consecutive windows of a long sentence (whole words
         only; at most ``max_length // 2``); "auto" is ``(max_length - 2) // 4``.
@@ -146,6 +155,7 @@ distribution, lora_rank, inference_dtype
 
     _parameter_constraints = {
         **AlbertEstimator._parameter_constraints,
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "stride": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "label_all_tokens": ["boolean"],
         "aggregation": [StrOptions({"first", "average", "max"})],
@@ -160,20 +170,26 @@ distribution, lora_rank, inference_dtype
     )
     _output_feature = "sequence_output"
     _allow_pairs = False
+    # From scratch, tagging was measured on WNUT-17, Resume, Weibo and
+    # CLUENER2020 (benchmarks/bench_ner.py; docs/tagger.md, "From scratch"):
+    # epochs="auto" is 3 to fine-tune a preset and 40 from scratch, and
+    # learning_rate="auto" 3e-3 for the tiny backbone.
+    _auto_epochs = (3, 40)
+    _scratch_learning_rates = ((64, 3e-3), (256, 1e-3), (768, 1e-4))
 
     def __init__(
         self,
         *,
         preset=None,
-        backbone="small",
-        vocab_size=8000,
+        backbone="tiny",
+        vocab_size="auto",
         max_length=128,
         stride="auto",
         label_all_tokens=False,
         aggregation="first",
         scheme="IOB2",
         lowercase=False,
-        epochs=3,
+        epochs="auto",
         batch_size=32,
         learning_rate="auto",
         weight_decay=0.01,

@@ -205,7 +205,8 @@ SCHEMES = ("IOB2", "IOB1", "BIOES", "BMES")
 _PREFIXES = {"IOB2": "BI", "IOB1": "BI", "BIOES": "BIES", "BMES": "BMES"}
 
 
-def _split_tag(tag):
+def split_tag(tag):
+    """``(prefix, type)`` of a tag: ``("B", "PER")``, or ``("O", None)``."""
     if tag == "O":
         return "O", None
     return tag[0], tag[2:]
@@ -258,7 +259,7 @@ def to_iob2(tags, scheme):
     out = []
     prev_type = None
     for tag in tags:
-        prefix, kind = _split_tag(tag)
+        prefix, kind = split_tag(tag)
         if scheme == "BIOES":
             new = {"S": "B", "E": "I"}.get(prefix, prefix)
         elif scheme == "BMES":
@@ -295,7 +296,7 @@ def from_iob2(tags, scheme):
                     out[start + 1 : end - 1] = [f"M-{label}"] * (end - start - 2)
         else:  # IOB1: B only between two adjacent entities of the same type
             adjacent = start > 0 and out[start - 1] != "O"
-            prev_end_type = _split_tag(tags[start - 1])[1] if adjacent else None
+            prev_end_type = split_tag(tags[start - 1])[1] if adjacent else None
             if prev_end_type != label:
                 out[start] = f"I-{label}"
     return out

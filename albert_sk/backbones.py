@@ -589,6 +589,9 @@ def _head_rows(config, classes):
     """Row order of a Hugging Face head for our ``classes``, or None if unknown."""
     id2label = config.get("id2label") or {}
     labels = [id2label.get(str(i), id2label.get(i)) for i in range(len(id2label))]
+    # A BIOES/BMES tagger's export names its rows in IOB2 and keeps the tags
+    # it learned under "albert_sk_labels" (albert_sk.hf).
+    labels = config.get("albert_sk_labels") or labels
     if classes is None:
         return list(range(len(labels))) if labels else None
     ours = [str(c) for c in np.asarray(classes).tolist()]

@@ -20,6 +20,8 @@ below any sum of log-probabilities of a sentence.
 
 import numpy as np
 
+from albert_sk.align import split_tag
+
 FORBIDDEN = -1e4
 _LOG_FLOOR = 1e-30  # probabilities below this count as this (log -69)
 _CHUNK = 256  # sentences decoded together
@@ -40,10 +42,6 @@ def model_scheme(scheme):
     return "IOB2" if scheme == "IOB1" else scheme
 
 
-def _parts(tag):
-    return ("O", None) if tag == "O" else (tag[0], tag[2:])
-
-
 def allowed_transitions(labels, scheme):
     """Boolean ``(K + 1, K + 1)``: True where ``scheme`` allows the transition.
 
@@ -62,7 +60,7 @@ def allowed_transitions(labels, scheme):
     allowed = np.ones((k + 1, k + 1), dtype=bool)
     if scheme is None:
         return allowed
-    parts = [_parts(t) for t in labels] + [("O", None)]  # the boundary acts as O
+    parts = [split_tag(t) for t in labels] + [("O", None)]  # the boundary acts as O
     if scheme == "IOB2":
         for j, (prefix, kind) in enumerate(parts[:k]):
             if prefix == "I":  # continues a B-X or I-X of its own type only
@@ -189,7 +187,7 @@ def viterbi(probabilities, lengths, transitions):
         emit = emissions[index]
         live = np.arange(width)[None, :] < n[:, None]
         score = trans[k, :k][None, :] + emit[:, 0]
-        back = np.zeros((len(rows), width, k), dtype=np.int64)
+        back = np.zeros((len(rows), width, k), dtype=np.int32)
         step = trans[:k, :k][None, :, :]
         for t in range(1, width):
             total = score[:, :, None] + step  # (sentences, previous, next)

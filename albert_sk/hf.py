@@ -206,18 +206,24 @@ def _labels_config(estimator):
     classes = head_labels(estimator)
     if classes is None:
         return {}
-    names = [str(c) for c in np.asarray(classes).tolist()]
+    learned = [str(c) for c in np.asarray(classes).tolist()]
+    names, extra = learned, {}
     scheme = getattr(estimator, "tag_scheme_", None)
     if scheme in ("BIOES", "BMES"):
         # transformers' pipelines group entities by B-/I- names only: a tagger
         # that learned where entities end is exported with IOB2 names (S-X as
-        # B-X; M-X and E-X as I-X), which they group into the same entities.
-        names = [to_iob2([name], scheme)[0] for name in names]
-    id2label = dict(enumerate(names))
+        # B-X; M-X and E-X as I-X), which they group into the same entities;
+        # the tags it learned stay in "albert_sk_labels" for albert_sk to read.
+        names = [to_iob2([name], scheme)[0] for name in learned]
+        extra = {"albert_sk_labels": learned}
     label2id = {}
-    for i, name in id2label.items():
+    for i, name in enumerate(names):
         label2id.setdefault(name, i)
-    return {"id2label": {str(i): n for i, n in id2label.items()}, "label2id": label2id}
+    return {
+        "id2label": {str(i): name for i, name in enumerate(names)},
+        "label2id": label2id,
+        **extra,
+    }
 
 
 def _parts(source):
@@ -311,8 +317,12 @@ def export_hf(estimator_or_preset, path):
         ``AlbertRegressor`` adds its head as ``AlbertForSequenceClassification``
         (``classifier.*``, with ``id2label``/``label2id``; a regressor's head
         outputs targets in their own units), an ``AlbertTagger`` as
-        ``AlbertForTokenClassification`` (``id2label`` are its ``labels_``, IOB2
-        tags), an ``AlbertQA`` as
+        ``AlbertForTokenClassification`` (``id2label`` are its ``labels_``;
+        a BIOES or BMES tagger's in IOB2 names, ``S-X`` as ``B-X`` and
+        ``M-X``/``E-X`` as ``I-X``, which transformers' pipelines group into
+        entities, with its own tags under ``albert_sk_labels``; the
+        transitions ``predict`` decodes with are not exported), an
+        ``AlbertQA`` as
         ``AlbertForQuestionAnswering`` (``qa_outputs.*``), an
         ``AlbertPretrainer`` its MLM and SOP heads as ``AlbertForPreTraining``.
     path : str or path

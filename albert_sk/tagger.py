@@ -1,5 +1,6 @@
 """``AlbertTagger``: token classification (NER, POS) with words in and words out."""
 
+import warnings
 from numbers import Integral
 
 import keras
@@ -15,6 +16,7 @@ from albert_sk.align import (
     check_tags,
     entities_to_spans,
     from_iob2,
+    repair_iob2,
     spans_to_tags,
     split_words,
     to_iob2,
@@ -34,7 +36,7 @@ from albert_sk.decoding import (
     transition_scores,
     viterbi,
 )
-from albert_sk.exceptions import InputError, ParameterError
+from albert_sk.exceptions import InputError, LabelWarning, ParameterError
 from albert_sk.heads import dense_head
 from albert_sk.metrics import entity_f1_score
 from albert_sk.windows import word_windows
@@ -116,9 +118,12 @@ warm_start, distribution, lora_rank, inference_dtype
     tag_scheme_ : str or None
         The scheme the model learned: ``scheme``, except IOB2 for IOB1.
     transitions_ : ndarray of shape (len(labels_) + 1, len(labels_) + 1)
-        Log-probabilities of one tag following another, counted on the
-        training tags (the last row: a sentence's first tag; the last
-        column: its end), ``-1e4`` where the scheme forbids the transition.
+        Scores of one tag following another, added to the words'
+        log-probabilities when decoding: ``log P(next | previous)`` counted on
+        the training tags, less ``log P(next)`` (see
+        :func:`albert_sk.decoding.transition_scores`); the last row is a
+        sentence's first tag, the last column its end; ``-1e4`` where the
+        scheme forbids the transition.
     model_ : keras.Model
         Backbone and a per-token dense head.
     tokenizer_ : albert_sk.text.Tokenizer
@@ -276,10 +281,10 @@ warm_start, distribution, lora_rank, inference_dtype
             return (self.max_length - 2) // 4
         return self.stride
 
-    def _gold_tags(self, y, inputs):
-        """Tag lists for ``y`` (tags, or spans for raw texts) in the scheme the
-        model learns (:func:`~albert_sk.decoding.model_scheme`), and the set
-        of tags as the user wrote them (in ``scheme``)."""
+    def _gold_tags(self, y, inputs, learned):
+        """Tag lists for ``y`` (tags, or spans for raw texts) in the scheme
+        ``learned`` (what the model learns or learned), and the set of tags
+        as the user wrote them (in ``scheme``)."""
         who = type(self).__name__
         if y is None:
             raise InputError(
@@ -292,7 +297,6 @@ warm_start, distribution, lora_rank, inference_dtype
             )
         y = y.tolist() if isinstance(y, pd.Series) else list(y)
         self._check_lengths(inputs, y)
-        learned = model_scheme(self.scheme)
         out, user = [], set()
         for i, tags in enumerate(y):
             if isinstance(tags, np.ndarray):
@@ -317,19 +321,35 @@ warm_start, distribution, lora_rank, inference_dtype
                     "Give exactly one tag per word."
                 )
             check_tags(tags, self.scheme, i)
-            out.append(list(tags) if learned == self.scheme else to_iob2(tags, "IOB1"))
+            if learned == self.scheme:
+                out.append(list(tags))
+            else:
+                out.append(from_iob2(to_iob2(tags, self.scheme), learned))
             user.update(tags)
         return out, user
 
     def _fit_targets(self, y, inputs):
-        tags, user = self._gold_tags(y, inputs)
+        scheme = model_scheme(self.scheme)
+        tags, user = self._gold_tags(y, inputs, scheme)
         seen = sorted({t for sentence in tags for t in sentence})
         if not seen:
             raise InputError(
                 f"{type(self).__name__}.fit needs at least one word with a "
                 "tag, but every sentence is empty."
             )
-        scheme = model_scheme(self.scheme)
+        if scheme == "IOB2":
+            stray = sum(
+                t != r for s in tags for t, r in zip(s, repair_iob2(s), strict=True)
+            )
+            if stray:
+                warnings.warn(
+                    f"y holds {stray} I- tags that continue no entity (IOB1 "
+                    "tags?). In IOB2 an entity starts with B-, so decoding "
+                    "never predicts such a tag where it starts an entity. "
+                    "Pass scheme='IOB1' if these are IOB1 tags.",
+                    LabelWarning,
+                    stacklevel=4,
+                )
         index = {t: k for k, t in enumerate(seen)}
         sequences = [np.fromiter(map(index.get, s), np.int64, len(s)) for s in tags]
         return {
@@ -340,7 +360,7 @@ warm_start, distribution, lora_rank, inference_dtype
         }
 
     def _check_y(self, y, inputs):
-        tags, _ = self._gold_tags(y, inputs)
+        tags, _ = self._gold_tags(y, inputs, self.tag_scheme_)
         index = {t: k for k, t in enumerate(self.labels_.tolist())}
         unknown = sorted({t for s in tags for t in s if t not in index})
         if unknown:
@@ -379,17 +399,18 @@ warm_start, distribution, lora_rank, inference_dtype
         sentences = inputs.sentences
         n_words = np.fromiter(map(len, sentences), np.int64, len(sentences))
         word_start = exclusive_cumsum(n_words)
-        # Chinese and Japanese are written without spaces: in a sentence that
-        # holds a CJK ideograph, every word but the first is "attached" to the
-        # one before it, and SentencePiece encodes it without the word-boundary
-        # "▁" in front. That gives the pieces a Hugging Face tokenizer reads in
-        # the unspaced text: an ideograph (or a digit) is one piece, not "▁"
-        # and the character.
+        # Chinese and Japanese are written without spaces: in a sentence with
+        # a CJK ideograph, every word but the first is "attached" to the one
+        # before it, and SentencePiece encodes it without the word-boundary
+        # "▁" in front. That gives the pieces a Hugging Face tokenizer reads
+        # in the unspaced text (a character is one piece, not "▁" and the
+        # character). The rule is the same for word lists and raw texts, so
+        # a model fitted on one predicts on the other as it learned.
         flat = [w for s in sentences for w in s]
         attached = np.zeros(len(flat), dtype=bool)
         bare = tok.word_boundary_id
         if bare >= 0 and len(flat):  # WordPiece has no bare "▁" piece
-            cjk = np.fromiter(map(bool, map(CJK_PATTERN.fullmatch, flat)), bool)
+            cjk = np.fromiter((bool(CJK_PATTERN.search(w)) for w in flat), bool)
             sentence = np.repeat(np.arange(len(sentences)), n_words)
             attached = np.bincount(sentence, cjk, len(sentences))[sentence] > 0
             attached[word_start[:-1][n_words > 0]] = False  # a sentence's first
@@ -747,7 +768,7 @@ warm_start, distribution, lora_rank, inference_dtype
                 "pools entities across sentences); pass sample_weight=None."
             )
         inputs = self._check_X(X, reset=False)
-        gold, _ = self._gold_tags(y, inputs)
+        gold, _ = self._gold_tags(y, inputs, self.tag_scheme_)
         pred, _, _ = self._decode(inputs)
         if self.scheme is None:
             flat_gold = [t for s in gold for t in s]

@@ -257,6 +257,11 @@ def test_tagger_export_labels_each_row_with_labels_(tmp_path, sentiment_small):
     assert config["num_labels"] == len(labels)
     assert config["id2label"] == {str(i): label for i, label in enumerate(labels)}
     assert config["label2id"] == {label: i for i, label in enumerate(labels)}
+    # albert_sk reads the tags the head learned back, row for row
+    assert config["albert_sk_labels"] == tagger.labels_.tolist()
+    from albert_sk import backbones
+
+    assert backbones._head_rows(config, tagger.labels_) == [0, 1, 2, 3]
     weight = load_file(path / "model.safetensors")["classifier.weight"]
     kernel = np.asarray(tagger.model_.get_layer("logits").kernel)
     np.testing.assert_array_equal(weight, kernel.T)

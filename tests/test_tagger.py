@@ -20,7 +20,7 @@ from albert_sk.align import (
     to_iob2,
 )
 from albert_sk.decoding import FORBIDDEN, allowed_transitions, viterbi
-from albert_sk.exceptions import InputError, NotFittedError
+from albert_sk.exceptions import InputError, LabelWarning, NotFittedError
 from albert_sk.io import read_conll, write_conll
 from albert_sk.metrics import entity_f1_score, entity_f1_scorer
 from albert_sk.windows import word_windows
@@ -344,6 +344,25 @@ def test_a_file_saved_before_structured_decoding_still_loads(fitted, tmp_path):
         path = viterbi(proba, [len(proba)], loaded.transitions_)
         assert tags == loaded.labels_[path].tolist()
         assert repair_iob2(tags) == tags
+
+
+def test_scoring_in_another_scheme_than_the_model_learned(fitted, data):
+    """An IOB2 model scored on BIOES tags: an IOB2-era BIOES file loads with
+    tag_scheme_ IOB2 and scheme BIOES, as does set_params(scheme=) after fit."""
+    tagger = pickle.loads(pickle.dumps(fitted)).set_params(scheme="BIOES")
+    X, y = data[0][100:140], data[1][100:140]
+    y_bioes = [from_iob2(t, "BIOES") for t in y]
+    pred = tagger.predict(X)
+    assert all(from_iob2(to_iob2(t, "BIOES"), "BIOES") == t for t in pred)
+    expected = entity_f1_score(y, [to_iob2(t, "BIOES") for t in pred])
+    assert tagger.score(X, y_bioes) == pytest.approx(expected)
+
+
+def test_stray_inside_tags_under_iob2_warn_with_the_fix(data):
+    X, y = data[0][:40], [list(t) for t in data[1][:40]]
+    y = [["I-PER" if t == "B-PER" else t for t in tags] for tags in y]  # IOB1
+    with pytest.warns(LabelWarning, match=r"I- tags that continue no .*'IOB1'"):
+        tiny(epochs=1).fit(X, y)
 
 
 def test_unfitted_and_clone(fitted):

@@ -950,7 +950,11 @@ def test_bad_targets(y_bad, message):
         ("validation_split", 1.5, r"Got 1\.5 instead"),
         ("threshold", 1.0, r"a float in the range \(0\.0, 1\.0\)\. Got 1\.0 instead"),
         ("class_weight", "even", r"Got 'even' instead"),
-        ("vocab_size", 10, r"an int in the range \[64, inf\)\. Got 10 instead"),
+        (
+            "vocab_size",
+            10,
+            r"an int in the range \[64, inf\) or a str among \{'auto'\}\. Got 10",
+        ),
     ],
 )
 def test_parameters_out_of_range(param, value, message):

@@ -117,9 +117,9 @@ warm_start, distribution, lora_rank, inference_dtype
         column; the columns of :meth:`predict_proba`.
     tag_scheme_ : str or None
         The scheme the model learned: ``scheme``, except IOB2 for IOB1.
-    transitions_ : ndarray of shape (len(labels_) + 1, len(labels_) + 1)
-        Scores of one tag following another, added to the words'
-        log-probabilities when decoding: ``log P(next | previous)`` counted on
+    transitions_ : ndarray of shape (n_labels + 1, n_labels + 1)
+        Scores of one tag following another (``n_labels = len(labels_)``),
+        added to the words' log-probabilities when decoding: ``log P(next | previous)`` counted on
         the training tags, less ``log P(next)`` (see
         :func:`albert_sk.decoding.transition_scores`); the last row is a
         sentence's first tag, the last column its end; ``-1e4`` where the

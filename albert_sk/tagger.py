@@ -119,8 +119,9 @@ warm_start, distribution, lora_rank, inference_dtype
         The scheme the model learned: ``scheme``, except IOB2 for IOB1.
     transitions_ : ndarray of shape (n_labels + 1, n_labels + 1)
         Scores of one tag following another (``n_labels = len(labels_)``),
-        added to the words' log-probabilities when decoding: ``log P(next | previous)`` counted on
-        the training tags, less ``log P(next)`` (see
+        added to the words' log-probabilities when decoding:
+        ``log P(next | previous)`` counted on the training tags, less
+        ``log P(next)`` (see
         :func:`albert_sk.decoding.transition_scores`); the last row is a
         sentence's first tag, the last column its end; ``-1e4`` where the
         scheme forbids the transition.
@@ -618,10 +619,8 @@ warm_start, distribution, lora_rank, inference_dtype
             best = probs.argmax(axis=1)
         else:
             best = viterbi(probs, lengths, self.transitions_)
-        tags = self.labels_[best].tolist()
         scores = probs[np.arange(len(best)), best]
-        ends = np.cumsum(lengths)
-        out = [tags[b - n : b] for n, b in zip(lengths, ends, strict=True)]
+        out = [self.labels_[b].tolist() for b in self._split_sentences(best, inputs)]
         return out, self._split_sentences(scores, inputs), probs
 
     def _user_tags(self, tags):

@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 
-__version__ = "0.1.0"
+from albert_sk._version import __version__
 
 _LAZY = {
     "AlbertClassifier": "albert_sk.classifier",

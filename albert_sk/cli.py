@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from albert_sk import __version__
+from albert_sk._version import __version__
 from albert_sk import serve as serve_command
 from albert_sk.cli_console import (
     interrupted,
@@ -486,7 +486,7 @@ def _vocab_size(text):
 def run_pretrain(args):
     import time
 
-    from albert_sk import AlbertPretrainer
+    from albert_sk.pretraining import AlbertPretrainer
 
     out = os.path.abspath(args.out)
     if not os.path.isdir(os.path.dirname(out)):
@@ -529,7 +529,7 @@ def run_pretrain(args):
         )
     lines.append(f"  keras-hub preset {path}")
     if args.hf:
-        from albert_sk import export_hf
+        from albert_sk.hf import export_hf
 
         lines.append(f"  Hugging Face    {export_hf(pre, args.hf)}")
     lines.append(f"Fine-tune it with: AlbertClassifier(preset={path!r})")

@@ -14,7 +14,8 @@ import os
 import keras
 import numpy as np
 
-from albert_sk import __version__, backbones
+from albert_sk import backbones
+from albert_sk._version import __version__
 from albert_sk.align import to_iob2
 from albert_sk.backbones import HF_HEADS, WEIGHTS_FILE, head_labels
 from albert_sk.exceptions import InputError, NotFittedError

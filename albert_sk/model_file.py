@@ -25,7 +25,7 @@ import zipfile
 
 import numpy as np
 
-from albert_sk import __version__
+from albert_sk._version import __version__
 from albert_sk.exceptions import InputError, ModelFileError
 
 FORMAT = "albert_sk"

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from albert_sk import __version__
+from albert_sk._version import __version__
 from albert_sk.exceptions import AlbertSkError
 
 INSTALL_HINT = 'pip install "albert-sk[serve]"'

@@ -30,7 +30,7 @@ TensorFlow backend (``KERAS_BACKEND=tensorflow``, the default).
 import json
 import os
 
-from albert_sk import __version__
+from albert_sk._version import __version__
 from albert_sk.exceptions import AlbertSkError, InputError
 
 # Unicode White_Space without U+001C..U+001F: what albert_sk.text collapses.

@@ -3,6 +3,7 @@ global side effects of fitting."""
 
 import ast
 import random
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -47,6 +48,21 @@ def test_hf_is_a_leaf_nothing_in_the_core_imports():
     assert users <= {"albert_sk.cli", "albert_sk.cli_data"}, users
 
 
+def test_no_module_imports_from_the_package_root():
+    """``from albert_sk import name`` inside the package takes modules only:
+    the root imports its estimators lazily, and ``__version__`` lives in the
+    leaf ``albert_sk._version``."""
+    for name, path in modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "albert_sk":
+                for alias in node.names:
+                    module = PACKAGE / alias.name
+                    assert module.with_suffix(".py").exists() or module.is_dir(), (
+                        name,
+                        alias.name,
+                    )
+
+
 def test_estimators_never_import_each_other():
     for name in ESTIMATORS:
         others = {f"albert_sk.{o}" for o in ESTIMATORS if o != name}
@@ -64,6 +80,35 @@ def test_numpy_layers_import_no_keras_and_nothing_above_them():
         names |= {n.module for n in top if isinstance(n, ast.ImportFrom)}
         assert not names & {"keras", "tensorflow", "keras_hub"}, name
         assert not imports_of(path) & above, name
+
+
+def test_every_package_the_code_imports_is_declared():
+    """A third-party import of albert_sk/ names a dependency of pyproject.toml,
+    core or extra (``tensorflow_text`` was imported but not declared)."""
+    tomllib = pytest.importorskip("tomllib")
+    from importlib.metadata import packages_distributions
+
+    imported = set()
+    for _, path in modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+    imported -= set(sys.stdlib_module_names) | {"albert_sk"}
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + [
+        r for extra in project["optional-dependencies"].values() for r in extra
+    ]
+    declared = {re.split(r"[<>=!~\[;\s]", r)[0].lower() for r in requirements}
+    installed = packages_distributions()
+    missing = {
+        name: installed.get(name, [name.replace("_", "-")])
+        for name in imported
+        if not {d.lower() for d in installed.get(name, [name.replace("_", "-")])}
+        & declared
+    }
+    assert missing == {}
 
 
 def code_lines(path):

@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 
-from albert_sk._version import __version__
+from albert_sk._version import __version__ as __version__  # re-export
 
 _LAZY = {
     "AlbertClassifier": "albert_sk.classifier",

@@ -26,8 +26,8 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from albert_sk._version import __version__
 from albert_sk import serve as serve_command
+from albert_sk._version import __version__
 from albert_sk.cli_console import (
     interrupted,
     load_tensorflow_quietly,

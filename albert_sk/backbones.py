@@ -26,8 +26,8 @@ import warnings
 
 import numpy as np
 
+from albert_sk._files import atomic_directory
 from albert_sk.exceptions import ActivationWarning, InputError
-from albert_sk.io import atomic_directory
 from albert_sk.text import Tokenizer, train_sentencepiece
 from albert_sk.wordpiece import (
     WordPieceTokenizer,

@@ -173,7 +173,7 @@ def write_result(result, out, default_kind):
     if not out:
         sys.stdout.write(text)
         return
-    from albert_sk.io import atomic_write
+    from albert_sk._files import atomic_write
 
     with atomic_write(out, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -15,11 +15,11 @@ import keras
 import numpy as np
 
 from albert_sk import backbones
+from albert_sk._files import write_directory
 from albert_sk._version import __version__
 from albert_sk.align import to_iob2
 from albert_sk.backbones import HF_HEADS, WEIGHTS_FILE, head_labels
 from albert_sk.exceptions import InputError, NotFittedError
-from albert_sk.io import write_directory
 
 
 def _numpy(variable):

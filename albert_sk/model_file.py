@@ -337,7 +337,7 @@ def write(estimator, path):
     """Write the fitted ``estimator`` to ``path`` atomically (see ``save``)."""
     import tempfile
 
-    from albert_sk.io import atomic_write
+    from albert_sk._files import atomic_write
 
     path = os.path.abspath(os.fspath(path))
     meta = {

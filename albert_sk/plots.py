@@ -25,7 +25,7 @@ def _pyplot():
 
 
 def _save(fig, path):
-    from albert_sk.io import atomic_write
+    from albert_sk._files import atomic_write
 
     path = os.path.abspath(os.fspath(path))
     with atomic_write(path) as fh:

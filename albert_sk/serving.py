@@ -220,7 +220,7 @@ def export_classifier(estimator, path):
     import keras
     import tensorflow as tf
 
-    from albert_sk.io import atomic_directory
+    from albert_sk._files import atomic_directory
 
     who = type(estimator).__name__
     estimator._check_is_fitted()

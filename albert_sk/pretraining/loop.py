@@ -14,8 +14,8 @@ import zipfile
 import keras
 import numpy as np
 
+from albert_sk._files import atomic_write
 from albert_sk.exceptions import ModelFileError
-from albert_sk.io import atomic_write
 
 CHECKPOINT_FILE = "checkpoint.npz"
 VOCABULARY_FILE = "spiece.model"

@@ -28,7 +28,7 @@ from numbers import Integral
 import keras
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from albert_sk.exceptions import ParameterError
+from albert_sk.exceptions import InputError, ParameterError
 
 INFERENCE_DTYPES = ("float32", "bfloat16", "int8")
 PARAMETER_CONSTRAINTS = {
@@ -50,13 +50,14 @@ LORA_LEARNING_RATE_FACTOR = 10
 
 
 def find_backbone(model):
-    """The keras-hub backbone inside an estimator's ``model_``."""
+    """The keras-hub ``AlbertBackbone`` inside an estimator's ``model_`` (LoRA
+    and ``export_hf`` read it)."""
     import keras_hub
 
     for layer in model.layers:
-        if isinstance(layer, keras_hub.models.Backbone):
+        if isinstance(layer, keras_hub.models.AlbertBackbone):
             return layer
-    raise ValueError(f"The model {model.name!r} holds no keras-hub backbone.")
+    raise InputError(f"The model {model.name!r} holds no keras-hub AlbertBackbone.")
 
 
 def lora_rank_of(backbone):

@@ -19,6 +19,7 @@ from albert_sk._files import write_directory
 from albert_sk._version import __version__
 from albert_sk.align import to_iob2
 from albert_sk.backbones import HF_HEADS, WEIGHTS_FILE, head_labels
+from albert_sk.efficiency import find_backbone
 from albert_sk.exceptions import InputError, NotFittedError
 
 
@@ -194,15 +195,6 @@ def tokenizer_config(tokenizer, max_length):
     }
 
 
-def _find_backbone(model):
-    import keras_hub
-
-    for layer in model.layers:
-        if isinstance(layer, keras_hub.models.AlbertBackbone):
-            return layer
-    raise InputError(f"The model {model.name!r} holds no keras-hub AlbertBackbone.")
-
-
 def _labels_config(estimator):
     classes = head_labels(estimator)
     if classes is None:
@@ -246,7 +238,7 @@ def _parts(source):
         )
     if name == "AlbertPretrainer":
         return source.backbone_, source.tokenizer_, *_pretraining_head(source)
-    backbone = _find_backbone(source.model_)
+    backbone = find_backbone(source.model_)
     heads, extra = {}, {}
     if name in HF_HEADS and getattr(source, "pooling_", "cls") != "cls":
         raise InputError(

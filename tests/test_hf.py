@@ -48,9 +48,9 @@ def classifier(sentiment_small):
 
 
 def backbone_of(estimator):
-    from albert_sk.hf import _find_backbone
+    from albert_sk.efficiency import find_backbone
 
-    return _find_backbone(estimator.model_)
+    return find_backbone(estimator.model_)
 
 
 def test_export_reads_back_through_keras_hubs_transformers_converter(

@@ -586,7 +586,8 @@ def test_a_folder_that_is_not_an_earlier_export_is_not_replaced(tmp_path):
 
 def test_export_hf_and_save_preset_replace_the_whole_folder(saved, tmp_path):
     from albert_sk.backbones import save_preset
-    from albert_sk.hf import _find_backbone, export_hf
+    from albert_sk.efficiency import find_backbone
+    from albert_sk.hf import export_hf
 
     clf, *_ = saved
     out = tmp_path / "hf"
@@ -598,9 +599,9 @@ def test_export_hf_and_save_preset_replace_the_whole_folder(saved, tmp_path):
     assert _temporaries(out) == []
 
     preset = tmp_path / "preset"
-    save_preset(_find_backbone(clf.model_), clf.tokenizer_, preset)
+    save_preset(find_backbone(clf.model_), clf.tokenizer_, preset)
     files = sorted(os.listdir(preset))
     (preset / "stale.weights.h5").write_text("stale")
-    save_preset(_find_backbone(clf.model_), clf.tokenizer_, preset)
+    save_preset(find_backbone(clf.model_), clf.tokenizer_, preset)
     assert sorted(os.listdir(preset)) == files
     assert _temporaries(preset) == []

@@ -747,7 +747,7 @@ def test_bert_classifier_predicts_what_transformers_does(bert_classifier):
 def test_exported_bert_classifier_loads_in_transformers_as_an_albert(
     bert_classifier, tmp_path
 ):
-    from albert_sk.hf import _find_backbone
+    from albert_sk.efficiency import find_backbone
 
     clf, _, _, texts = bert_classifier
     model, tok = load_exported(
@@ -767,7 +767,7 @@ def test_exported_bert_classifier_loads_in_transformers_as_an_albert(
     backbone, again = backbones.from_preset(tmp_path / "out", dtype=None, max_length=64)
     assert again.encode(texts) == clf.tokenizer_.encode(texts)
     batch = bert_batch(again, texts)
-    ours = _find_backbone(clf.model_).predict_on_batch(batch)["pooled_output"]
+    ours = find_backbone(clf.model_).predict_on_batch(batch)["pooled_output"]
     theirs = backbone.predict_on_batch(batch)["pooled_output"]
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
 

@@ -5,7 +5,11 @@
     fit -> _check_X / _check_y -> _initialize (backbone, tokenizer)
         -> _encode -> _build_model (_build_head) -> _compile -> _fit_loop
 
-and prediction is ``_check_X -> _encode -> _run_model -> _decode``.
+and prediction is ``_check_X -> _encode -> _run_model`` (one call:
+``_predict_outputs``), whose outputs each public method (``predict``,
+``predict_proba``, ``transform``, ...) turns into its answer; the tagger
+decodes tag sequences in its own ``_decode`` step, QA spans in
+``_candidates``.
 """
 
 import math
@@ -48,7 +52,8 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
     """Shared machinery of the albert_sk estimators; not used directly.
 
     Subclasses implement ``_check_y``, ``_build_head``, ``_get_loss`` and
-    ``_decode`` (and may override ``_encode`` and the other steps).
+    their prediction methods on ``_run_model``'s outputs (and may override
+    ``_encode`` and the other steps).
     """
 
     _parameter_constraints: dict = {

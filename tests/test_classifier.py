@@ -212,20 +212,11 @@ DATA_FREE_CHECKS = [
     # NotFittedError is raised before the (numeric) data is looked at.
     "check_estimators_unfitted",
 ]
-# Checks expected to fail, and why (as keras/src/wrappers/sklearn_test.py
-# keeps them). Every check above passes today.
-EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("check", DATA_FREE_CHECKS)
 def test_sklearn_data_free_check(check):
-    run = getattr(estimator_checks, check)
-    estimator = AlbertClassifier(**PARAMS)
-    if check in EXPECTED_FAILED_CHECKS:
-        with pytest.raises(AssertionError):
-            run("AlbertClassifier", estimator)
-    else:
-        run("AlbertClassifier", estimator)
+    getattr(estimator_checks, check)("AlbertClassifier", AlbertClassifier(**PARAMS))
 
 
 # === Fit, clone, pickle ===

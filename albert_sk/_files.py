@@ -1,17 +1,51 @@
-"""Atomic writes of files and folders, which every save goes through.
+"""Atomic writes of files and folders, which every save goes through, and
+values as JSON writes them.
 
 :func:`atomic_write` (one file) and :func:`atomic_directory` /
 :func:`write_directory` (a whole folder) write beside the target and move
 into place on success, so a crash leaves the previous version or the
 complete new one. :mod:`albert_sk.io` re-exports the three public names
-(``from albert_sk.io import atomic_write`` keeps working). Standard
-library only.
+(``from albert_sk.io import atomic_write`` keeps working). :func:`to_json`
+turns predictions into JSON-native values, for the prediction files of
+``albert-sk predict`` and the answers of ``albert-sk serve`` alike. Standard
+library and numpy only.
 """
 
 import contextlib
+import math
 import os
 import secrets
 import shutil
+
+import numpy as np
+
+
+def to_json(value):
+    """``value`` with numpy arrays and scalars as JSON-native types.
+
+    NaN and infinities become ``None`` (JSON ``null``: JSON has neither),
+    dict keys strings, tuples lists, and any other object its ``str``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from albert_sk._files import to_json
+    >>> to_json({"scores": np.array([0.5, np.inf]), 1: (np.int64(2), float("nan"))})
+    {'scores': [0.5, None], '1': [2, None]}
+    """
+    if isinstance(value, np.ndarray):
+        return to_json(value.tolist())
+    if isinstance(value, np.generic):
+        return to_json(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def _sibling(path, kind):

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from albert_sk._files import to_json
 from albert_sk.exceptions import AlbertSkError
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
@@ -162,7 +163,7 @@ def write_result(result, out, default_kind):
     kind = kind if out else default_kind
     if kind == "jsonl":
         text = "".join(
-            json.dumps(_jsonable(record), ensure_ascii=False) + "\n"
+            json.dumps(to_json(record), ensure_ascii=False) + "\n"
             for record in result.to_dict(orient="records")
         )
     else:  # lists (tags, words, entities) become JSON in their cell
@@ -178,19 +179,6 @@ def write_result(result, out, default_kind):
     with atomic_write(out, "w", encoding="utf-8") as fh:
         fh.write(text)
     print(f"Wrote {len(result):,} predictions to {out}")
-
-
-def _jsonable(value):
-    """numpy scalars and arrays as Python values, NaN as None (JSON null)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def check_output(out, allowed, who):

@@ -40,8 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from albert_sk._files import to_json
 from albert_sk._version import __version__
 from albert_sk.exceptions import AlbertSkError
 
@@ -136,23 +135,6 @@ def endpoints(estimator):
         for path, (method, _) in ENDPOINTS.items()
         if method not in skip and callable(getattr(estimator, method, None))
     ]
-
-
-def to_json(value):
-    """``value`` with numpy arrays and scalars turned into JSON-native types."""
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
-    if isinstance(value, np.generic):
-        return to_json(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no NaN or infinity
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def info(estimator, limits):

@@ -16,20 +16,14 @@ import importlib
 import os
 import sys
 
+from albert_sk._registry import ESTIMATORS
 from albert_sk._version import __version__ as __version__  # re-export
 
-_LAZY = {
-    "AlbertClassifier": "albert_sk.classifier",
-    "AlbertRegressor": "albert_sk.regressor",
-    "AlbertVectorizer": "albert_sk.vectorizer",
-    "AlbertTagger": "albert_sk.tagger",
-    "AlbertQA": "albert_sk.qa",
-    "AlbertPretrainer": "albert_sk.pretraining",
-    "load": "albert_sk.base",
-    "export_hf": "albert_sk.hf",
-}
+# Name -> the module it is imported from on first use.
+_LAZY = {name: module for name, (module, _) in ESTIMATORS.items()}
+_LAZY["export_hf"] = "albert_sk.hf"
 
-__all__ = sorted(_LAZY)
+__all__ = sorted([*_LAZY, "load"])
 
 
 def _quiet_tensorflow_on_cpu():
@@ -40,6 +34,33 @@ def _quiet_tensorflow_on_cpu():
     if any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg")):
         return  # a GPU machine: TensorFlow's notes on its devices are news
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def load(path):
+    """Load any albert_sk estimator saved with ``est.save(path)``.
+
+    The file names its estimator class, so the caller need not know it;
+    ``AlbertClassifier.load(path)`` does the same and also checks the class.
+
+    Examples
+    --------
+    With ``clf`` fitted as in the class example of
+    :class:`~albert_sk.AlbertClassifier`:
+
+    >>> import os, tempfile
+    >>> import albert_sk
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = clf.save(os.path.join(folder, "sentiment.albert"))
+    ...     model = albert_sk.load(path)
+    >>> type(model).__name__, model.classes_.tolist()
+    ('AlbertClassifier', [0, 1])
+    """
+    _quiet_tensorflow_on_cpu()
+    for module, _ in ESTIMATORS.values():
+        importlib.import_module(module)  # the class the file names is one
+    from albert_sk.base import AlbertEstimator
+
+    return AlbertEstimator.load(path)
 
 
 def __getattr__(name):

@@ -62,13 +62,6 @@ SIZES = {
 # Written into presets saved by albert_sk, read back when loading them.
 NORMALIZATION_FILE = "albert_sk.json"
 WEIGHTS_FILE = "model.safetensors"
-# Estimator -> (its head layer, the Hugging Face head prefix, architecture).
-HF_HEADS = {
-    "AlbertClassifier": ("logits", "classifier", "AlbertForSequenceClassification"),
-    "AlbertRegressor": ("outputs", "classifier", "AlbertForSequenceClassification"),
-    "AlbertTagger": ("logits", "classifier", "AlbertForTokenClassification"),
-    "AlbertQA": ("span_logits", "qa_outputs", "AlbertForQuestionAnswering"),
-}
 _BACKBONE_KEYS = {
     "num_layers",
     "num_heads",
@@ -578,11 +571,8 @@ def head_labels(estimator):
     A tagger's head follows ``labels_`` (the tags the model learns), not
     ``classes_`` (the tags in the user's scheme).
     """
-    if type(estimator).__name__ == "AlbertTagger":
-        return getattr(estimator, "labels_", None)
-    if type(estimator).__name__ == "AlbertQA":
-        return None
-    return getattr(estimator, "classes_", None)
+    name = estimator._head_labels
+    return None if name is None else getattr(estimator, name, None)
 
 
 def _head_rows(config, classes):
@@ -619,10 +609,10 @@ def import_head(estimator, path):
     """
     from safetensors import safe_open
 
-    name = type(estimator).__name__
-    if name not in HF_HEADS:
+    if estimator._hf_head is None:
         return []
-    layer_name, hf_name, _ = HF_HEADS[name]
+    name = type(estimator).__name__  # for the messages
+    layer_name, hf_name, _ = estimator._hf_head
     path = os.fspath(path)
     files = [os.path.join(path, WEIGHTS_FILE)]
     index = os.path.join(path, "model.safetensors.index.json")
@@ -657,7 +647,7 @@ def import_head(estimator, path):
         )
         return []
     weight, bias = weight[rows], bias[rows]
-    if name == "AlbertRegressor":  # targets in their units -> our z-scores
+    if hasattr(estimator, "y_scale_"):  # targets in their units -> our z-scores
         scale = np.asarray(estimator.y_scale_, dtype=np.float64)
         mean = np.asarray(estimator.y_mean_, dtype=np.float64)
         weight = (weight / scale[:, None]).astype(np.float32)

@@ -89,6 +89,15 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
     }
     # Fitted attributes written by ``save``; subclasses add their own.
     _saved_attributes = ("history_", "n_features_in_", "feature_names_in_")
+    # Facts the other modules read from the class (albert_sk._registry holds
+    # the ones needed before it is imported):
+    # (head layer, Hugging Face head prefix, architecture) that export_hf
+    # writes and a fine-tuned checkpoint's head is imported into, or None;
+    _hf_head = None
+    # the fitted attribute naming the rows of that head (None: unnamed rows);
+    _head_labels = None
+    # whether each input is a JSON object (albert-sk serve), not a text.
+    _json_records = False
     # learning_rate="auto" when fine-tuning a preset.
     _preset_learning_rate = 3e-5
     # learning_rate="auto" from scratch, by the backbone's hidden size (the
@@ -708,25 +717,3 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
 
     def _after_load(self):
         """Rebuild derived fitted state after :meth:`load`."""
-
-
-def load(path):
-    """Load any albert_sk estimator saved with ``est.save(path)``.
-
-    The file names its estimator class, so the caller need not know it;
-    ``AlbertClassifier.load(path)`` does the same and also checks the class.
-
-    Examples
-    --------
-    With ``clf`` fitted as in the class example of
-    :class:`~albert_sk.AlbertClassifier`:
-
-    >>> import os, tempfile
-    >>> import albert_sk
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     path = clf.save(os.path.join(folder, "sentiment.albert"))
-    ...     model = albert_sk.load(path)
-    >>> type(model).__name__, model.classes_.tolist()
-    ('AlbertClassifier', [0, 1])
-    """
-    return AlbertEstimator.load(path)

@@ -159,6 +159,8 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
         "pooling": [StrOptions({"auto", "cls", "mean"})],
     }
     _saved_attributes = AlbertEstimator._saved_attributes + ("classes_", "multilabel_")
+    _hf_head = ("logits", "classifier", "AlbertForSequenceClassification")
+    _head_labels = "classes_"
 
     def __init__(
         self,

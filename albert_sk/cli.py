@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from albert_sk import serve as serve_command
+from albert_sk._registry import TASKS
 from albert_sk._version import __version__
 from albert_sk.cli_console import (
     interrupted,
@@ -35,7 +36,6 @@ from albert_sk.cli_console import (
     one_line_warnings,
 )
 from albert_sk.cli_data import (  # noqa: F401  (read_table, text_columns: API)
-    TASKS,
     CommandError,
     read_table,
     select_columns,
@@ -161,7 +161,7 @@ def load_model(path):
 
 def model_task(estimator, path, command):
     """The ``--task`` of a loaded model, or an error for one ``command`` cannot use."""
-    from albert_sk.cli_data import task_of
+    from albert_sk._registry import task_of
 
     task = task_of(estimator)
     if task is None:

@@ -28,17 +28,12 @@ import numpy as np
 import pandas as pd
 
 from albert_sk._files import to_json
+from albert_sk._registry import task_of
 from albert_sk.exceptions import AlbertSkError
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
 CONLL = (".conll", ".bio", ".iob", ".iob2")
 SQUAD = (".json",)
-TASKS = {
-    "classifier": "AlbertClassifier",
-    "regressor": "AlbertRegressor",
-    "tagger": "AlbertTagger",
-    "qa": "AlbertQA",
-}
 # The --target-column each task reads by default.
 TARGETS = {
     "classifier": "label",
@@ -59,12 +54,6 @@ class CommandError(AlbertSkError):
 
 def extension(path):
     return os.path.splitext(os.fspath(path))[1].lower()
-
-
-def task_of(estimator):
-    """The ``--task`` name of a fitted estimator (None for the vectorizer)."""
-    names = {cls: task for task, cls in TASKS.items()}
-    return names.get(type(estimator).__name__)
 
 
 # === Tables ===

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from albert_sk.cli_data import task_of
+from albert_sk._registry import task_of
 
 CURVE_FILE = "learning-curve.png"
 CONFUSION_FILE = "confusion-matrix.png"

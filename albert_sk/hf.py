@@ -18,7 +18,7 @@ from albert_sk import backbones
 from albert_sk._files import write_directory
 from albert_sk._version import __version__
 from albert_sk.align import to_iob2
-from albert_sk.backbones import HF_HEADS, WEIGHTS_FILE, head_labels
+from albert_sk.backbones import WEIGHTS_FILE, head_labels
 from albert_sk.efficiency import find_backbone
 from albert_sk.exceptions import InputError, NotFittedError
 
@@ -236,27 +236,32 @@ def _parts(source):
         raise NotFittedError(
             f"This {name} instance is not fitted yet; fit it before export_hf."
         )
-    if name == "AlbertPretrainer":
+    from albert_sk.classifier import AlbertClassifier
+    from albert_sk.pretraining import AlbertPretrainer
+    from albert_sk.regressor import AlbertRegressor
+
+    if isinstance(source, AlbertPretrainer):
         return source.backbone_, source.tokenizer_, *_pretraining_head(source)
     backbone = find_backbone(source.model_)
     heads, extra = {}, {}
-    if name in HF_HEADS and getattr(source, "pooling_", "cls") != "cls":
+    head = source._hf_head
+    if head is not None and getattr(source, "pooling_", "cls") != "cls":
         raise InputError(
-            f"export_hf writes {HF_HEADS[name][2]}, whose head reads the [CLS] "
+            f"export_hf writes {head[2]}, whose head reads the [CLS] "
             f"pooler, but this {name} pools the mean of its token vectors "
             "(pooling='mean', the from-scratch default). Refit it with "
             "pooling='cls' to export it."
         )
-    if name in HF_HEADS:
-        layer_name, hf_name, architecture = HF_HEADS[name]
+    if head is not None:
+        layer_name, hf_name, architecture = head
         layer = source.model_.get_layer(layer_name)
         _dense(layer, hf_name, heads)
         extra = {"architectures": [architecture], **_labels_config(source)}
         extra["num_labels"] = int(heads[f"{hf_name}.bias"].shape[0])
-        if name == "AlbertRegressor":
+        if isinstance(source, AlbertRegressor):
             extra["problem_type"] = "regression"
             _to_target_units(source, heads, hf_name)
-        elif name == "AlbertClassifier":
+        elif isinstance(source, AlbertClassifier):
             multilabel = getattr(source, "multilabel_", False)
             extra["problem_type"] = (
                 "multi_label_classification"

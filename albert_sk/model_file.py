@@ -25,6 +25,7 @@ import zipfile
 
 import numpy as np
 
+from albert_sk import _registry
 from albert_sk._version import __version__
 from albert_sk.exceptions import InputError, ModelFileError
 
@@ -37,16 +38,9 @@ WORDPIECE_MEMBERS = ("albert_sk.json", "model.keras", "vocab.txt")
 # Members only some estimators write (``_extra_members``): the pretrainer's
 # head weights, a NumPy ``.npz`` read with ``allow_pickle=False``.
 OPTIONAL_MEMBERS = ("heads.npz",)
-# The only classes a model file may name, and the module of each: loading
-# imports nothing else and calls nothing else.
-ESTIMATORS = {
-    "AlbertClassifier": "albert_sk.classifier",
-    "AlbertRegressor": "albert_sk.regressor",
-    "AlbertTagger": "albert_sk.tagger",
-    "AlbertPretrainer": "albert_sk.pretraining",
-    "AlbertQA": "albert_sk.qa",
-    "AlbertVectorizer": "albert_sk.vectorizer",
-}
+# The only classes a model file may name, and the module of each
+# (albert_sk._registry): loading calls nothing else.
+ESTIMATORS = {name: module for name, (module, _) in _registry.ESTIMATORS.items()}
 # Largest size (bytes, as the zip directory declares it) of each member. Real
 # files: albert_sk.json is a few kB (the history, classes, parameters);
 # spiece.model under 1 MB for a 30,000-piece vocabulary; model.keras about
@@ -405,7 +399,13 @@ def read(path, cls):
                     f"albert_sk.json's 'tokenizer' is {meta['tokenizer']!r:.80} "
                     f"but the archive holds {members[-1]}",
                 )
-            estimator_cls = _estimator_class(meta["estimator"])
+            estimator_cls = _estimator_class(meta["estimator"], cls)
+            if estimator_cls is None:
+                raise ModelFileError(
+                    f"{path!r} holds an {meta['estimator']}, not an "
+                    f"{cls.__name__}. Load it with {meta['estimator']}.load(path) "
+                    "or albert_sk.load(path)."
+                )
             extras = {
                 n: archive.read(n) for n in archive.namelist() if n not in members
             }
@@ -414,12 +414,6 @@ def read(path, cls):
                     path,
                     f"an {meta['estimator']} file holds {sorted(extras)} besides "
                     f"{list(members)}, expected {list(estimator_cls._extra_members)}",
-                )
-            if not issubclass(estimator_cls, cls):
-                raise ModelFileError(
-                    f"{path!r} holds an {meta['estimator']}, not an "
-                    f"{cls.__name__}. Load it with {meta['estimator']}.load(path) "
-                    "or albert_sk.load(path)."
                 )
             check_params(estimator_cls, meta, path)
             estimator = _estimator_from_params(estimator_cls, meta, path)
@@ -458,11 +452,29 @@ def read(path, cls):
     return estimator
 
 
-def _estimator_class(name):
-    """The estimator class ``name`` of :data:`ESTIMATORS`, imported."""
-    import importlib
+def _estimator_class(name, cls):
+    """The class ``name`` of :data:`ESTIMATORS` if it is ``cls`` or one of its
+    subclasses, else None (the file holds another estimator).
 
-    return getattr(importlib.import_module(ESTIMATORS[name]), name)
+    Found among the classes already imported, so loading imports nothing
+    (``albert_sk.load``, the one caller that names no class, imports the
+    estimator modules first): ``model_file`` sits below the estimators and
+    never imports them.
+    """
+    module = ESTIMATORS[name]
+    seen, stack = set(), [cls]
+    while stack:
+        candidate = stack.pop()
+        if candidate in seen:
+            continue
+        seen.add(candidate)
+        defined_in = candidate.__module__
+        if candidate.__name__ == name and (
+            defined_in == module or defined_in.startswith(module + ".")
+        ):
+            return candidate
+        stack.extend(candidate.__subclasses__())
+    return None
 
 
 def _estimator_from_params(estimator_cls, meta, path):

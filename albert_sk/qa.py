@@ -152,6 +152,8 @@ distribution, lora_rank, inference_dtype
         ],
     }
     _saved_attributes = AlbertEstimator._saved_attributes + ("null_score_threshold_",)
+    _hf_head = ("span_logits", "qa_outputs", "AlbertForQuestionAnswering")
+    _json_records = True  # {"question": ..., "context": ...}
     _output_feature = "sequence_output"
 
     def __init__(

@@ -63,6 +63,7 @@ warm_start, distribution, lora_rank, inference_dtype
         "n_outputs_",
         "y_ndim_",
     )
+    _hf_head = ("outputs", "classifier", "AlbertForSequenceClassification")
 
     _parameter_constraints = {
         **AlbertEstimator._parameter_constraints,

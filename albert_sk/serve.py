@@ -55,8 +55,6 @@ ENDPOINTS = {
     "answer": ("predict_spans", {"n_best": 1}),
     "transform": ("transform", {}),
 }
-# The vectorizer's ``predict`` would be a pipeline's; it has ``transform``.
-NOT_SERVED = {"AlbertVectorizer": ("predict",)}
 # What the estimator raises for inputs it refuses: answered with 422 (other
 # exceptions are bugs: logged, answered with 500).
 USER_ERRORS = (AlbertSkError, ValueError)
@@ -129,11 +127,10 @@ class RequestError(Exception):
 
 def endpoints(estimator):
     """The URL paths (without ``/``) this estimator answers, in table order."""
-    skip = NOT_SERVED.get(type(estimator).__name__, ())
     return [
         path
         for path, (method, _) in ENDPOINTS.items()
-        if method not in skip and callable(getattr(estimator, method, None))
+        if callable(getattr(estimator, method, None))
     ]
 
 
@@ -500,7 +497,7 @@ def create_app(estimator, limits=None):
     from fastapi.responses import JSONResponse
 
     limits = (limits or Limits()).check()
-    records = type(estimator).__name__ == "AlbertQA"  # inputs are JSON objects
+    records = estimator._json_records  # inputs are JSON objects
     batcher = None
 
     @asynccontextmanager

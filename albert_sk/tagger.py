@@ -174,6 +174,10 @@ warm_start, distribution, lora_rank, inference_dtype
         "tag_scheme_",
         "transitions_",
     )
+    _hf_head = ("logits", "classifier", "AlbertForTokenClassification")
+    # The head's rows are the tags the model learns, not classes_ (the tags
+    # in the user's scheme).
+    _head_labels = "labels_"
     _output_feature = "sequence_output"
     _allow_pairs = False
     # From scratch, tagging was measured on WNUT-17, Resume, Weibo and

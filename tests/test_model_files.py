@@ -410,14 +410,30 @@ def test_crafted_archive_is_refused_before_anything_is_used(
 
 
 def test_the_registry_lists_every_estimator_and_nothing_else():
+    from albert_sk._registry import TASKS
     from albert_sk.base import AlbertEstimator
     from albert_sk.model_file import ESTIMATORS, _estimator_class
 
     public = {n for n in albert_sk.__all__ if n.startswith("Albert")}
     assert set(ESTIMATORS) == public
-    for name in ESTIMATORS:
-        cls = _estimator_class(name)
-        assert issubclass(cls, AlbertEstimator) and cls.__name__ == name
+    classes = {name: getattr(albert_sk, name) for name in ESTIMATORS}
+    for name, cls in classes.items():
+        assert _estimator_class(name, AlbertEstimator) is cls
+        assert _estimator_class(name, cls) is cls
+    # Every estimator class of the package is registered (subclasses of
+    # subclasses included), and a class never finds another's file.
+    defined, stack = set(), [AlbertEstimator]
+    while stack:
+        cls = stack.pop()
+        if cls.__module__.startswith("albert_sk.") and cls is not AlbertEstimator:
+            defined.add(cls.__name__)
+        stack.extend(cls.__subclasses__())
+    assert defined == set(ESTIMATORS)
+    assert _estimator_class("AlbertTagger", classes["AlbertClassifier"]) is None
+    # Each task of the command line has a head export_hf writes; the
+    # vectorizer and the pretrainer have none.
+    heads = {name: cls._hf_head is not None for name, cls in classes.items()}
+    assert heads == {name: name in TASKS.values() for name in classes}
 
 
 def test_a_real_file_still_loads_and_predicts_the_same(saved):

@@ -249,40 +249,21 @@ def plot_evaluation(estimator, evaluation, folder):
 
 
 def model_info(path, estimator):
-    """A dict describing the saved model at ``path`` (loaded as ``estimator``)."""
+    """A dict describing the saved model at ``path`` (loaded as ``estimator``):
+    :func:`albert_sk.model_file.describe`'s keys, with the version and
+    parameters the file holds, and the file's path, size and format."""
     from albert_sk import model_file
 
     with zipfile.ZipFile(path) as archive:
         meta = model_file.read_meta(archive, path)
-    history = getattr(estimator, "history_", None) or {}
-    info = {
+    return {
         "file": os.path.abspath(path),
         "file_size": os.path.getsize(path),
-        "estimator": type(estimator).__name__,
-        "task": task_of(estimator),
-        "albert_sk_version": meta.get("albert_sk_version"),
+        **model_file.describe(estimator),
+        "albert_sk_version": meta.get("albert_sk_version"),  # what wrote it
         "format_version": meta.get("format_version"),
-        "vocabulary_size": int(estimator.tokenizer_.vocab_size),
-        "lowercase": bool(estimator.tokenizer_.lowercase),
-        "parameters": int(estimator.model_.count_params()),
-        "epochs_run": len(history.get("loss", [])),
-        "final": {k: float(v[-1]) for k, v in history.items() if v},
         "params": meta["params"],
     }
-    for name in ("classes_", "labels_"):
-        if hasattr(estimator, name):
-            info[name.rstrip("_")] = [_plain(c) for c in getattr(estimator, name)]
-    for name in ("feature_names_in_",):
-        if getattr(estimator, name, None) is not None:
-            info["input_columns"] = [str(c) for c in getattr(estimator, name)]
-    for name in ("multilabel_", "pairs_", "null_score_threshold_", "n_features_out_"):
-        if hasattr(estimator, name):
-            info[name.rstrip("_")] = _plain(getattr(estimator, name))
-    return info
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _size(n):

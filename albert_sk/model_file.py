@@ -327,6 +327,51 @@ def saved_params(estimator):
     }
 
 
+def describe(estimator):
+    """What a fitted estimator is, as JSON values: one set of keys for
+    ``albert-sk info --json`` (which adds the file's) and ``GET /info`` of
+    ``albert-sk serve`` (which adds its endpoints and limits).
+
+    ``albert_sk_version`` is this albert_sk's; ``params`` are those ``save``
+    writes. ``classes``, ``labels``, ``input_columns``, ``multilabel``,
+    ``pairs``, ``null_score_threshold`` and ``n_features_out`` appear where
+    the estimator has them.
+
+    Examples
+    --------
+    With ``clf`` fitted as in the class example of
+    :class:`~albert_sk.AlbertClassifier`:
+
+    >>> from albert_sk.model_file import describe
+    >>> info = describe(clf)
+    >>> info["estimator"], info["task"], info["classes"], info["params"]["max_length"]
+    ('AlbertClassifier', 'classifier', [0, 1], 48)
+    """
+    from albert_sk._files import to_json
+
+    history = getattr(estimator, "history_", None) or {}
+    info = {
+        "estimator": type(estimator).__name__,
+        "task": _registry.task_of(estimator),
+        "albert_sk_version": __version__,
+        "vocabulary_size": int(estimator.tokenizer_.vocab_size),
+        "lowercase": bool(estimator.tokenizer_.lowercase),
+        "parameters": int(estimator.model_.count_params()),
+        "epochs_run": len(history.get("loss", [])),
+        "final": {k: float(v[-1]) for k, v in history.items() if v},
+        "params": to_json(saved_params(estimator)),
+    }
+    for name in ("classes_", "labels_"):
+        if hasattr(estimator, name):
+            info[name.rstrip("_")] = to_json(list(getattr(estimator, name)))
+    if getattr(estimator, "feature_names_in_", None) is not None:
+        info["input_columns"] = [str(c) for c in estimator.feature_names_in_]
+    for name in ("multilabel_", "pairs_", "null_score_threshold_", "n_features_out_"):
+        if hasattr(estimator, name):
+            info[name.rstrip("_")] = to_json(getattr(estimator, name))
+    return info
+
+
 def write(estimator, path):
     """Write the fitted ``estimator`` to ``path`` atomically (see ``save``)."""
     import tempfile

@@ -135,14 +135,12 @@ def endpoints(estimator):
 
 
 def info(estimator, limits):
-    """What ``GET /info`` answers: the model, its labels, the server's limits."""
-    params = {}
-    for name, value in estimator.get_params(deep=False).items():
-        params[name] = value if _is_plain(value) else repr(value)
-    result = {
-        "estimator": type(estimator).__name__,
-        "albert_sk_version": __version__,
-        "params": params,
+    """What ``GET /info`` answers: the keys of ``albert-sk info --json``
+    (:func:`albert_sk.model_file.describe`), the endpoints and the limits."""
+    from albert_sk.model_file import describe
+
+    return {
+        **describe(estimator),
         "endpoints": ["/" + path for path in endpoints(estimator)],
         "limits": {
             "max_batch_size": limits.max_batch_size,
@@ -151,27 +149,6 @@ def info(estimator, limits):
             "max_inputs": limits.max_inputs,
         },
     }
-    for name, key in (
-        ("classes_", "classes"),
-        ("labels_", "labels"),
-        ("multilabel_", "multilabel"),
-        ("pairs_", "text_pairs"),
-        ("n_features_out_", "n_features_out"),
-    ):
-        if hasattr(estimator, name):
-            result[key] = to_json(getattr(estimator, name))
-    tokenizer = getattr(estimator, "tokenizer_", None)
-    if tokenizer is not None:
-        result["vocab_size"] = int(tokenizer.vocab_size)
-    return result
-
-
-def _is_plain(value):
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def parse_body(raw, path, limits, *, records=False):

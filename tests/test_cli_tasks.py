@@ -310,6 +310,9 @@ def test_info_describes_a_saved_tagger(tagger_file, capsys):
     assert info["parameters"] == tagger.model_.count_params()
     assert (info["epochs_run"], info["final"]["loss"]) == (2, loss)
     assert info["params"]["max_length"] == 32
+    from albert_sk.model_file import describe
+
+    assert set(describe(tagger)) <= set(info)  # the server's /info keys too
 
 
 # === question answering ===

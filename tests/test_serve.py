@@ -194,6 +194,12 @@ def test_health_and_info_describe_the_model(servers, clf):
     assert info["params"]["max_length"] == 32
     assert info["endpoints"] == ["/predict", "/predict_proba"]
     assert info["limits"]["max_inputs"] == MAX_INPUTS
+    # The keys of `albert-sk info --json`, for the same facts.
+    assert (info["task"], info["vocabulary_size"]) == (
+        "classifier",
+        clf.tokenizer_.vocab_size,
+    )
+    assert info["parameters"] == clf.model_.count_params()
 
 
 def test_predictions_equal_the_loaded_models(servers, clf):

@@ -13,7 +13,9 @@ from _cli import run
 from _marks import API_FITS
 
 import albert_sk
-from albert_sk import cli, cli_console, demo
+from albert_sk import cli
+from albert_sk.cli import console as cli_console
+from albert_sk.cli import demo
 
 pytestmark = API_FITS
 
@@ -347,7 +349,7 @@ def test_a_missing_label_is_one_line_naming_the_file_line(
 
 
 def test_row_lines_of_each_file_kind(tmp_path):
-    from albert_sk.cli_data import row_lines
+    from albert_sk.cli.data import row_lines
 
     csv = tmp_path / "a.csv"
     csv.write_text('text,label\n\none,1\n"two\nlines",0\nthree,1\n')

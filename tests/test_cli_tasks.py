@@ -17,7 +17,8 @@ from _cli import run
 from _marks import API_FITS
 
 import albert_sk
-from albert_sk import cli, cli_data
+from albert_sk import cli
+from albert_sk.cli import data as cli_data
 from albert_sk.io import read_conll, read_squad, write_conll
 
 pytestmark = API_FITS

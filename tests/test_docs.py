@@ -202,7 +202,7 @@ def test_every_api_docstring_has_examples():
         "albert_sk.load",
         "albert_sk.io.read_conll",
         "albert_sk.exceptions.InputError",
-        "albert_sk.serve.Limits",
+        "albert_sk.server.Limits",
         "albert_sk.AlbertTagger.predict_entities",
         "albert_sk.AlbertClassifier.save",
         "albert_sk.AlbertClassifier.set_params",  # EfficiencyMixin's override

@@ -354,7 +354,7 @@ def test_a_member_whose_bytes_do_not_match_its_checksum(members, tmp_path):
         _load(tmp_path, bytes(data))
 
 
-# === The albert-sk command (albert_sk/cli_data.py) ===
+# === The albert-sk command (albert_sk/cli/data.py) ===
 
 
 def test_cli_parquet_without_an_engine(tmp_path, capsys, monkeypatch):

@@ -14,6 +14,7 @@ import pytest
 from tests._marks import API_FITS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "albert_sk"
+ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
 ESTIMATORS = ("classifier", "regressor", "vectorizer", "tagger", "qa")
 
 
@@ -35,6 +36,135 @@ def modules():
         yield name.removesuffix(".__init__"), path
 
 
+def import_graph():
+    """Module -> the albert_sk modules it imports: import statements at top
+    level or inside functions, and ``importlib.import_module("albert_sk...")``
+    or ``__import__`` calls with a string. ``from albert_sk.x import name``
+    imports ``albert_sk.x``, or the module ``albert_sk.x.name`` if there is one
+    (``from albert_sk.cli import data`` imports ``albert_sk.cli.data``)."""
+    paths = dict(modules())
+
+    def module_of(name):
+        while name not in paths:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph = {}
+    for name, path in paths.items():
+        used = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith("albert_sk"):
+                    used.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                used.update(a.name for a in node.names)
+            elif isinstance(node, ast.Call) and node.args:
+                func = node.func
+                called = getattr(func, "attr", getattr(func, "id", None))
+                first = node.args[0]
+                if called in ("import_module", "__import__") and isinstance(
+                    first, ast.Constant
+                ):
+                    used.add(str(first.value))
+        used = {module_of(m) for m in used if m.split(".")[0] == "albert_sk"}
+        graph[name] = used - {name}
+    return graph
+
+
+def cycles(graph):
+    """The strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_cycles_are_found_through_string_imports_too(monkeypatch, tmp_path):
+    package = tmp_path / "albert_sk"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text(
+        "import importlib\ndef f():\n    importlib.import_module('albert_sk.b')\n"
+    )
+    (package / "b.py").write_text("from albert_sk.a import f\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
+    graph = import_graph()
+    assert graph == {
+        "albert_sk": set(),
+        "albert_sk.a": {"albert_sk.b"},
+        "albert_sk.b": {"albert_sk.a"},
+    }
+    assert cycles(graph) == [["albert_sk.a", "albert_sk.b"]]
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": set(), "d": {"a"}}) == []
+
+
+def test_no_import_cycles():
+    assert cycles(import_graph()) == []
+
+
+def layer_order():
+    """The modules in the order of docs/architecture.md's table: its first
+    column names each module once (a folder ``x/`` stands for its modules)."""
+    rows = []
+    for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines():
+        cells = line.split("|")
+        if len(cells) > 3 and cells[1].strip().startswith("`"):
+            rows.append(re.findall(r"`([\w./]+)`", cells[1]))
+    return rows
+
+
+def test_the_architecture_page_names_every_module_once():
+    named = [n for row in layer_order() for n in row]
+    assert len(named) == len(set(named)), named
+    expected = {
+        name.removeprefix("albert_sk.").replace(".", "/")
+        if name != "albert_sk"
+        else "__init__"
+        for name, _ in modules()
+    }
+    assert set(named) == expected
+
+
+def test_modules_import_only_modules_above_them_in_the_table():
+    """docs/architecture.md: "a module imports only the modules above it in
+    this table" (or in its own row, a package and its modules)."""
+    row_of = {}
+    for i, row in enumerate(layer_order()):
+        for name in row:
+            module = "albert_sk." + name.replace("/", ".")
+            row_of[module.removesuffix(".__init__")] = i
+    upward = {
+        (name, used)
+        for name, imported in import_graph().items()
+        for used in imported
+        if row_of[used] > row_of[name]
+    }
+    assert upward == set()
+
+
 def test_hf_is_a_leaf_nothing_in_the_core_imports():
     users = {
         name
@@ -45,7 +175,7 @@ def test_hf_is_a_leaf_nothing_in_the_core_imports():
         )
     }
     # The command line exports; nothing a fit or a load runs imports hf.
-    assert users <= {"albert_sk.cli", "albert_sk.cli_data"}, users
+    assert users <= {"albert_sk.cli", "albert_sk.cli.data"}, users
 
 
 def test_no_module_imports_from_the_package_root():

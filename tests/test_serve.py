@@ -333,7 +333,7 @@ def qa_server(sentiment_small):
     import uvicorn
 
     from albert_sk import AlbertQA
-    from albert_sk.serve import create_app
+    from albert_sk.server import create_app
 
     rows = [("Ada", "Bob"), ("Cleo", "Dmitri"), ("Eve", "Farouk")] * 8
     X = [

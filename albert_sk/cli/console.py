@@ -38,7 +38,7 @@ def name_lines(message, data):
     """
     if not data or not ("row " in message or "rows [" in message):
         return message
-    from albert_sk.cli_data import row_lines
+    from albert_sk.cli.data import row_lines
 
     lines = row_lines(data)
     if not lines:

@@ -200,7 +200,7 @@ def _qa(estimator, data):
 
 def plot_learning_curves(estimator, folder):
     """``learning-curve.png`` from ``history_``; None when nothing was recorded."""
-    from albert_sk import plots
+    from albert_sk.cli import plots
 
     history = getattr(estimator, "history_", None) or {}
     if not any(values for values in history.values()):
@@ -216,7 +216,7 @@ def plot_learning_curves(estimator, folder):
 
 def plot_evaluation(estimator, evaluation, folder):
     """The task's evaluation plot: confusion matrix, entity F1 bars or scatter."""
-    from albert_sk import plots
+    from albert_sk.cli import plots
 
     name = type(estimator).__name__
     task = task_of(estimator)

@@ -93,7 +93,7 @@ def write_plots(history, y_true, y_pred, labels, folder):
 
     Returns the two paths written.
     """
-    from albert_sk import plots
+    from albert_sk.cli import plots
 
     curve = plots.learning_curves(
         history,

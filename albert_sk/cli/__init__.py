@@ -11,9 +11,9 @@ parameter, bad data) print one line to stderr and exit with code 2.
 Progress (Keras bars: epochs and steps in ``fit``, rows in ``predict``) goes
 to stderr, and only when stderr is a terminal, so pipes, files and CI logs
 stay clean; ``--verbose`` and ``--quiet`` override that. Files in and out
-are :mod:`albert_sk.cli_data`'s, reports and ``info`` :mod:`albert_sk.cli_report`'s,
+are :mod:`albert_sk.cli.data`'s, reports and ``info`` :mod:`albert_sk.cli.report`'s,
 what else goes to stderr (one-line warnings and errors that name file lines,
-Ctrl-C, TensorFlow's start-up lines left out) :mod:`albert_sk.cli_console`'s.
+Ctrl-C, TensorFlow's start-up lines left out) :mod:`albert_sk.cli.console`'s.
 """
 
 import argparse
@@ -26,17 +26,18 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from albert_sk import serve as serve_command
 from albert_sk._registry import TASKS
 from albert_sk._version import __version__
-from albert_sk.cli_console import (
+from albert_sk.cli import serve as serve_command
+from albert_sk.cli.console import (
     interrupted,
     load_tensorflow_quietly,
     name_lines,
     one_line_warnings,
 )
-from albert_sk.cli_data import (  # noqa: F401  (read_table, text_columns: API)
+from albert_sk.cli.data import (  # noqa: F401  (read_table, text_columns: API)
     CommandError,
+    load_model,
     read_table,
     select_columns,
     text_columns,
@@ -146,19 +147,6 @@ def make_estimator(task, settings):
     return estimator.set_params(**settings)
 
 
-def load_model(path):
-    import albert_sk
-
-    if not os.path.isfile(path):
-        raise CommandError(
-            f"no such model file: {path!r}. Write one with albert-sk fit --out "
-            "PATH (or est.save(PATH))."
-        )
-    estimator = albert_sk.load(path)
-    estimator.set_params(verbose=0)
-    return estimator
-
-
 def model_task(estimator, path, command):
     """The ``--task`` of a loaded model, or an error for one ``command`` cannot use."""
     from albert_sk._registry import task_of
@@ -195,7 +183,7 @@ def add_demo_arguments(parser):
 
 
 def run_demo(args):
-    from albert_sk import demo
+    from albert_sk.cli import demo
 
     if args.epochs is not None and args.epochs < 1:
         raise CommandError(f"--epochs must be at least 1, got {args.epochs}.")
@@ -284,8 +272,8 @@ def _trained(estimator):
 
 
 def run_fit(args):
-    from albert_sk.cli_data import read_data
-    from albert_sk.cli_report import plot_learning_curves
+    from albert_sk.cli.data import read_data
+    from albert_sk.cli.report import plot_learning_curves
 
     settings = parse_settings(args.set)
     data = read_data(args.task, args, target=True)
@@ -333,7 +321,7 @@ def add_predict_arguments(parser):
 
 
 def run_predict(args):
-    from albert_sk import cli_data
+    from albert_sk.cli import data as cli_data
 
     estimator = load_model(args.model)
     task = model_task(estimator, args.model, "predict")
@@ -394,8 +382,8 @@ def add_evaluate_arguments(parser):
 
 
 def run_evaluate(args):
-    from albert_sk import cli_report
-    from albert_sk.cli_data import read_data
+    from albert_sk.cli import report as cli_report
+    from albert_sk.cli.data import read_data
 
     estimator = load_model(args.model)
     task = model_task(estimator, args.model, "evaluate")
@@ -422,7 +410,7 @@ def add_info_arguments(parser):
 
 
 def run_info(args):
-    from albert_sk.cli_report import format_info, model_info
+    from albert_sk.cli.report import format_info, model_info
 
     info = model_info(args.model, load_model(args.model))
     print(json.dumps(info, indent=1) if args.json else format_info(info))

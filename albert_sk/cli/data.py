@@ -52,6 +52,21 @@ class CommandError(AlbertSkError):
     """A user error on the command line: printed as one line, exit code 2."""
 
 
+def load_model(path):
+    """The estimator saved at ``path``, quiet (``verbose=0``), or a
+    :class:`CommandError` when there is no such file."""
+    import albert_sk
+
+    if not os.path.isfile(path):
+        raise CommandError(
+            f"no such model file: {path!r}. Write one with albert-sk fit --out "
+            "PATH (or est.save(PATH))."
+        )
+    estimator = albert_sk.load(path)
+    estimator.set_params(verbose=0)
+    return estimator
+
+
 def extension(path):
     return os.path.splitext(os.fspath(path))[1].lower()
 

@@ -175,7 +175,8 @@ def test_hf_is_a_leaf_nothing_in_the_core_imports():
         )
     }
     # The command line exports; nothing a fit or a load runs imports hf.
-    assert users <= {"albert_sk.cli", "albert_sk.cli.data"}, users
+    command_line = {"albert_sk.cli", "albert_sk.cli.data", "albert_sk.cli.pretrain"}
+    assert users <= command_line, users
 
 
 def test_no_module_imports_from_the_package_root():
@@ -256,9 +257,9 @@ def code_lines(path):
     return len(text.splitlines()) - len(docs)
 
 
-def test_no_module_is_over_600_lines():
+def test_no_module_has_over_600_lines_of_code():
     sizes = {name: code_lines(path) for name, path in modules()}
-    assert {n: s for n, s in sizes.items() if s > 620} == {}
+    assert {n: s for n, s in sizes.items() if s > 600} == {}
 
 
 @pytest.fixture(scope="module")

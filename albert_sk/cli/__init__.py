@@ -3,7 +3,10 @@
 Subcommands live in the ``COMMANDS`` table at the end of this module: each
 entry names a function that adds its arguments to an ``argparse`` parser
 and a function that runs it (``run(args) -> exit code or None``). To add a
-subcommand, write those two functions and add one line to the table.
+subcommand, write those two functions and add one line to the table; the
+larger ones have a module each (:mod:`albert_sk.cli.pretrain`,
+:mod:`albert_sk.cli.serve`), and the options several share are
+:mod:`albert_sk.cli.options`'.
 
 Errors in what the user passed (a missing file or column, an unknown
 parameter, bad data) print one line to stderr and exit with code 2.
@@ -17,7 +20,6 @@ Ctrl-C, TensorFlow's start-up lines left out) :mod:`albert_sk.cli.console`'s.
 """
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 
 from albert_sk._registry import TASKS
 from albert_sk._version import __version__
+from albert_sk.cli import pretrain as pretrain_command
 from albert_sk.cli import serve as serve_command
 from albert_sk.cli.console import (
     interrupted,
@@ -43,93 +46,20 @@ from albert_sk.cli.data import (  # noqa: F401  (read_table, text_columns: API)
     text_columns,
     write_result,
 )
+from albert_sk.cli.options import (  # noqa: F401  (parse_settings: API)
+    add_plots_argument,
+    add_progress_arguments,
+    parse_settings,
+    plots_folder,
+    progress_to_stderr,
+    show_progress,
+)
 from albert_sk.exceptions import AlbertSkError
 
 PROG = "albert-sk"
 
 
 # === Helpers shared by subcommands ===
-
-
-def add_progress_arguments(parser):
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "-v",
-        "--verbose",
-        action="store_const",
-        const=True,
-        dest="progress",
-        help="show progress bars even when stderr is not a terminal",
-    )
-    group.add_argument(
-        "-q",
-        "--quiet",
-        action="store_const",
-        const=False,
-        dest="progress",
-        help="no progress bars (the default when stderr is not a terminal)",
-    )
-
-
-def show_progress(args):
-    """``--verbose``/``--quiet`` if given, else whether stderr is a terminal."""
-    choice = getattr(args, "progress", None)
-    if choice is not None:
-        return choice
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
-
-
-@contextlib.contextmanager
-def progress_to_stderr(estimator, on):
-    """Run with ``estimator.verbose = on``; Keras' bars (stdout) go to stderr.
-
-    stdout stays for results (a prediction table piped to a file).
-    """
-    estimator.set_params(verbose=int(on))
-    try:
-        if on:
-            with contextlib.redirect_stdout(sys.stderr):
-                yield
-        else:
-            yield
-    finally:
-        estimator.set_params(verbose=0)
-
-
-def add_plots_argument(parser, what):
-    parser.add_argument("--plots", metavar="DIR", help=f"write {what} as PNGs here")
-
-
-def plots_folder(args):
-    if not getattr(args, "plots", None):
-        return None
-    folder = os.path.abspath(args.plots)
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise CommandError(
-            f"--plots expects a folder, but {folder!r} is a file. Pass a folder."
-        )
-    os.makedirs(folder, exist_ok=True)
-    return folder
-
-
-def parse_settings(pairs):
-    """``["epochs=3", "backbone=tiny"]`` -> ``{"epochs": 3, "backbone": "tiny"}``.
-
-    Values are parsed as JSON when they can be (numbers, true/false/null,
-    lists, dicts), and kept as strings otherwise.
-    """
-    settings = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise CommandError(
-                f"--set expects key=value (e.g. --set epochs=3), got {pair!r}."
-            )
-        try:
-            settings[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[key.strip()] = value
-    return settings
 
 
 def make_estimator(task, settings):
@@ -419,111 +349,6 @@ def run_info(args):
 # === The table of subcommands ===
 
 
-def add_pretrain_arguments(parser):
-    parser.add_argument(
-        "--corpus", required=True, help="UTF-8 text file of unlabelled documents"
-    )
-    parser.add_argument(
-        "--out", required=True, help="folder to write the keras-hub preset to"
-    )
-    parser.add_argument(
-        "--doc-sep",
-        choices=["blank_line", "line"],
-        default="blank_line",
-        help="documents are blank-line separated blocks (default) or lines",
-    )
-    parser.add_argument("--preset", help="continue pretraining this preset")
-    parser.add_argument("--backbone", default="small", help="tiny, small or base")
-    parser.add_argument(
-        "--vocab-size",
-        type=_vocab_size,
-        default="auto",
-        help="SentencePiece pieces, or auto: as many as the corpus supports, up "
-        "to 8000 (default: %(default)s)",
-    )
-    parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--max-steps", type=int, help="train exactly this many steps")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--checkpoint-dir", help="resume a killed run from here")
-    parser.add_argument("--checkpoint-every", type=int, default=500)
-    parser.add_argument("--hf", metavar="DIR", help="also export a Hugging Face copy")
-    parser.add_argument("--seed", type=int, help="random_state")
-    parser.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="any other AlbertPretrainer parameter, e.g. --set optimizer=lamb",
-    )
-    add_progress_arguments(parser)
-
-
-def _vocab_size(text):
-    """``--vocab-size``: ``auto`` or a number of pieces."""
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected auto or a number of pieces, got {text!r}"
-        ) from None
-
-
-def run_pretrain(args):
-    import time
-
-    from albert_sk.pretraining import AlbertPretrainer
-
-    out = os.path.abspath(args.out)
-    if not os.path.isdir(os.path.dirname(out)):
-        raise CommandError(
-            f"cannot write the preset to {out!r}: folder "
-            f"{os.path.dirname(out)!r} does not exist. Create it first."
-        )
-    params = dict(
-        preset=args.preset,
-        backbone=args.backbone,
-        vocab_size=args.vocab_size,
-        max_length=args.max_length,
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        batch_size=args.batch_size,
-        doc_sep=args.doc_sep,
-        checkpoint_dir=args.checkpoint_dir,
-        checkpoint_every=args.checkpoint_every,
-        random_state=args.seed,
-    )
-    params.update(parse_settings(args.set))
-    start = time.perf_counter()
-    pre = AlbertPretrainer(**params)
-    with progress_to_stderr(pre, show_progress(args)):
-        pre.fit(args.corpus)
-    path = pre.save_preset(out)
-    history = pre.history_
-    lines = [
-        f"Pretrained ALBERT for {pre.n_steps_:,} steps in "
-        f"{time.perf_counter() - start:,.0f} s"
-        + (f" (resumed at step {pre.resumed_from_})" if pre.resumed_from_ else ""),
-        f"  vocabulary      {pre.tokenizer_.vocab_size:,} pieces",
-        f"  MLM accuracy    {history['mlm_accuracy'][0]:.3f} -> "
-        f"{history['mlm_accuracy'][-1]:.3f}",
-    ]
-    if "sop_accuracy" in history:
-        lines.append(
-            f"  SOP accuracy    {history['sop_accuracy'][0]:.3f} -> "
-            f"{history['sop_accuracy'][-1]:.3f}"
-        )
-    lines.append(f"  keras-hub preset {path}")
-    if args.hf:
-        from albert_sk.hf import export_hf
-
-        lines.append(f"  Hugging Face    {export_hf(pre, args.hf)}")
-    lines.append(f"Fine-tune it with: AlbertClassifier(preset={path!r})")
-    print("\n".join(lines))
-
-
 @dataclass(frozen=True)
 class Command:
     help: str
@@ -564,8 +389,8 @@ COMMANDS = {
     "pretrain": Command(
         "pretrain ALBERT (own vocabulary, n-gram MLM + SOP) on a text file and "
         "write a keras-hub preset",
-        add_pretrain_arguments,
-        run_pretrain,
+        pretrain_command.add_arguments,
+        pretrain_command.run,
     ),
     "serve": Command(
         "serve a saved model over HTTP (JSON; FastAPI + uvicorn)",

@@ -4,7 +4,7 @@ The demo trains an :class:`~albert_sk.AlbertClassifier` on the UCI Sentiment
 Labelled Sentences (CC BY 4.0, Kotzias et al., KDD 2015) shipped in
 ``albert_sk/data``, compares it with a TF-IDF + logistic regression baseline
 on the same held-out sentences, saves the model and draws a learning curve
-and a confusion matrix (:mod:`albert_sk.plots`).
+and a confusion matrix (:mod:`albert_sk.cli.plots`).
 """
 
 import contextlib

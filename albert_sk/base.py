@@ -89,6 +89,10 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
     }
     # Fitted attributes written by ``save``; subclasses add their own.
     _saved_attributes = ("history_", "n_features_in_", "feature_names_in_")
+    # What the estimators without a ``lowercase`` parameter (all but the
+    # tagger and the pretrainer) do: a vocabulary trained from scratch
+    # lower-cases the texts.
+    lowercase = True
     # Facts the other modules read from the class (albert_sk._registry holds
     # the ones needed before it is imported):
     # (head layer, Hugging Face head prefix, architecture) that export_hf
@@ -225,7 +229,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
     def _check_params(self):
         """Checks of parameters against each other, before ``fit`` reads data
         (one at a time they are checked by ``_parameter_constraints``)."""
-        data = getattr(self, "validation_data", None)
+        data = self.validation_data
         if data is not None and len(data) != 2:
             raise ParameterError(
                 "validation_data must be a tuple (X_val, y_val), but got a "
@@ -297,7 +301,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
                 dropout=self._backbone_dropout(),
                 dtype=dtype,
                 seed=self.random_state,
-                lowercase=getattr(self, "lowercase", True),
+                lowercase=self.lowercase,
             )
         return backbones.from_preset(
             self.preset, dtype=dtype, max_length=self.max_length
@@ -354,10 +358,9 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         >>> AlbertClassifier(pooling="cls").pooling_
         'cls'
         """
-        pooling = getattr(self, "pooling", "cls")
-        if pooling == "auto":
+        if self.pooling == "auto":
             return "cls" if self.preset is not None else "mean"
-        return pooling
+        return self.pooling
 
     def _build_head(self, features):
         """Keras layers on the backbone output; returns the model's outputs."""
@@ -508,7 +511,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         self._seed = self._fit_seed()
         with (
             seeded(self._seed),
-            distribute.scope(getattr(self, "distribution", "auto"), name),
+            distribute.scope(self.distribution, name),
         ):
             if not warm:
                 backbone, self.tokenizer_ = self._initialize(inputs)

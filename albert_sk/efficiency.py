@@ -71,7 +71,7 @@ def lora_rank_of(backbone):
 def preset_learning_rate(estimator, rate):
     """``learning_rate="auto"`` with a preset: ``rate``, or with ``lora_rank``
     :data:`LORA_LEARNING_RATE_FACTOR` times it."""
-    if getattr(estimator, "lora_rank", None) is None:
+    if estimator.lora_rank is None:
         return rate
     return rate * LORA_LEARNING_RATE_FACTOR
 
@@ -94,7 +94,7 @@ def prepare_lora(estimator, warm):
     optimizer state is dropped as it belongs to other variables. A warm
     start cannot change the rank of adapters it continues, nor remove them.
     """
-    rank = getattr(estimator, "lora_rank", None)
+    rank = estimator.lora_rank
     backbone = find_backbone(estimator.model_)
     current = lora_rank_of(backbone)
     if current == rank:
@@ -174,7 +174,7 @@ class EfficiencyMixin:
 
     def _inference_model(self):
         """The model prediction runs: ``model_``, or its ``inference_dtype`` copy."""
-        dtype = getattr(self, "inference_dtype", "float32")
+        dtype = self.inference_dtype
         if dtype == "float32":
             return self.model_
         cached = self.__dict__.get(_CACHE)

@@ -155,6 +155,8 @@ distribution, lora_rank, inference_dtype
     _hf_head = ("span_logits", "qa_outputs", "AlbertForQuestionAnswering")
     _json_records = True  # {"question": ..., "context": ...}
     _output_feature = "sequence_output"
+    # No pooling parameter: the span head reads every token, never a mean.
+    pooling = "cls"
 
     def __init__(
         self,

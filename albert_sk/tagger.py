@@ -179,6 +179,9 @@ warm_start, distribution, lora_rank, inference_dtype
     # in the user's scheme).
     _head_labels = "labels_"
     _output_feature = "sequence_output"
+    # No pooling parameter: the head reads every token, never a mean, and a
+    # Hugging Face head reads the [CLS] pooler as for a preset.
+    pooling = "cls"
     _allow_pairs = False
     # From scratch, tagging was measured on WNUT-17, Resume, Weibo and
     # CLUENER2020 (benchmarks/bench_ner.py; docs/tagger.md, "From scratch"):

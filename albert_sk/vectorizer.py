@@ -75,6 +75,8 @@ jit_compile, random_state, verbose
         "pooling": [StrOptions({"mean", "cls"})],
     }
     _saved_attributes = AlbertEstimator._saved_attributes + ("n_features_out_",)
+    # No inference_dtype parameter: transform runs the float32 model.
+    inference_dtype = "float32"
 
     def __init__(
         self,

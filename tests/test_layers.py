@@ -165,6 +165,31 @@ def test_modules_import_only_modules_above_them_in_the_table():
     assert upward == set()
 
 
+def test_no_parameter_is_read_through_a_getattr_fallback():
+    """The shared code reads parameters as attributes: an estimator without
+    one of them says what it does instead with a class attribute, never
+    ``getattr(self, "param", default)``."""
+    import albert_sk
+
+    params = set()
+    for name in albert_sk.__all__:
+        if name.startswith("Albert"):
+            params.update(getattr(albert_sk, name)._get_param_names())
+    found = []
+    for name, path in modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "getattr"
+                and len(node.args) == 3
+                and getattr(node.args[0], "id", None) in ("self", "estimator")
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in params
+            ):
+                found.append((name, node.lineno, node.args[1].value))
+    assert found == []
+
+
 def test_hf_is_a_leaf_nothing_in_the_core_imports():
     users = {
         name

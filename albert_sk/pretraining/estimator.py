@@ -168,6 +168,12 @@ class AlbertPretrainer(AlbertEstimator):
     _scratch_learning_rates = ((2**31, 1e-3),)
     # Characters of documents per streamed chunk (about 250k tokens).
     _chunk_chars = 1_000_000
+    # No lora_rank parameter: pretraining trains every weight (the optimizer
+    # reads it through base._learning_rate).
+    lora_rank = None
+    # No pooling parameter: the MLM and SOP heads read the backbone's own
+    # outputs, the SOP head the [CLS] pooler.
+    pooling = "cls"
 
     def __init__(
         self,

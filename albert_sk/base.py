@@ -409,8 +409,9 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         """Labels to stratify the validation split on, or None."""
         return None
 
-    def _split(self, encoded, targets, weights):
-        """Train and validation parts: ``validation_data`` or ``validation_split``."""
+    def _split(self, encoded, targets, weights, seed):
+        """Train and validation parts: ``validation_data`` or ``validation_split``
+        (rows drawn with this fit's ``seed``)."""
         if self.validation_data is not None:
             X_val, y_val = self.validation_data
             inputs = self._check_X(X_val, reset=False)
@@ -420,7 +421,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         if not self.validation_split:
             return (encoded, targets, weights), None
         train, val = split_rows(
-            len(encoded), self.validation_split, self._seed, self._stratify(targets)
+            len(encoded), self.validation_split, seed, self._stratify(targets)
         )
 
         def take(part):
@@ -491,6 +492,14 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         >>> model.history_["loss"][-1] < model.history_["loss"][0]
         True
         """
+        self._fit(X, y, sample_weight)
+        return self
+
+    def _fit(self, X, y, sample_weight):
+        """The fit chain of :meth:`fit`. Returns what a subclass may finish
+        its fit with: the checked inputs and targets (``_check_X``,
+        ``_check_y``) and the validation part (None without one). Nothing of
+        one fit but fitted attributes stays on ``self``."""
         self._check_params()
         inputs = self._check_X(X, reset=True)
         warm = self.warm_start and hasattr(self, "model_")
@@ -508,9 +517,10 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         previous = getattr(self, "history_", {}) if warm else {}
         epochs_before = len(previous.get("loss", []))
         first_loss = convergence.FirstLoss()
-        self._seed = self._fit_seed()
+        seed = self._fit_seed()  # every draw of this fit comes from it
+        checked = targets
         with (
-            seeded(self._seed),
+            seeded(seed),
             distribute.scope(self.distribution, name),
         ):
             if not warm:
@@ -518,16 +528,16 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
             encoded, targets = self._encode_fit(inputs, targets)
             if weights is not None and len(weights) != len(encoded):
                 weights = self._expand_weights(weights, encoded)
-            train, val = self._split(encoded, targets, weights)
+            train, val = self._split(encoded, targets, weights, seed)
             if not warm:
                 self.model_ = self._build_model(backbone)
                 self._load_preset_head()
             self._prepare_fit_model(warm)  # LoRA adapters (lora_rank)
             if not (warm and self._continue_optimizer(len(train[0]))):
                 self._compile(len(train[0]))
-            self.history_ = self._fit_loop(train, val, first_loss)
+            self.history_ = self._fit_loop(train, val, seed, first_loss)
         self._check_convergence(train, first_loss.value, epochs_before)
-        return self
+        return inputs, checked, val
 
     def _check_convergence(self, train, first_loss, epochs_before=0):
         """Emit ``ConvergenceWarning`` when the fit diverged or learned nothing."""
@@ -589,8 +599,8 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
             rng=rng,
         )
 
-    def _fit_loop(self, train, val, first_loss=None):
-        rng = np.random.default_rng(self._seed)
+    def _fit_loop(self, train, val, seed, first_loss=None):
+        rng = np.random.default_rng(seed)
         data = fit_input(distribute.even_batches(self._batches(*train, rng=rng)))
         val_data = None
         if val is not None:

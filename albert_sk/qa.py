@@ -13,7 +13,7 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk.align import (
@@ -21,8 +21,13 @@ from albert_sk.align import (
     top_spans,
 )
 from albert_sk.base import AlbertEstimator
-from albert_sk.batching import Encoded
-from albert_sk.checks import check_qa_answers, check_qa_inputs, check_sample_weight
+from albert_sk.batching import Encoded, split_rows
+from albert_sk.checks import (
+    QAInput,
+    check_qa_answers,
+    check_qa_inputs,
+    check_sample_weight,
+)
 from albert_sk.exceptions import (
     DataLossWarning,
     InputError,
@@ -385,11 +390,12 @@ distribution, lora_rank, inference_dtype
             stacklevel=4,
         )
 
-    def _split(self, encoded, targets, weights):
-        """``validation_split`` holds out whole questions, with all their windows."""
-        self._validation_examples = None
+    def _split(self, encoded, targets, weights, seed):
+        """``validation_split`` holds out whole questions, with all their
+        windows, drawn as the base draws rows (``split_rows``, this fit's
+        ``seed``)."""
         if self.validation_data is not None or not self.validation_split:
-            return super()._split(encoded, targets, weights)
+            return super()._split(encoded, targets, weights, seed)
         examples = np.unique(encoded.source_rows)
         if len(examples) < 2:
             raise InputError(
@@ -397,10 +403,8 @@ distribution, lora_rank, inference_dtype
                 f"but got {len(examples)}. Pass more questions or "
                 "validation_split=None."
             )
-        _, held_out = train_test_split(
-            examples, test_size=self.validation_split, random_state=self.random_state
-        )
-        self._validation_examples = np.sort(held_out)
+        _, held_out = split_rows(len(examples), self.validation_split, seed)
+        held_out = examples[held_out]
         is_val = np.isin(encoded.source_rows, held_out)
 
         def take(rows):
@@ -419,6 +423,7 @@ distribution, lora_rank, inference_dtype
 
     # === Training ===
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fine-tune on questions ``X`` and answers ``y``; returns ``self``.
 
@@ -444,8 +449,7 @@ distribution, lora_rank, inference_dtype
         >>> len(qa.history_["loss"]), qa.null_score_threshold_
         (2, 0.0)
         """
-        super().fit(X, y, sample_weight)
-        held_out = self.__dict__.pop("_validation_examples", None)
+        inputs, spans, val = self._fit(X, y, sample_weight)
         self.null_score_threshold_ = (
             0.0 if self._auto_threshold() else float(self.null_score_threshold)
         )
@@ -454,11 +458,12 @@ distribution, lora_rank, inference_dtype
                 X_val, y_val = self.validation_data
                 inputs = self._check_X(X_val, reset=False)
                 spans = self._check_y(y_val, inputs)
-            else:
-                inputs = self._check_X(X, reset=False)
-                spans = self._check_y(y, inputs)
-                inputs.questions = [inputs.questions[i] for i in held_out]
-                inputs.contexts = [inputs.contexts[i] for i in held_out]
+            else:  # the questions validation_split held out
+                held_out = np.unique(val[0].source_rows)
+                inputs = QAInput(
+                    [inputs.questions[i] for i in held_out],
+                    [inputs.contexts[i] for i in held_out],
+                )
                 spans = [spans[i] for i in held_out]
             self.null_score_threshold_ = self._best_threshold(inputs, spans)
         return self

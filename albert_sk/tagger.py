@@ -546,12 +546,12 @@ warm_start, distribution, lora_rank, inference_dtype
         # One weight per window, shaped (n, 1) to scale each of its tokens.
         return weights[encoded.source_rows][:, None]
 
-    def _split(self, encoded, targets, weights):
+    def _split(self, encoded, targets, weights, seed):
         # The base expands weights only when the window count differs from
         # the sentence count; windows map to sentences in any case.
         if weights is not None and weights.ndim == 1:
             weights = self._expand_weights(weights, encoded)
-        return super()._split(encoded, targets, weights)
+        return super()._split(encoded, targets, weights, seed)
 
     # === Model ===
 

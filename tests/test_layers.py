@@ -327,7 +327,7 @@ def test_fit_leaves_random_state_and_warning_filters_alone(
     expected = (random.random(), np.random.random())
     random.seed(7)
     np.random.seed(7)
-    AlbertClassifier(
+    clf = AlbertClassifier(
         backbone="tiny",
         vocab_size=150,
         max_length=64,
@@ -342,6 +342,9 @@ def test_fit_leaves_random_state_and_warning_filters_alone(
     tagger.fit(words, [["O"] * (len(w) - 1) + ["B-X"] for w in words])
     assert (random.random(), np.random.random()) == expected
     assert filter_changes == []
+    for fitted in (clf, tagger):  # nothing of a fit but fitted attributes
+        params = fitted.get_params()
+        assert [k for k in vars(fitted) if k not in params and k[-1] != "_"] == []
 
 
 @API_FITS  # two steps: the test is about global state, not learning

@@ -536,6 +536,35 @@ def test_squad2_no_answer_threshold_maximises_validation_f1(squad2):
             assert context[r["start"] : r["end"]] == r["answer"]
 
 
+@API_FITS  # one epoch: the test is about which questions pick the threshold
+def test_auto_threshold_is_picked_on_the_questions_validation_split_held_out(squad2):
+    from albert_sk.batching import split_rows
+
+    train = _short(squad2, 8, 4).reset_index(drop=True)
+    qa = AlbertQA(
+        backbone="tiny",
+        vocab_size=300,
+        max_length=128,
+        doc_stride=32,
+        max_query_length=80,
+        epochs=1,
+        batch_size=16,
+        allow_no_answer=True,
+        null_score_threshold="auto",
+        validation_split=0.5,
+        random_state=0,
+    ).fit(train, train.answers)
+    # The fit's seed (random_state) draws the questions, as split_rows does.
+    held_out = np.sort(split_rows(len(train), 0.5, 0)[1])
+    part = train.iloc[held_out]
+    inputs = qa._check_X(part, reset=False)
+    expected = qa._best_threshold(inputs, qa._check_y(part.answers, inputs))
+    assert qa.null_score_threshold_ == pytest.approx(expected)
+    # Nothing of the fit but fitted attributes stays on the estimator.
+    params = qa.get_params()
+    assert [k for k in vars(qa) if k not in params and not k.endswith("_")] == []
+
+
 def test_validation_split_keeps_each_question_whole(squad1):
     train = _short(squad1, 8, 3, max_chars=2000)
     qa = _with_tokenizer(
@@ -547,12 +576,17 @@ def test_validation_split_keeps_each_question_whole(squad1):
     )
     inputs = qa._check_X(train, reset=False)
     encoded, targets = qa._encode_fit(inputs, qa._check_y(train.answers, inputs))
-    (tr, tr_y, _), (va, va_y, _) = qa._split(encoded, targets, None)
-    held_out = qa._validation_examples
+    (tr, tr_y, _), (va, va_y, _) = qa._split(encoded, targets, None, 0)
+    held_out = np.unique(va.source_rows)
     assert len(tr) + len(va) == len(encoded)
     assert 0 < len(held_out) < len(inputs)
+    assert not np.isin(tr.source_rows, held_out).any()  # no question in both
     n_val_windows = np.isin(encoded.source_rows, held_out).sum()
     assert len(va) == n_val_windows
+    # The seed of the fit draws the questions, as it draws the base's rows.
+    (_, _, _), (again, _, _) = qa._split(encoded, targets, None, 0)
+    np.testing.assert_array_equal(again.source_rows, va.source_rows)
+    assert not hasattr(qa, "_validation_examples")  # nothing stored per fit
 
 
 def test_answer_f1_of_predictions_is_consistent(fitted, squad1):

@@ -28,6 +28,7 @@ from albert_sk import (
     efficiency,
     heads,
     model_file,
+    pretrained_heads,
     training,
 )
 from albert_sk.batching import (
@@ -569,7 +570,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         if self.pooling_ != "cls":
             return
         if preset is not None and backbones.is_hf_checkpoint(preset):
-            backbones.import_head(self, preset)
+            pretrained_heads.import_head(self, preset)
 
     def _class_weights(self, targets, weights):
         return weights

@@ -18,9 +18,10 @@ from albert_sk import backbones
 from albert_sk._files import write_directory
 from albert_sk._version import __version__
 from albert_sk.align import to_iob2
-from albert_sk.backbones import WEIGHTS_FILE, head_labels
+from albert_sk.backbones import WEIGHTS_FILE
 from albert_sk.efficiency import find_backbone
 from albert_sk.exceptions import InputError, NotFittedError
+from albert_sk.pretrained_heads import head_labels
 
 
 def _numpy(variable):

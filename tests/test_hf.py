@@ -106,7 +106,7 @@ def test_classifier_continues_from_the_exported_head(
     )
 
     # Labels of another task do not fit the head: warned, not imported.
-    from albert_sk.backbones import import_head
+    from albert_sk.pretrained_heads import import_head
 
     again.classes_ = np.array(["ham", "spam"])
     with pytest.warns(UserWarning, match="'classifier' head .* trained from scratch"):
@@ -196,7 +196,7 @@ def write_head(path, prefix, weight, bias, id2label=None):
 
 def test_question_answering_and_token_classification_heads_are_imported(tmp_path):
     from albert_sk import AlbertQA, AlbertTagger
-    from albert_sk.backbones import import_head
+    from albert_sk.pretrained_heads import import_head
 
     rng = np.random.default_rng(0)
     weight, bias = rng.normal(size=(2, 8)).astype("float32"), np.array([1.0, 2.0])
@@ -238,7 +238,7 @@ quick = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarnin
 def test_tagger_export_labels_each_row_with_labels_(tmp_path, sentiment_small):
     from safetensors.numpy import load_file
 
-    from albert_sk import AlbertTagger, export_hf
+    from albert_sk import AlbertTagger, export_hf, pretrained_heads
 
     X = [text.split() for text in sentiment_small.text if len(text.split()) > 2]
     y = [["S-PER"] + ["O"] * (len(w) - 1) for w in X[:40]]
@@ -259,9 +259,8 @@ def test_tagger_export_labels_each_row_with_labels_(tmp_path, sentiment_small):
     assert config["label2id"] == {label: i for i, label in enumerate(labels)}
     # albert_sk reads the tags the head learned back, row for row
     assert config["albert_sk_labels"] == tagger.labels_.tolist()
-    from albert_sk import backbones
 
-    assert backbones._head_rows(config, tagger.labels_) == [0, 1, 2, 3]
+    assert pretrained_heads._head_rows(config, tagger.labels_) == [0, 1, 2, 3]
     weight = load_file(path / "model.safetensors")["classifier.weight"]
     kernel = np.asarray(tagger.model_.get_layer("logits").kernel)
     np.testing.assert_array_equal(weight, kernel.T)
@@ -294,7 +293,7 @@ def test_regressor_export_is_in_target_units(tmp_path, sentiment_small):
 
     # Imported into a regressor whose targets were standardised otherwise, the
     # head is rescaled to them: same predictions in target units.
-    from albert_sk.backbones import import_head
+    from albert_sk.pretrained_heads import import_head
 
     expected = reg.predict(texts[:4])
     again = AlbertRegressor()

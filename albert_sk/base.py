@@ -217,14 +217,14 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
                 )
         return inputs
 
-    def _fit_targets(self, y, inputs):
-        """What ``fit`` learns from ``y`` alone (``classes_``, target scales),
-        as ``{attribute: value}``; validates, sets nothing."""
-        return {}
-
-    def _check_y(self, y, inputs):
-        """Validate targets and return them ready for the loss (with the
-        fitted ``classes_``/scales); sets nothing."""
+    def _check_y(self, y, inputs, *, reset=False):
+        """Parse and validate targets ``y`` once; return ``(targets, inputs)``:
+        the targets ready for the loss (with the fitted ``classes_``/scales)
+        and the inputs they belong to (the tagger's raw texts cut at span
+        edges: new values, ``inputs`` is not changed). With ``reset`` (a fit
+        that is not a warm start) it first sets what fit learns from ``y``
+        alone (``classes_``, target scales), as ``_check_X(reset=True)``
+        sets ``n_features_in_``."""
         raise NotImplementedError
 
     def _check_params(self):
@@ -416,7 +416,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         if self.validation_data is not None:
             X_val, y_val = self.validation_data
             inputs = self._check_X(X_val, reset=False)
-            y_val = self._check_y(y_val, inputs)
+            y_val, inputs = self._check_y(y_val, inputs)
             enc_val, y_val = self._encode_fit(inputs, y_val)
             return (encoded, targets, weights), (enc_val, y_val, None)
         if not self.validation_split:
@@ -504,10 +504,8 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         self._check_params()
         inputs = self._check_X(X, reset=True)
         warm = self.warm_start and hasattr(self, "model_")
-        if not warm:  # a warm start keeps the classes (scales) it was fitted on
-            for name, value in self._fit_targets(y, inputs).items():
-                setattr(self, name, value)
-        targets = self._check_y(y, inputs)
+        # a warm start keeps the classes (scales) it was fitted on
+        targets, inputs = self._check_y(y, inputs, reset=not warm)
         weights = check_sample_weight(sample_weight, len(inputs))
         weights = self._class_weights(targets, weights)
         if not warm:

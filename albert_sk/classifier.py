@@ -267,23 +267,24 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
             ) from None
         return np.asarray(classes.tolist()), encoded  # object -> str/int/bool
 
-    def _fit_targets(self, y, inputs):
+    def _fit_targets(self, y, columns, parsed):
+        """Set the classes fit learns from ``y`` (as ``_labels`` gives it;
+        ``parsed``: its indicators if 2-D, else its distinct labels)."""
         who = type(self).__name__
-        y, columns = self._labels(y, inputs)
         if y.ndim == 2:
-            values = self._indicators(y)
-            never = values.sum(axis=0) == 0
+            never = parsed.sum(axis=0) == 0
             if never.any():
                 warnings.warn(
                     f"{int(never.sum())} of {y.shape[1]} labels never occur in y "
                     f"(columns {np.flatnonzero(never).tolist()}): the model will "
                     "learn to never predict them.",
                     LabelWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
-            classes = np.asarray(columns if columns else np.arange(y.shape[1]))
-            return {"classes_": classes, "multilabel_": True}
-        classes, _ = self._classes(y)
+            self.classes_ = np.asarray(columns if columns else np.arange(y.shape[1]))
+            self.multilabel_ = True
+            return
+        classes = parsed
         if type_of_target(y.tolist()) == "continuous":
             raise InputError(
                 f"{who} expects class labels, but y holds continuous values "
@@ -295,32 +296,33 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
                 f"the label {classes.tolist()[0]!r}. Add examples of another "
                 "class."
             )
-        return {"classes_": classes, "multilabel_": False}
+        self.classes_, self.multilabel_ = classes, False
 
-    def _check_y(self, y, inputs):
+    def _check_y(self, y, inputs, *, reset=False):
         who = type(self).__name__
-        y, _ = self._labels(y, inputs)
+        y, columns = self._labels(y, inputs)
+        parsed = self._indicators(y) if y.ndim == 2 else self._classes(y)[0]
+        if reset:
+            self._fit_targets(y, columns, parsed)
         if y.ndim == 2:
-            values = self._indicators(y)
             if not self.multilabel_ or y.shape[1] != len(self.classes_):
                 raise InputError(
                     f"y has {y.shape[1]} label columns but {who} was fitted on "
                     f"{len(self.classes_)} "
                     f"{'multilabel columns' if self.multilabel_ else 'classes'}."
                 )
-            return values
-        classes, _ = self._classes(y)
+            return parsed, inputs
         if self.multilabel_:
             raise InputError(f"{who} was fitted on multilabel y but got 1-D labels.")
         known = {c: i for i, c in enumerate(self.classes_.tolist())}
-        unknown = [v for v in classes.tolist() if v not in known]
+        unknown = [v for v in parsed.tolist() if v not in known]
         if unknown:
             raise InputError(
                 f"y holds labels {unknown} that {who} was not fitted on "
                 f"(classes_ = {self.classes_.tolist()}). Refit without warm_start "
                 "to learn new classes."
             )
-        return np.asarray([known[v] for v in y.tolist()], dtype="int32")
+        return np.asarray([known[v] for v in y.tolist()], dtype="int32"), inputs
 
     def _indicators(self, y):
         """2-D ``y`` as a float32 0/1 matrix, checked."""

@@ -268,8 +268,8 @@ distribution, lora_rank, inference_dtype
     def _auto_threshold(self):
         return self.allow_no_answer and isinstance(self.null_score_threshold, str)
 
-    def _check_y(self, y, inputs):
-        return check_qa_answers(y, inputs, type(self).__name__)
+    def _check_y(self, y, inputs, *, reset=False):
+        return check_qa_answers(y, inputs, type(self).__name__), inputs
 
     # === Windows ===
 
@@ -457,7 +457,7 @@ distribution, lora_rank, inference_dtype
             if self.validation_data is not None:
                 X_val, y_val = self.validation_data
                 inputs = self._check_X(X_val, reset=False)
-                spans = self._check_y(y_val, inputs)
+                spans, inputs = self._check_y(y_val, inputs)
             else:  # the questions validation_split held out
                 held_out = np.unique(val[0].source_rows)
                 inputs = QAInput(
@@ -630,7 +630,7 @@ distribution, lora_rank, inference_dtype
         True
         """
         inputs = self._check_X(X, reset=False)
-        golds = _gold_texts(inputs, self._check_y(y, inputs))
+        golds = _gold_texts(inputs, self._check_y(y, inputs)[0])
         predictions = self.predict(X)
         if sample_weight is None:
             return squad_f1(golds, predictions)

@@ -174,25 +174,22 @@ warm_start, distribution, lora_rank, inference_dtype
             )
         return values, values.reshape(len(values), -1)
 
-    def _fit_targets(self, y, inputs):
-        values, values2d = self._values(y, inputs)
-        scale = values2d.std(axis=0)
-        return {
-            "y_ndim_": values.ndim,
-            "n_outputs_": values2d.shape[1],
-            "y_mean_": values2d.mean(axis=0),
-            "y_scale_": np.where(scale > 0, scale, 1.0),
-        }
-
-    def _check_y(self, y, inputs):
+    def _check_y(self, y, inputs, *, reset=False):
         who = type(self).__name__
-        _, values2d = self._values(y, inputs)
+        values, values2d = self._values(y, inputs)
+        if reset:
+            scale = values2d.std(axis=0)
+            self.y_ndim_ = values.ndim
+            self.n_outputs_ = values2d.shape[1]
+            self.y_mean_ = values2d.mean(axis=0)
+            self.y_scale_ = np.where(scale > 0, scale, 1.0)
         if values2d.shape[1] != self.n_outputs_:
             raise InputError(
                 f"y has {values2d.shape[1]} target columns but {who} was fitted "
                 f"on {self.n_outputs_}."
             )
-        return ((values2d - self.y_mean_) / self.y_scale_).astype("float32")
+        scaled = (values2d - self.y_mean_) / self.y_scale_
+        return scaled.astype("float32"), inputs
 
     def _build_head(self, features):
         return dense_head(

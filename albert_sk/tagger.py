@@ -28,7 +28,7 @@ from albert_sk.batching import (
     exclusive_cumsum,
     ragged_positions,
 )
-from albert_sk.checks import check_sentences
+from albert_sk.checks import TaggerInput, check_sentences
 from albert_sk.decoding import (
     FORBIDDEN,
     allowed_transitions,
@@ -77,10 +77,10 @@ warm_start, distribution, lora_rank, inference_dtype
         "tiny" tags best from scratch on the datasets measured
         (``docs/tagger.md``, "From scratch").
     epochs : int or "auto", default="auto"
-        Passes over the training sentences. "auto" is 3 to fine-tune a
+        Passes over the training sentences. "auto" is 5 to fine-tune a
         ``preset`` and 40 from scratch, where a tagger learns slowly.
     learning_rate : float or "auto", default="auto"
-        Peak AdamW learning rate. "auto" is 3e-5 with a ``preset`` and, from
+        Peak AdamW learning rate. "auto" is 1e-4 with a ``preset`` and, from
         scratch, 3e-3 for "tiny", 1e-3 for "small", 1e-4 for "base".
     stride : int or "auto", default="auto"
         Pieces shared by consecutive windows of a long sentence (whole words
@@ -185,9 +185,13 @@ warm_start, distribution, lora_rank, inference_dtype
     _allow_pairs = False
     # From scratch, tagging was measured on WNUT-17, Resume, Weibo and
     # CLUENER2020 (benchmarks/bench_ner.py; docs/tagger.md, "From scratch"):
-    # epochs="auto" is 3 to fine-tune a preset and 40 from scratch, and
-    # learning_rate="auto" 3e-3 for the tiny backbone.
-    _auto_epochs = (3, 40)
+    # epochs="auto" is 40 from scratch, and learning_rate="auto" 3e-3 for
+    # the tiny backbone. Fine-tuning a preset was measured on
+    # all-MiniLM-L6-v2 (benchmarks/bench_pretrained.py; docs/pretrained.md):
+    # on WNUT-17 the classifier's 3e-5 for 3 epochs leaves the tagger near
+    # all-"O" (entity F1 0.015), 1e-4 for 5 epochs reaches 0.47.
+    _preset_learning_rate = 1e-4
+    _auto_epochs = (5, 40)
     _scratch_learning_rates = ((64, 3e-3), (256, 1e-3), (768, 1e-4))
 
     def __init__(
@@ -291,8 +295,8 @@ warm_start, distribution, lora_rank, inference_dtype
 
     def _gold_tags(self, y, inputs, learned):
         """Tag lists for ``y`` (tags, or spans for raw texts) in the scheme
-        ``learned`` (what the model learns or learned), and the set of tags
-        as the user wrote them (in ``scheme``)."""
+        ``learned`` (what the model learns or learned), the user's tags (in
+        ``scheme``) and the inputs they tag (raw texts: new, cut at spans)."""
         who = type(self).__name__
         if y is None:
             raise InputError(
@@ -306,6 +310,7 @@ warm_start, distribution, lora_rank, inference_dtype
         y = y.tolist() if isinstance(y, pd.Series) else list(y)
         self._check_lengths(inputs, y)
         out, user = [], set()
+        cut = inputs if inputs.texts is None else TaggerInput([], inputs.texts, [])
         for i, tags in enumerate(y):
             if isinstance(tags, np.ndarray):
                 tags = tags.tolist()
@@ -317,8 +322,8 @@ warm_start, distribution, lora_rank, inference_dtype
                 )
             if inputs.texts is not None:
                 words, tags, starts, ends = spans_to_tags(inputs.texts[i], tags, i)
-                inputs.sentences[i] = words
-                inputs.offsets[i] = (starts, ends)
+                cut.sentences.append(words)
+                cut.offsets.append((starts, ends))
                 out.append(from_iob2(tags, learned))
                 user.update(from_iob2(tags, self.scheme))
                 continue
@@ -334,11 +339,10 @@ warm_start, distribution, lora_rank, inference_dtype
             else:
                 out.append(from_iob2(to_iob2(tags, self.scheme), learned))
             user.update(tags)
-        return out, user
+        return out, user, cut
 
-    def _fit_targets(self, y, inputs):
-        scheme = model_scheme(self.scheme)
-        tags, user = self._gold_tags(y, inputs, scheme)
+    def _fit_targets(self, tags, user, scheme):
+        """Set the tags fit learns from ``y`` (``_gold_tags`` in ``scheme``)."""
         seen = sorted({t for sentence in tags for t in sentence})
         if not seen:
             raise InputError(
@@ -356,19 +360,19 @@ warm_start, distribution, lora_rank, inference_dtype
                     "never predicts such a tag where it starts an entity. "
                     "Pass scheme='IOB1' if these are IOB1 tags.",
                     LabelWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
         index = {t: k for k, t in enumerate(seen)}
         sequences = [np.fromiter(map(index.get, s), np.int64, len(s)) for s in tags]
-        return {
-            "labels_": np.asarray(seen),
-            "classes_": np.asarray(sorted(user)),
-            "tag_scheme_": scheme,
-            "transitions_": transition_scores(sequences, seen, scheme),
-        }
+        self.labels_, self.classes_ = np.asarray(seen), np.asarray(sorted(user))
+        self.tag_scheme_ = scheme
+        self.transitions_ = transition_scores(sequences, seen, scheme)
 
-    def _check_y(self, y, inputs):
-        tags, _ = self._gold_tags(y, inputs, self.tag_scheme_)
+    def _check_y(self, y, inputs, *, reset=False):
+        scheme = model_scheme(self.scheme) if reset else self.tag_scheme_
+        tags, user, inputs = self._gold_tags(y, inputs, scheme)
+        if reset:
+            self._fit_targets(tags, user, scheme)
         index = {t: k for k, t in enumerate(self.labels_.tolist())}
         unknown = sorted({t for s in tags for t in s if t not in index})
         if unknown:
@@ -377,7 +381,7 @@ warm_start, distribution, lora_rank, inference_dtype
                 f"fitted on (labels_ = {self.labels_.tolist()}). Refit without "
                 "warm_start to learn new tags."
             )
-        return [np.asarray([index[t] for t in s], dtype=np.int32) for s in tags]
+        return [np.asarray([index[t] for t in s], dtype=np.int32) for s in tags], inputs
 
     def _after_load(self):
         super()._after_load()
@@ -774,7 +778,7 @@ warm_start, distribution, lora_rank, inference_dtype
                 "pools entities across sentences); pass sample_weight=None."
             )
         inputs = self._check_X(X, reset=False)
-        gold, _ = self._gold_tags(y, inputs, self.tag_scheme_)
+        gold, _, inputs = self._gold_tags(y, inputs, self.tag_scheme_)
         pred, _, _ = self._decode(inputs)
         if self.scheme is None:
             flat_gold = [t for s in gold for t in s]

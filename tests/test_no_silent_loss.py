@@ -95,7 +95,7 @@ def test_fit_on_long_words_trains_each_word_once(tagger):
     X = [["Ada", LONG_WORD, "in", "Paris"]] * 4
     y = [["B-PER", "B-LOC", "O", "B-LOC"]] * 4
     inputs = tagger._check_X(X, reset=False)
-    targets = tagger._check_y(y, inputs)
+    targets, inputs = tagger._check_y(y, inputs)
     encoded, labels = tagger._encode_fit(inputs, targets)
     # One labelled piece per word, and the bare "▁" SentencePiece splits off
     # before some words (it learns the word's tag too), whatever the windows.
@@ -133,7 +133,7 @@ def test_answers_that_map_to_no_token_are_counted():
     ]
     y = ["north", " ", {"text": " ", "answer_start": 9}, "lake"]
     inputs = qa._check_X(X, reset=False)
-    spans = qa._check_y(y, inputs)
+    spans, inputs = qa._check_y(y, inputs)
     message = (
         r"2 of 4 answers cannot be located in the model's windows and were "
         r"trained as 'no answer': 2 cover no token of their context \(rows "
@@ -154,7 +154,7 @@ def test_answers_longer_than_a_window_are_counted():
         {"question": q, "context": c} for q, c in zip(questions, contexts, strict=True)
     ]
     inputs = qa._check_X(X, reset=False)
-    spans = qa._check_y([long_answer, "east"], inputs)
+    spans, inputs = qa._check_y([long_answer, "east"], inputs)
     with pytest.warns(
         DataLossWarning,
         match=r"1 of 2 answers .* 1 fit in no window whole \(rows \[0\]: .*raise "

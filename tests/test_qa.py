@@ -254,7 +254,7 @@ def test_windows_rows_and_targets(squad1):
     frame = squad1[squad1.title == squad1.title.unique()[3]].head(40)
     qa = _with_tokenizer(frame, max_length=128, doc_stride=16, max_query_length=100)
     inputs = qa._check_X(frame, reset=False)
-    spans = qa._check_y(frame.answers, inputs)
+    spans, inputs = qa._check_y(frame.answers, inputs)
     encoded, targets = qa._encode_fit(inputs, spans)
     _, windows = qa._encode_windows(inputs)
     tok = qa.tokenizer_
@@ -321,7 +321,7 @@ def test_oracle_logits_decode_to_the_gold_spans(squad1, monkeypatch):
     )
     qa.model_ = None  # fitted enough for predict_spans; the model is replaced
     inputs = qa._check_X(frame, reset=False)
-    spans = qa._check_y(frame.answers, inputs)
+    spans, inputs = qa._check_y(frame.answers, inputs)
     encoded, targets = qa._encode_fit(inputs, spans)
     assert len(encoded) > 2 * len(frame)  # several windows per context
 
@@ -558,7 +558,8 @@ def test_auto_threshold_is_picked_on_the_questions_validation_split_held_out(squ
     held_out = np.sort(split_rows(len(train), 0.5, 0)[1])
     part = train.iloc[held_out]
     inputs = qa._check_X(part, reset=False)
-    expected = qa._best_threshold(inputs, qa._check_y(part.answers, inputs))
+    spans, inputs = qa._check_y(part.answers, inputs)
+    expected = qa._best_threshold(inputs, spans)
     assert qa.null_score_threshold_ == pytest.approx(expected)
     # Nothing of the fit but fitted attributes stays on the estimator.
     params = qa.get_params()
@@ -575,7 +576,8 @@ def test_validation_split_keeps_each_question_whole(squad1):
         validation_split=0.25,
     )
     inputs = qa._check_X(train, reset=False)
-    encoded, targets = qa._encode_fit(inputs, qa._check_y(train.answers, inputs))
+    spans, inputs = qa._check_y(train.answers, inputs)
+    encoded, targets = qa._encode_fit(inputs, spans)
     (tr, tr_y, _), (va, va_y, _) = qa._split(encoded, targets, None, 0)
     held_out = np.unique(va.source_rows)
     assert len(tr) + len(va) == len(encoded)

@@ -20,7 +20,7 @@ from albert_sk.align import (
     to_iob2,
 )
 from albert_sk.decoding import FORBIDDEN, allowed_transitions, viterbi
-from albert_sk.exceptions import InputError, LabelWarning, NotFittedError
+from albert_sk.exceptions import InputError, LabelWarning
 from albert_sk.io import read_conll, write_conll
 from albert_sk.metrics import entity_f1_score, entity_f1_scorer
 from albert_sk.windows import word_windows
@@ -365,12 +365,21 @@ def test_stray_inside_tags_under_iob2_warn_with_the_fix(data):
         tiny(epochs=1).fit(X, y)
 
 
-def test_unfitted_and_clone(fitted):
-    with pytest.raises(NotFittedError):
-        AlbertTagger().predict([["a"]])
-    fresh = clone(fitted)
-    assert not hasattr(fresh, "model_")
-    assert fresh.get_params() == fitted.get_params()
+def test_spans_cut_words_into_new_inputs_and_leave_the_given_ones(fitted):
+    """A span edge inside a word cuts it: _check_y returns the cut words (fit
+    trains on them, score decodes them) and leaves its inputs as they were."""
+    texts = ["Ada visits Romeo today"]
+    inputs = fitted._check_X(texts, reset=False)
+    targets, cut = fitted._check_y([[(0, 3, "PER"), (11, 15, "LOC")]], inputs)
+    assert inputs.sentences == [["Ada", "visits", "Romeo", "today"]]
+    assert [e.tolist() for e in inputs.offsets[0]] == [[0, 4, 11, 17], [3, 10, 16, 22]]
+    assert cut.sentences == [["Ada", "visits", "Rome", "o", "today"]]
+    assert [e.tolist() for e in cut.offsets[0]] == [
+        [0, 4, 11, 15, 17],
+        [3, 10, 15, 16, 22],
+    ]
+    tags = fitted.labels_[targets[0]].tolist()
+    assert tags == ["B-PER", "O", "B-LOC", "O", "O"]
 
 
 def test_grid_search_scores_by_entity_f1(data):

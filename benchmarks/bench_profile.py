@@ -106,7 +106,7 @@ def main():
     start = time.perf_counter()
     encoded = clf._encode(inputs)
     tokenise_s = time.perf_counter() - start
-    targets = clf._check_y(frame.label, inputs)
+    targets, _ = clf._check_y(frame.label, inputs)
     index, padded = make_batches(
         encoded.lengths, BATCH_SIZE, clf._bucket_sizes(), np.random.default_rng(0)
     )

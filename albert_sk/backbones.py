@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from albert_sk._files import atomic_directory
-from albert_sk.exceptions import ActivationWarning, InputError
+from albert_sk.exceptions import ActivationWarning, InputError, user_stacklevel
 from albert_sk.text import Tokenizer, train_sentencepiece
 from albert_sk.wordpiece import (
     WordPieceTokenizer,
@@ -287,7 +287,7 @@ def check_activation(config, preset):
             f"approximation (gelu_new): {BERT_GELU_FIGURE}. Fine-tuning absorbs "
             "the difference; docs/portability.md gives the figures.",
             ActivationWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return
     if act in EXACT_GELU:
@@ -299,7 +299,7 @@ def check_activation(config, preset):
             "difference; to compare outputs with transformers exactly, load the "
             "checkpoint there with hidden_act='gelu_new'.",
             ActivationWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return
     raise InputError(

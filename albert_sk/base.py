@@ -551,7 +551,7 @@ class AlbertEstimator(efficiency.EfficiencyMixin, BaseEstimator):
         )
         if problem is None and losses:
             problem = self._collapse(train[0], train[1])
-        convergence.warn(self, problem, from_scratch=self.preset is None, stacklevel=4)
+        convergence.warn(self, problem, from_scratch=self.preset is None)
 
     def _constant_loss(self, targets, weights):
         """``(loss, what)`` of the best constant prediction, or None."""

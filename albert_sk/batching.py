@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from albert_sk.exceptions import DataLossWarning, first_rows
+from albert_sk.exceptions import DataLossWarning, first_rows, user_stacklevel
 
 
 def exclusive_cumsum(values):
@@ -248,7 +248,7 @@ def split_rows(n, test_size, seed, stratify=None):
             "part may lack some classes. Give each class at least 2 rows, raise "
             "validation_split, or pass validation_data.",
             DataLossWarning,
-            stacklevel=5,
+            stacklevel=user_stacklevel(),
         )
         return train_test_split(rows, test_size=test_size, random_state=seed)
 

@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import type_of_target
 from albert_sk import convergence
 from albert_sk.base import AlbertEstimator
 from albert_sk.checks import check_missing_targets
-from albert_sk.exceptions import InputError, LabelWarning
+from albert_sk.exceptions import InputError, LabelWarning, user_stacklevel
 from albert_sk.heads import dense_head
 
 
@@ -279,7 +279,7 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
                     f"(columns {np.flatnonzero(never).tolist()}): the model will "
                     "learn to never predict them.",
                     LabelWarning,
-                    stacklevel=5,
+                    stacklevel=user_stacklevel(),
                 )
             self.classes_ = np.asarray(columns if columns else np.arange(y.shape[1]))
             self.multilabel_ = True

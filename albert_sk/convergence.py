@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from albert_sk.exceptions import user_stacklevel
+
 # The loss at the end of a fit must be below this share of the reference (the
 # first batch's loss, or the loss of the best constant prediction) for the
 # fit to count as having learned. Healthy fits in benchmarks/bench_learning.py
@@ -130,8 +132,9 @@ def collapse(predicted, labels, classes):
     )
 
 
-def warn(estimator, problem, *, from_scratch, stacklevel):
-    """Emit the ``ConvergenceWarning`` for ``problem`` (a no-op for None)."""
+def warn(estimator, problem, *, from_scratch):
+    """Emit the ``ConvergenceWarning`` for ``problem`` (a no-op for None),
+    pointed at the user's line."""
     if problem is None:
         return
     message = advice(
@@ -142,7 +145,7 @@ def warn(estimator, problem, *, from_scratch, stacklevel):
         from_scratch=from_scratch,
         rate_first=_rate_first(estimator),
     )
-    warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel + 1)
+    warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
 
 
 def _rate_first(estimator):

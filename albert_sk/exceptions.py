@@ -4,9 +4,42 @@ Every error says what was expected, what was received (with the row index when
 the problem is in the data) and how to fix it.
 """
 
+import os
+import sys
+
 from sklearn.exceptions import ConvergenceWarning  # noqa: F401 (re-exported)
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SKLEARN = f"{os.sep}sklearn{os.sep}"
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that points ``warnings.warn`` at the user's line.
+
+    Call it in the argument list of ``warnings.warn``: it counts the frames
+    from that call to the first one outside albert_sk and scikit-learn
+    (whose fit wrapper, ``Pipeline`` and searches sit between), however
+    deep the warning is raised, so a refactor cannot make a warning name a
+    line of the library instead of the user's.
+
+    Examples
+    --------
+    Called from outside the library, the level is the caller itself:
+
+    >>> user_stacklevel()
+    1
+    """
+    frame = sys._getframe(1)  # the function calling warnings.warn
+    level = 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE)
+        or _SKLEARN in frame.f_code.co_filename
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 class AlbertSkError(Exception):

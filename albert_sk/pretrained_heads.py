@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from albert_sk.backbones import WEIGHTS_FILE
+from albert_sk.exceptions import user_stacklevel
 
 
 def head_labels(estimator):
@@ -94,7 +95,7 @@ def import_head(estimator, path):
             f"{list((config.get('id2label') or {}).values())}) does not match this "
             f"{name} (kernel {kernel_shape}); it is trained from scratch.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return []
     weight, bias = weight[rows], bias[rows]

@@ -34,6 +34,7 @@ from albert_sk.exceptions import (
     ParameterError,
     TruncationWarning,
     first_rows,
+    user_stacklevel,
 )
 from albert_sk.heads import dense_head
 from albert_sk.metrics import answer_f1, squad_f1
@@ -285,7 +286,7 @@ distribution, lora_rank, inference_dtype
                 f"had {max(long)}) and were truncated. Raise max_query_length "
                 "to keep them whole.",
                 TruncationWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         distinct = list(dict.fromkeys(inputs.contexts))
         pieces = dict(zip(distinct, tok.encode_with_offsets(distinct), strict=True))
@@ -325,7 +326,7 @@ distribution, lora_rank, inference_dtype
                 f"edge is in no window. Lower doc_stride below {smallest} (half "
                 "a window is usual) or raise max_length.",
                 DataLossWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         encoded = Encoded.from_rows(rows, segments, pad_id=tok.pad_id)
         windows = _Windows(
@@ -387,7 +388,7 @@ distribution, lora_rank, inference_dtype
             f"{'; '.join(parts)}. Fix those answers, or raise max_length (or "
             "lower doc_stride) so each answer fits in a window.",
             DataLossWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
     def _split(self, encoded, targets, weights, seed):

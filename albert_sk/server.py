@@ -137,11 +137,19 @@ def endpoints(estimator):
 
 def info(estimator, limits):
     """What ``GET /info`` answers: the keys of ``albert-sk info --json``
-    (:func:`albert_sk.model_file.describe`), the endpoints and the limits."""
+    (:func:`albert_sk.model_file.describe`), the endpoints and the limits.
+    ``text_pairs`` and ``vocab_size``, this answer's names before it shared
+    ``describe``'s keys, stay as copies of ``pairs`` and ``vocabulary_size``
+    so clients written against them keep working."""
     from albert_sk.model_file import describe
 
+    described = describe(estimator)
+    former = {"vocab_size": described["vocabulary_size"]}
+    if "pairs" in described:
+        former["text_pairs"] = described["pairs"]
     return {
-        **describe(estimator),
+        **described,
+        **former,
         "endpoints": ["/" + path for path in endpoints(estimator)],
         "limits": {
             "max_batch_size": limits.max_batch_size,

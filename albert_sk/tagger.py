@@ -36,7 +36,12 @@ from albert_sk.decoding import (
     transition_scores,
     viterbi,
 )
-from albert_sk.exceptions import InputError, LabelWarning, ParameterError
+from albert_sk.exceptions import (
+    InputError,
+    LabelWarning,
+    ParameterError,
+    user_stacklevel,
+)
 from albert_sk.heads import dense_head
 from albert_sk.metrics import entity_f1_score
 from albert_sk.windows import word_windows
@@ -360,7 +365,7 @@ warm_start, distribution, lora_rank, inference_dtype
                     "never predicts such a tag where it starts an entity. "
                     "Pass scheme='IOB1' if these are IOB1 tags.",
                     LabelWarning,
-                    stacklevel=5,
+                    stacklevel=user_stacklevel(),
                 )
         index = {t: k for k, t in enumerate(seen)}
         sequences = [np.fromiter(map(index.get, s), np.int64, len(s)) for s in tags]

@@ -22,6 +22,7 @@ from albert_sk.exceptions import (
     TruncationWarning,
     VocabularyWarning,
     first_rows,
+    user_stacklevel,
 )
 
 SPECIAL_PIECES = {"pad": "<pad>", "unk": "<unk>", "cls": "[CLS]", "sep": "[SEP]"}
@@ -160,7 +161,7 @@ class Packing:
                 f"truncated (rows {first_rows(cut)}). Raise max_length to keep "
                 "them whole.",
                 TruncationWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         return Encoded.from_rows(rows, segments, pad_id=self.pad_id)
 
@@ -187,7 +188,7 @@ class Packing:
                 f"and were truncated (rows {first_rows(np.flatnonzero(cut))}). "
                 "Raise max_length to keep them whole.",
                 TruncationWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         segment_ids = np.zeros_like(token_ids)
         return Encoded(token_ids, segment_ids, starts, out_lengths, self.pad_id)
@@ -432,7 +433,7 @@ def train_sentencepiece(
     )
     message = capped_vocabulary_message(requested, tokenizer)
     if warn and message is not None:
-        warnings.warn(message, VocabularyWarning, stacklevel=2)
+        warnings.warn(message, VocabularyWarning, stacklevel=user_stacklevel())
     return tokenizer
 
 

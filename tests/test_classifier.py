@@ -699,8 +699,9 @@ def multilabel_y(data):
 def test_multilabel(X, multilabel_y):
     with pytest.warns(
         LabelWarning, match=r"1 of 3 labels never occur in y \(columns \[2\]\)"
-    ):
+    ) as rec:
         clf = AlbertClassifier(**PARAMS).fit(X, multilabel_y)
+    assert rec[0].filename == __file__  # the user's line, not the library's
     assert clf.multilabel_ is True
     assert clf.classes_.tolist() == ["positive", "random", "never"]
     predicted = clf.predict(X)

@@ -87,6 +87,7 @@ def test_classifier_forced_to_collapse_warns_with_the_fix(sentiment_small):
         ConvergenceWarning, match="AlbertClassifier did not converge: "
     ) as rec:
         clf.fit(sentiment_small.text, sentiment_small.label)
+    assert rec[0].filename == __file__  # the user's line, not the library's
     message = str(rec[0].message)
     assert re_search(
         FIX + r" \(it was 2\) or start from a pretrained preset\.", message
@@ -112,8 +113,11 @@ def wnut_sentences(data_dir):
 def test_tagger_forced_to_collapse_warns(wnut_sentences):
     words, tags = wnut_sentences
     tagger = AlbertTagger(**TINY, epochs=2, learning_rate=1.0)
-    with pytest.warns(ConvergenceWarning, match="AlbertTagger did not converge: "):
+    with pytest.warns(
+        ConvergenceWarning, match="AlbertTagger did not converge: "
+    ) as rec:
         tagger.fit(words, tags)
+    assert rec[0].filename == __file__
 
 
 def test_qa_forced_to_collapse_warns(data_dir):
@@ -170,6 +174,6 @@ def test_the_likelier_fix_comes_first(learning_rate, losses, first):
     clf = AlbertClassifier(**TINY, epochs=2, learning_rate=learning_rate)
     clf.history_ = {"loss": losses}
     with pytest.warns(ConvergenceWarning) as rec:
-        convergence.warn(clf, "it learned nothing", from_scratch=True, stacklevel=1)
+        convergence.warn(clf, "it learned nothing", from_scratch=True)
     assert f"To fix it, {first}" in str(rec[0].message)
     assert str(rec[0].message).endswith(" or start from a pretrained preset.")

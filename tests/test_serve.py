@@ -200,6 +200,11 @@ def test_health_and_info_describe_the_model(servers, clf):
         clf.tokenizer_.vocab_size,
     )
     assert info["parameters"] == clf.model_.count_params()
+    # The names /info gave before: clients written against them still work.
+    assert (info["vocab_size"], info["text_pairs"]) == (
+        clf.tokenizer_.vocab_size,
+        info["pairs"],
+    )
 
 
 def test_predictions_equal_the_loaded_models(servers, clf):

@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from albert_sk import backbones, convergence, heads
 from albert_sk.base import AlbertEstimator
 from albert_sk.batching import fit_input
-from albert_sk.exceptions import InputError, VocabularyWarning
+from albert_sk.exceptions import InputError, VocabularyWarning, user_stacklevel
 from albert_sk.pretraining.corpus import Corpus
 from albert_sk.pretraining.examples import Examples, empty_corpus_message, probe_batches
 from albert_sk.pretraining.loop import (
@@ -282,7 +282,7 @@ class AlbertPretrainer(AlbertEstimator):
         # Only once the corpus was read without error:
         message = capped_vocabulary_message(self.vocab_size, tokenizer)
         if message is not None:
-            warnings.warn(message, VocabularyWarning, stacklevel=4)
+            warnings.warn(message, VocabularyWarning, stacklevel=user_stacklevel())
         return tokenizer, corpus
 
     @staticmethod
@@ -488,7 +488,7 @@ class AlbertPretrainer(AlbertEstimator):
             self.history_.get("loss", []),
             first=first_loss if self.preset is None else None,
         )
-        convergence.warn(self, problem, from_scratch=False, stacklevel=4)
+        convergence.warn(self, problem, from_scratch=False)
 
     def _check_first_chunk(self, corpus):
         """Refuse an empty stream before building a model for it."""

@@ -1,32 +1,33 @@
 """Shared fixtures: real-data paths and small slices of them.
 
 Other test modules add fixtures here; keep each one small and independent.
+
+The real datasets are read from ../shared/data (``DATA``; see its
+SOURCES.md). Where a file is absent there, ``require`` returns its small slice
+bundled in tests/data/ (WNUT-17 and SQuAD: see tests/data/SOURCES.md), and
+skips the test only when there is none (SST-2, TREC and the Chinese sets,
+whose licenses do not allow bundling). ``ALBERT_SK_TEST_DATA`` names another
+folder to read instead of ../shared/data; ``ALBERT_SK_TEST_DATA=/nonexistent``
+simulates a machine without the shared data. ``bundled(path)`` tells a test
+which one it got, for assertions on the full files' sizes.
 """
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from _data import DATA, require  # noqa: E402
 
 from albert_sk.io import load_sentiment_sentences, read_sst2  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def require(path):
-    """Skip the calling test when a shared data file is absent on this machine."""
-    if not path.exists():
-        pytest.skip(f"shared data file {path} is not available")
-    return path
 
 
 @pytest.fixture(scope="session")
 def data_dir():
-    """Folder of the real datasets (../shared/data, see SOURCES.md)."""
+    """Folder of the real datasets (../shared/data, see SOURCES.md); may be
+    absent: pass the paths built on it through ``require``."""
     return DATA
 
 

@@ -3,9 +3,9 @@ CJK answer F1, and a tagger fitted on raw Chinese sentences."""
 
 import random
 import warnings
-from pathlib import Path
 
 import pytest
+from _data import DATA
 
 from albert_sk import AlbertTagger
 from albert_sk.align import (
@@ -22,7 +22,8 @@ from albert_sk.io import read_bmes, read_cluener, read_weibo_ner
 from albert_sk.metrics import answer_f1, entity_f1_score, squad_exact_match
 from tests._marks import API_FITS
 
-ZH = Path(__file__).resolve().parents[2] / "shared" / "data" / "zh"
+# Research data without a license to redistribute: not bundled in tests/data/.
+ZH = DATA / "zh"
 needs_data = pytest.mark.skipif(not ZH.is_dir(), reason="shared Chinese data absent")
 
 

@@ -14,6 +14,7 @@ import re
 import pandas as pd
 import pytest
 from _cli import run
+from _data import require
 from _marks import API_FITS
 
 import albert_sk
@@ -36,13 +37,6 @@ def assert_one_line_error(code, err, pattern):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert re.search(pattern, lines[0]), lines[0]
-
-
-def require(path):
-    """Skip the calling test when a shared data file is absent on this machine."""
-    if not path.exists():
-        pytest.skip(f"shared data file {path} is not available")
-    return path
 
 
 def assert_png(path):

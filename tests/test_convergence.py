@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from _data import require
 from sklearn.exceptions import ConvergenceWarning
 
 from albert_sk import (
@@ -103,10 +104,7 @@ def test_regressor_forced_to_collapse_warns(sentiment_small):
 
 @pytest.fixture(scope="module")
 def wnut_sentences(data_dir):
-    path = data_dir / "wnut17" / "wnut17train.conll"
-    if not path.exists():
-        pytest.skip(f"shared data file {path} is not available")
-    words, tags = read_conll(path)
+    words, tags = read_conll(require(data_dir / "wnut17" / "wnut17train.conll"))
     return words[:120], tags[:120]
 
 
@@ -121,10 +119,7 @@ def test_tagger_forced_to_collapse_warns(wnut_sentences):
 
 
 def test_qa_forced_to_collapse_warns(data_dir):
-    path = data_dir / "squad" / "dev-v1.1-part-a.json"
-    if not path.exists():
-        pytest.skip(f"shared data file {path} is not available")
-    frame = read_squad(path)
+    frame = read_squad(require(data_dir / "squad" / "dev-v1.1-part-a.json"))
     frame = frame[frame.context.str.len() < 400].head(40)
     qa = AlbertQA(
         backbone="tiny",

@@ -5,8 +5,10 @@ earlier ones defined), in a scratch working directory. A block preceded by
 the HTML comment ``<!-- no-test -->`` is skipped: use it for examples that
 need the network or a GPU. New pages in docs/ and docs/gallery/ are picked up
 automatically. A page that reads the shared datasets names the folder with the
-``ALBERT_SK_DATA`` environment variable (set here to ../shared/data, see its
-SOURCES.md) and is skipped where that folder is absent.
+``ALBERT_SK_DATA`` environment variable (set here to ../shared/data, or to
+``ALBERT_SK_TEST_DATA`` where that is set, see tests/_data.py) and is skipped
+where that folder is absent: the pages read the full datasets, not the slices
+bundled in tests/data/.
 
 The API reference (docs/api/*.rst) promises that every docstring it shows has
 an ``Examples`` section; ``--doctest-modules`` runs them, and
@@ -21,6 +23,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _data import DATA as TEST_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -29,7 +32,7 @@ PAGES = (
 )
 SKIP_MARK = "<!-- no-test -->"
 DATA_VARIABLE = "ALBERT_SK_DATA"
-DATA = Path(os.environ.get(DATA_VARIABLE, ROOT.parent / "shared" / "data"))
+DATA = Path(os.environ.get(DATA_VARIABLE, TEST_DATA))
 
 
 def python_blocks(markdown):

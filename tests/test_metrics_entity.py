@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _data import require
 from seqeval.metrics import classification_report as seqeval_report
 from seqeval.metrics import f1_score as seqeval_f1
 from seqeval.scheme import IOB2, IOBES
@@ -54,10 +55,7 @@ def test_matches_seqeval_on_random_tags(seed, average):
 
 
 def test_matches_seqeval_on_real_wnut_tags(data_dir):
-    path = data_dir / "wnut17" / "emerging.dev.conll"
-    if not path.exists():
-        pytest.skip("WNUT-17 dev file not available")
-    _, gold = read_conll(path)
+    _, gold = read_conll(require(data_dir / "wnut17" / "emerging.dev.conll"))
     pred = perturb(np.random.default_rng(0), gold, p=0.05)
     for average in ("micro", "macro"):
         ours = entity_f1_score(gold, pred, average=average)

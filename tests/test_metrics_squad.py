@@ -4,10 +4,10 @@ import json
 import re
 import string
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _data import DATA, bundled, require
 from sklearn.base import BaseEstimator
 
 from albert_sk.exceptions import InputError
@@ -23,7 +23,7 @@ from albert_sk.metrics import (
     squad_f1_scorer,
 )
 
-SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
+SQUAD = DATA / "squad"
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,9 @@ def _official_f1(a_gold, a_pred):
 
 
 def test_matches_the_official_script_on_real_squad_2_answers():
-    data = json.loads((SQUAD / "dev-v2.0-part-a.json").read_text())["data"][:3]
+    # The full file, or its slice in tests/data/ (its 3 articles, cut down).
+    path = require(SQUAD / "dev-v2.0-part-a.json")
+    data = json.loads(path.read_text(encoding="utf-8"))["data"][:3]
     rng = np.random.default_rng(0)
     golds, preds = [], []
     for article in data:
@@ -181,7 +183,9 @@ def test_matches_the_official_script_on_real_squad_2_answers():
         expected_em.append(
             max(int(_official_normalize(t) == _official_normalize(pred)) for t in texts)
         )
-    assert len(golds) > 500
+    # Enough questions (the slice in tests/data/ holds 165, unanswerable ones too).
+    assert len(golds) > (150 if bundled(path) else 500)
+    assert any(not answers for answers in golds)
     assert squad_f1(golds, preds) == pytest.approx(np.mean(expected_f1))
     assert squad_exact_match(golds, preds) == pytest.approx(np.mean(expected_em))
     # The official report keeps the script's percentages.

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _data import DATA, require
 from _marks import API_FITS
 
 from albert_sk.exceptions import InputError, ModelFileError, VocabularyWarning
@@ -24,7 +25,7 @@ from albert_sk.pretraining.masking import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
+SQUAD = DATA / "squad"
 
 
 def hub_tokenizer(path):
@@ -39,9 +40,8 @@ def hub_tokenizer(path):
 
 
 def squad_contexts(n):
-    path = SQUAD / "dev-v1.1-part-a.json"
-    if not path.exists():
-        pytest.skip(f"shared data file {path} is not available")
+    # The full file, or its slice in tests/data/ (it holds 178 paragraphs).
+    path = require(SQUAD / "dev-v1.1-part-a.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     return [p["context"] for a in data["data"] for p in a["paragraphs"]][:n]
 

@@ -18,10 +18,10 @@ The optional ``hf`` extra (and the ``test`` extra, so CI runs these) installs
 
 import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _data import DATA
 from _hf import hf_inputs  # noqa: E402
 
 transformers = pytest.importorskip(
@@ -477,7 +477,8 @@ def test_exported_tagger_predicts_the_same_in_transformers(
         assert from_iob2(to_iob2(decoded, tagger.tag_scheme_), scheme) == tags
 
 
-RESUME = Path(__file__).resolve().parents[2] / "shared" / "data" / "zh" / "resume_ner"
+# Research data without a license to redistribute: not bundled in tests/data/.
+RESUME = DATA / "zh" / "resume_ner"
 
 
 @pytest.mark.skipif(not RESUME.is_dir(), reason="shared Chinese data absent")

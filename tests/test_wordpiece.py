@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _data import DATA
 from _hf import hf_inputs  # noqa: E402
 
 transformers = pytest.importorskip(
@@ -41,7 +42,7 @@ from albert_sk.wordpiece import WordPieceTokenizer  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-TNEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "zh" / "tnews"
+TNEWS = DATA / "zh" / "tnews"
 FALLBACK = ["北京大学的学生在上海工作。", "今天天气很好，我们去公园吧！"]
 AWKWARD = [
     "我在ＡＢＣ公司用Python工作了3.5年，《红楼梦》很好看！",

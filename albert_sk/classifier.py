@@ -13,13 +13,13 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 
 from albert_sk import convergence
-from albert_sk.base import AlbertEstimator
 from albert_sk.checks import check_missing_targets
 from albert_sk.exceptions import InputError, LabelWarning, user_stacklevel
+from albert_sk.finetuning import FineTunedEstimator
 from albert_sk.heads import dense_head
 
 
-class AlbertClassifier(ClassifierMixin, AlbertEstimator):
+class AlbertClassifier(ClassifierMixin, FineTunedEstimator):
     """Fine-tune ALBERT to classify texts or text pairs.
 
     Binary and multiclass targets take any label type (str, int, bool), kept
@@ -153,12 +153,15 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
     """
 
     _parameter_constraints = {
-        **AlbertEstimator._parameter_constraints,
+        **FineTunedEstimator._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "threshold": [Interval(Real, 0, 1, closed="neither")],
         "pooling": [StrOptions({"auto", "cls", "mean"})],
     }
-    _saved_attributes = AlbertEstimator._saved_attributes + ("classes_", "multilabel_")
+    _saved_attributes = FineTunedEstimator._saved_attributes + (
+        "classes_",
+        "multilabel_",
+    )
     _hf_head = ("logits", "classifier", "AlbertForSequenceClassification")
     _head_labels = "classes_"
     # learning_rate="auto" with a preset, measured on all-MiniLM-L6-v2 over
@@ -222,9 +225,9 @@ class AlbertClassifier(ClassifierMixin, AlbertEstimator):
             callbacks=callbacks,
             warm_start=warm_start,
             distribution=distribution,
+            lora_rank=lora_rank,
+            inference_dtype=inference_dtype,
         )
-        self.lora_rank = lora_rank
-        self.inference_dtype = inference_dtype
         self.class_weight = class_weight
         self.threshold = threshold
         self.pooling = pooling

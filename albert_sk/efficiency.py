@@ -68,10 +68,10 @@ def lora_rank_of(backbone):
     return None
 
 
-def preset_learning_rate(estimator, rate):
+def preset_learning_rate(rate, lora_rank):
     """``learning_rate="auto"`` with a preset: ``rate``, or with ``lora_rank``
     :data:`LORA_LEARNING_RATE_FACTOR` times it."""
-    if estimator.lora_rank is None:
+    if lora_rank is None:
         return rate
     return rate * LORA_LEARNING_RATE_FACTOR
 
@@ -169,8 +169,10 @@ def inference_model(model, dtype):
 
 
 class EfficiencyMixin:
-    """The estimator side of ``inference_dtype``: a converted copy of
-    ``model_`` for prediction, cached until ``fit`` or ``set_params``."""
+    """The estimator side of ``lora_rank`` and ``inference_dtype`` (mixed into
+    :class:`albert_sk.finetuning.FineTunedEstimator`): adapters set up before
+    each fit, and a converted copy of ``model_`` for prediction, cached until
+    ``fit`` or ``set_params``."""
 
     def _inference_model(self):
         """The model prediction runs: ``model_``, or its ``inference_dtype`` copy."""

@@ -20,7 +20,6 @@ from albert_sk.align import (
     char_span_to_tokens,
     top_spans,
 )
-from albert_sk.base import AlbertEstimator
 from albert_sk.batching import Encoded, split_rows
 from albert_sk.checks import (
     QAInput,
@@ -36,6 +35,7 @@ from albert_sk.exceptions import (
     first_rows,
     user_stacklevel,
 )
+from albert_sk.finetuning import FineTunedEstimator
 from albert_sk.heads import dense_head
 from albert_sk.metrics import answer_f1, squad_f1
 from albert_sk.windows import token_windows
@@ -80,7 +80,7 @@ class _Windows:
     ends: list
 
 
-class AlbertQA(AlbertEstimator):
+class AlbertQA(FineTunedEstimator):
     """Fine-tune ALBERT to answer questions with a span of a context passage.
 
     Extractive question answering as in SQuAD 1.1, and SQuAD 2.0 where some
@@ -146,7 +146,7 @@ distribution, lora_rank, inference_dtype
     """
 
     _parameter_constraints = {
-        **AlbertEstimator._parameter_constraints,
+        **FineTunedEstimator._parameter_constraints,
         "doc_stride": [Interval(Integral, 1, None, closed="left")],
         "max_query_length": [Interval(Integral, 1, None, closed="left")],
         "n_best_size": [Interval(Integral, 1, None, closed="left")],
@@ -157,7 +157,9 @@ distribution, lora_rank, inference_dtype
             StrOptions({"auto"}),
         ],
     }
-    _saved_attributes = AlbertEstimator._saved_attributes + ("null_score_threshold_",)
+    _saved_attributes = FineTunedEstimator._saved_attributes + (
+        "null_score_threshold_",
+    )
     _hf_head = ("span_logits", "qa_outputs", "AlbertForQuestionAnswering")
     _json_records = True  # {"question": ..., "context": ...}
     _output_feature = "sequence_output"
@@ -221,9 +223,9 @@ distribution, lora_rank, inference_dtype
             callbacks=callbacks,
             warm_start=warm_start,
             distribution=distribution,
+            lora_rank=lora_rank,
+            inference_dtype=inference_dtype,
         )
-        self.lora_rank = lora_rank
-        self.inference_dtype = inference_dtype
         self.doc_stride = doc_stride
         self.max_query_length = max_query_length
         self.n_best_size = n_best_size

@@ -6,13 +6,13 @@ from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
 from albert_sk import convergence
-from albert_sk.base import AlbertEstimator
 from albert_sk.checks import check_missing_targets
 from albert_sk.exceptions import InputError
+from albert_sk.finetuning import FineTunedEstimator
 from albert_sk.heads import dense_head
 
 
-class AlbertRegressor(RegressorMixin, AlbertEstimator):
+class AlbertRegressor(RegressorMixin, FineTunedEstimator):
     """Fine-tune ALBERT to predict numbers from texts or text pairs.
 
     Targets are standardised for training (mean 0, variance 1 per column)
@@ -57,7 +57,7 @@ warm_start, distribution, lora_rank, inference_dtype
     (1,)
     """
 
-    _saved_attributes = AlbertEstimator._saved_attributes + (
+    _saved_attributes = FineTunedEstimator._saved_attributes + (
         "y_mean_",
         "y_scale_",
         "n_outputs_",
@@ -66,7 +66,7 @@ warm_start, distribution, lora_rank, inference_dtype
     _hf_head = ("outputs", "classifier", "AlbertForSequenceClassification")
 
     _parameter_constraints = {
-        **AlbertEstimator._parameter_constraints,
+        **FineTunedEstimator._parameter_constraints,
         "pooling": [StrOptions({"auto", "cls", "mean"})],
     }
 
@@ -122,9 +122,9 @@ warm_start, distribution, lora_rank, inference_dtype
             callbacks=callbacks,
             warm_start=warm_start,
             distribution=distribution,
+            lora_rank=lora_rank,
+            inference_dtype=inference_dtype,
         )
-        self.lora_rank = lora_rank
-        self.inference_dtype = inference_dtype
         self.pooling = pooling
 
     def _values(self, y, inputs):

@@ -21,7 +21,6 @@ from albert_sk.align import (
     split_words,
     to_iob2,
 )
-from albert_sk.base import AlbertEstimator
 from albert_sk.batching import (
     Encoded,
     TokenTargets,
@@ -42,6 +41,7 @@ from albert_sk.exceptions import (
     ParameterError,
     user_stacklevel,
 )
+from albert_sk.finetuning import FineTunedEstimator
 from albert_sk.heads import dense_head
 from albert_sk.metrics import entity_f1_score
 from albert_sk.windows import word_windows
@@ -49,7 +49,7 @@ from albert_sk.windows import word_windows
 _NO_EDGE = 1 << 30  # context score of a word next to a sentence edge
 
 
-class AlbertTagger(AlbertEstimator):
+class AlbertTagger(FineTunedEstimator):
     """Fine-tune ALBERT to tag every word of a sentence (NER, POS, chunking).
 
     Input is a list of word lists (CoNLL style, see
@@ -165,7 +165,7 @@ warm_start, distribution, lora_rank, inference_dtype
     """
 
     _parameter_constraints = {
-        **AlbertEstimator._parameter_constraints,
+        **FineTunedEstimator._parameter_constraints,
         "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "stride": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "label_all_tokens": ["boolean"],
@@ -173,7 +173,7 @@ warm_start, distribution, lora_rank, inference_dtype
         "scheme": [StrOptions(set(SCHEMES)), None],
         "lowercase": ["boolean"],
     }
-    _saved_attributes = AlbertEstimator._saved_attributes + (
+    _saved_attributes = FineTunedEstimator._saved_attributes + (
         "classes_",
         "labels_",
         "tag_scheme_",
@@ -196,6 +196,7 @@ warm_start, distribution, lora_rank, inference_dtype
     # on WNUT-17 the classifier's 3e-5 for 3 epochs leaves the tagger near
     # all-"O" (entity F1 0.015), 1e-4 for 5 epochs reaches 0.47.
     _preset_learning_rate = 1e-4
+    # epochs="auto": (fine-tuning a preset, training from scratch).
     _auto_epochs = (5, 40)
     _scratch_learning_rates = ((64, 3e-3), (256, 1e-3), (768, 1e-4))
 
@@ -255,9 +256,9 @@ warm_start, distribution, lora_rank, inference_dtype
             callbacks=callbacks,
             warm_start=warm_start,
             distribution=distribution,
+            lora_rank=lora_rank,
+            inference_dtype=inference_dtype,
         )
-        self.lora_rank = lora_rank
-        self.inference_dtype = inference_dtype
         self.stride = stride
         self.label_all_tokens = label_all_tokens
         self.aggregation = aggregation
@@ -292,6 +293,13 @@ warm_start, distribution, lora_rank, inference_dtype
                 f"{self.max_length // 2} (the pieces two windows share). "
                 "Lower stride or raise max_length."
             )
+
+    def _epochs(self):
+        """``epochs``, or what "auto" means: few to fine-tune a preset, the
+        measured number from scratch."""
+        if self.epochs != "auto":
+            return self.epochs
+        return self._auto_epochs[self.preset is None]
 
     def _stride(self):
         if self.stride == "auto":

@@ -8,18 +8,6 @@ from sklearn.utils._param_validation import StrOptions
 from albert_sk.base import AlbertEstimator
 from albert_sk.training import seeded
 
-_SHARED = (
-    "preset",
-    "backbone",
-    "vocab_size",
-    "max_length",
-    "batch_size",
-    "mixed_precision",
-    "jit_compile",
-    "random_state",
-    "verbose",
-)
-
 
 class AlbertVectorizer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, AlbertEstimator
@@ -71,12 +59,10 @@ jit_compile, random_state, verbose
     """
 
     _parameter_constraints = {
-        **{k: AlbertEstimator._parameter_constraints[k] for k in _SHARED},
+        **AlbertEstimator._parameter_constraints,
         "pooling": [StrOptions({"mean", "cls"})],
     }
     _saved_attributes = AlbertEstimator._saved_attributes + ("n_features_out_",)
-    # No inference_dtype parameter: transform runs the float32 model.
-    inference_dtype = "float32"
 
     def __init__(
         self,
@@ -92,19 +78,18 @@ jit_compile, random_state, verbose
         random_state=None,
         verbose=0,
     ):
-        self.preset = preset
-        self.backbone = backbone
-        self.vocab_size = vocab_size
-        self.max_length = max_length
+        super().__init__(
+            preset=preset,
+            backbone=backbone,
+            vocab_size=vocab_size,
+            max_length=max_length,
+            batch_size=batch_size,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.pooling = pooling
-        self.batch_size = batch_size
-        self.mixed_precision = mixed_precision
-        self.jit_compile = jit_compile
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _backbone_dropout(self):
-        return 0.0  # a vectorizer does not train
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

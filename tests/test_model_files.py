@@ -171,6 +171,13 @@ CRAFTED = [
         r"names the estimator 'AlbertEstimator', " + ESTIMATOR_LIST,
     ),
     (
+        "private-fine-tuning-class",
+        lambda m, s: _with(
+            m, "albert_sk.json", _meta(m, estimator="FineTunedEstimator")
+        ),
+        r"names the estimator 'FineTunedEstimator', " + ESTIMATOR_LIST,
+    ),
+    (
         "missing-member",
         lambda m, s: _zip((n, d) for n, d in m.items() if n != "spiece.model"),
         r"it lacks \['spiece\.model'\]\. It may be another kind of zip file; save "
@@ -412,6 +419,7 @@ def test_crafted_archive_is_refused_before_anything_is_used(
 def test_the_registry_lists_every_estimator_and_nothing_else():
     from albert_sk._registry import TASKS
     from albert_sk.base import AlbertEstimator
+    from albert_sk.finetuning import FineTunedEstimator
     from albert_sk.model_file import ESTIMATORS, _estimator_class
 
     public = {n for n in albert_sk.__all__ if n.startswith("Albert")}
@@ -421,11 +429,13 @@ def test_the_registry_lists_every_estimator_and_nothing_else():
         assert _estimator_class(name, AlbertEstimator) is cls
         assert _estimator_class(name, cls) is cls
     # Every estimator class of the package is registered (subclasses of
-    # subclasses included), and a class never finds another's file.
+    # subclasses included; the two layers of base classes are no estimators),
+    # and a class never finds another's file.
     defined, stack = set(), [AlbertEstimator]
     while stack:
         cls = stack.pop()
-        if cls.__module__.startswith("albert_sk.") and cls is not AlbertEstimator:
+        layers = (AlbertEstimator, FineTunedEstimator)
+        if cls.__module__.startswith("albert_sk.") and cls not in layers:
             defined.add(cls.__name__)
         stack.extend(cls.__subclasses__())
     assert defined == set(ESTIMATORS)

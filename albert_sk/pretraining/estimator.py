@@ -22,7 +22,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk import backbones, convergence, heads
-from albert_sk.base import AlbertEstimator
+from albert_sk.base import TRAINING_CONSTRAINTS, AlbertEstimator, TrainingMixin
 from albert_sk.batching import fit_input
 from albert_sk.exceptions import InputError, VocabularyWarning, user_stacklevel
 from albert_sk.pretraining.corpus import Corpus
@@ -42,15 +42,9 @@ from albert_sk.training import seeded
 
 # Parameters that may change between a killed run and its resumption.
 _RESUME_FREE = ("verbose", "callbacks", "checkpoint_dir", "checkpoint_every")
-# Parameters with the same meaning and constraints as every estimator's.
-_SHARED = (
-    "preset backbone vocab_size epochs batch_size learning_rate weight_decay "
-    "warmup_ratio max_grad_norm dropout mixed_precision jit_compile random_state "
-    "verbose callbacks"
-).split()
 
 
-class AlbertPretrainer(AlbertEstimator):
+class AlbertPretrainer(TrainingMixin, AlbertEstimator):
     """Pretrain ALBERT on unlabelled text: own vocabulary, n-gram MLM and SOP.
 
     Parameters
@@ -145,7 +139,8 @@ class AlbertPretrainer(AlbertEstimator):
     """
 
     _parameter_constraints: dict = {
-        **{k: AlbertEstimator._parameter_constraints[k] for k in _SHARED},
+        **AlbertEstimator._parameter_constraints,
+        **TRAINING_CONSTRAINTS,
         "lowercase": ["boolean"],
         "character_coverage": [Interval(Real, 0.9, 1, closed="both")],
         "model_type": [StrOptions({"unigram", "bpe"})],
@@ -168,12 +163,6 @@ class AlbertPretrainer(AlbertEstimator):
     _scratch_learning_rates = ((2**31, 1e-3),)
     # Characters of documents per streamed chunk (about 250k tokens).
     _chunk_chars = 1_000_000
-    # No lora_rank parameter: pretraining trains every weight (the optimizer
-    # reads it through base._learning_rate).
-    lora_rank = None
-    # No pooling parameter: the MLM and SOP heads read the backbone's own
-    # outputs, the SOP head the [CLS] pooler.
-    pooling = "cls"
 
     def __init__(
         self,
@@ -208,21 +197,27 @@ class AlbertPretrainer(AlbertEstimator):
         verbose=0,
         callbacks=None,
     ):
-        self.preset = preset
-        self.backbone = backbone
-        self.vocab_size = vocab_size
+        super().__init__(
+            preset=preset,
+            backbone=backbone,
+            vocab_size=vocab_size,
+            max_length=max_length,
+            batch_size=batch_size,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.lowercase = lowercase
         self.character_coverage = character_coverage
         self.model_type = model_type
         self.vocab_sample_size = vocab_sample_size
         self.doc_sep = doc_sep
-        self.max_length = max_length
         self.mask_rate = mask_rate
         self.max_ngram = max_ngram
         self.sop = sop
         self.epochs = epochs
         self.max_steps = max_steps
-        self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.weight_decay = weight_decay
@@ -232,10 +227,6 @@ class AlbertPretrainer(AlbertEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.log_every = log_every
-        self.mixed_precision = mixed_precision
-        self.jit_compile = jit_compile
-        self.random_state = random_state
-        self.verbose = verbose
         self.callbacks = callbacks
 
     # === Vocabulary and model ===

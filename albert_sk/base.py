@@ -21,7 +21,7 @@ import keras
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from albert_sk import backbones, distribute, heads, model_file, training
+from albert_sk import backbones, distribute, model_file, training
 from albert_sk.batching import bucket_sizes, make_batches
 from albert_sk.checks import check_texts
 from albert_sk.exceptions import InputError, NotFittedError
@@ -283,32 +283,8 @@ class AlbertEstimator(BaseEstimator):
         return keras.Model(inputs, outputs, name=type(self).__name__.lower())
 
     def _features(self, outputs, inputs):
-        """What the head reads: the backbone's ``_output_feature``, or for
-        ``pooling_="mean"`` the mean of ``sequence_output`` over real tokens."""
-        if self._output_feature == "pooled_output" and self.pooling_ == "mean":
-            return heads.mean_pool(outputs["sequence_output"], inputs["padding_mask"])
+        """What the head reads: the backbone's ``_output_feature``."""
         return outputs[self._output_feature]
-
-    @property
-    def pooling_(self):
-        """How a text becomes one vector for estimators with a ``pooling``
-        parameter: "cls" (the pretrained pooler on [CLS]) with a preset,
-        "mean" from scratch, where the pooler starts untrained and fits on
-        [CLS] sat at the class prior for whole epochs (docs/classifier.md).
-
-        Examples
-        --------
-        >>> from albert_sk import AlbertClassifier
-        >>> AlbertClassifier().pooling_  # from scratch
-        'mean'
-        >>> AlbertClassifier(preset="albert_base_en_uncased").pooling_
-        'cls'
-        >>> AlbertClassifier(pooling="cls").pooling_
-        'cls'
-        """
-        if self.pooling == "auto":
-            return "cls" if self.preset is not None else "mean"
-        return self.pooling
 
     def _build_head(self, features):
         """Keras layers on the backbone output; returns the model's outputs."""

@@ -29,6 +29,7 @@ from albert_sk import (
     convergence,
     distribute,
     efficiency,
+    heads,
     pretrained_heads,
     training,
 )
@@ -169,6 +170,35 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
     def _pooler_unused(self):
         """True when the head reads no ``pooled_output`` (tokens, mean pooling)."""
         return self._output_feature != "pooled_output" or self.pooling_ == "mean"
+
+    def _features(self, outputs, inputs):
+        """What the head reads: the backbone's ``_output_feature``, or for
+        ``pooling_="mean"`` the mean of ``sequence_output`` over real tokens."""
+        if self._output_feature == "pooled_output" and self.pooling_ == "mean":
+            return heads.mean_pool(outputs["sequence_output"], inputs["padding_mask"])
+        return super()._features(outputs, inputs)
+
+    @property
+    def pooling_(self):
+        """How a text becomes one vector for the head (``pooling``; the
+        tagger and QA, whose heads read every token, have "cls"): for
+        "auto", "cls" (the pretrained pooler on [CLS]) with a preset,
+        "mean" from scratch, where the pooler starts untrained and fits on
+        [CLS] sat at the class prior for whole epochs (docs/classifier.md).
+
+        Examples
+        --------
+        >>> from albert_sk import AlbertClassifier
+        >>> AlbertClassifier().pooling_  # from scratch
+        'mean'
+        >>> AlbertClassifier(preset="albert_base_en_uncased").pooling_
+        'cls'
+        >>> AlbertClassifier(pooling="cls").pooling_
+        'cls'
+        """
+        if self.pooling == "auto":
+            return "cls" if self.preset is not None else "mean"
+        return self.pooling
 
     # === Training ===
 

@@ -21,7 +21,7 @@ from albert_sk._version import __version__ as __version__  # re-export
 
 # Name -> the module it is imported from on first use.
 _LAZY = {name: module for name, (module, _) in ESTIMATORS.items()}
-_LAZY["export_hf"] = "albert_sk.hf"
+_LAZY["export_hf"] = "albert_sk.export.hf"
 
 __all__ = sorted([*_LAZY, "load"])
 

@@ -481,7 +481,7 @@ class AlbertClassifier(ClassifierMixin, FineTunedEstimator):
         those; a graph cannot). ``albert_sk_serving.json`` in the folder
         lists ``classes_``. The folder is written beside ``path`` and
         renamed into place. See ``docs/serving.md`` and
-        :mod:`albert_sk.serving` for the few characters whose folding
+        :mod:`albert_sk.export.savedmodel` for the few characters whose folding
         differs.
 
         Loading needs TensorFlow and the ``tensorflow_text`` ops, not
@@ -512,6 +512,6 @@ class AlbertClassifier(ClassifierMixin, FineTunedEstimator):
         >>> same  # doctest: +SKIP
         True
         """
-        from albert_sk.serving import export_classifier
+        from albert_sk.export.savedmodel import export_classifier
 
         return export_classifier(self, path)

@@ -3,7 +3,7 @@ estimator's head layer when ``preset`` names such a checkpoint.
 
 Which rows of the checkpoint's head are which of our labels
 (:func:`head_labels`, ``id2label``), and the copy itself
-(:func:`import_head`); :mod:`albert_sk.hf` writes the same heads. numpy
+(:func:`import_head`); :mod:`albert_sk.export.hf` writes the same heads. numpy
 and safetensors: the weights are assigned to Keras variables that exist.
 """
 
@@ -32,7 +32,7 @@ def _head_rows(config, classes):
     id2label = config.get("id2label") or {}
     labels = [id2label.get(str(i), id2label.get(i)) for i in range(len(id2label))]
     # A BIOES/BMES tagger's export names its rows in IOB2 and keeps the tags
-    # it learned under "albert_sk_labels" (albert_sk.hf).
+    # it learned under "albert_sk_labels" (albert_sk.export.hf).
     labels = config.get("albert_sk_labels") or labels
     if classes is None:
         return list(range(len(labels))) if labels else None

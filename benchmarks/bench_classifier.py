@@ -245,7 +245,7 @@ def run_hf(tokenizer, texts, labels, predict_texts):
     import torch
     from transformers import AlbertConfig, AlbertForSequenceClassification
 
-    from albert_sk.hf import hf_config
+    from albert_sk.export.hf import hf_config
 
     # The same architecture as ours, described as export_hf describes it.
     backbone = keras_hub.models.AlbertBackbone(

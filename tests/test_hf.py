@@ -309,7 +309,7 @@ def test_keras_hub_private_attributes_that_hf_reads_exist():
     import keras
     import keras_hub
 
-    from albert_sk.hf import KERAS_HUB_INTERNALS, check_keras_hub_internals
+    from albert_sk.export.hf import KERAS_HUB_INTERNALS, check_keras_hub_internals
 
     backbone = keras_hub.models.AlbertBackbone(
         vocabulary_size=20,

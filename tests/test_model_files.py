@@ -613,7 +613,7 @@ def test_a_folder_that_is_not_an_earlier_export_is_not_replaced(tmp_path):
 def test_export_hf_and_save_preset_replace_the_whole_folder(saved, tmp_path):
     from albert_sk.backbones import save_preset
     from albert_sk.efficiency import find_backbone
-    from albert_sk.hf import export_hf
+    from albert_sk.export.hf import export_hf
 
     clf, *_ = saved
     out = tmp_path / "hf"

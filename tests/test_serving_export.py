@@ -24,7 +24,7 @@ pytestmark = API_FITS
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("tensorflow_text")
 
-from albert_sk import serving  # noqa: E402
+from albert_sk.export import savedmodel  # noqa: E402
 
 MAX_LENGTH = 32
 AWKWARD = [
@@ -151,10 +151,10 @@ def test_count_tokens_names_the_texts_predict_warns_about(fitted, served):
 def test_the_folder_says_what_the_columns_are(fitted, served):
     single, pair = fitted
     _, folder = served
-    info = json.loads((folder / "pair" / serving.INFO_FILE).read_text())
+    info = json.loads((folder / "pair" / savedmodel.INFO_FILE).read_text())
     assert info["classes"] == pair.classes_.tolist() == ["mid", "neg", "pos"]
     assert info["text_pairs"] and info["max_length"] == 16
-    info = json.loads((folder / "single" / serving.INFO_FILE).read_text())
+    info = json.loads((folder / "single" / savedmodel.INFO_FILE).read_text())
     assert info["classes"] == single.classes_.tolist()
     assert (info["lowercase"], info["strip_accents"]) == (True, True)
 
@@ -167,7 +167,7 @@ def test_export_replaces_its_own_folder_and_refuses_others(fitted, tmp_path):
     (target / "stale.txt").write_text("from an earlier export")
     single.export_serving(target)
     assert not (target / "stale.txt").exists()
-    assert (target / serving.INFO_FILE).exists()
+    assert (target / savedmodel.INFO_FILE).exists()
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
@@ -195,7 +195,7 @@ BLOCKS = [
 
 
 def graph_normalize(texts, **flags):
-    out = serving.normalize(tf.constant(texts), **flags).numpy()
+    out = savedmodel.normalize(tf.constant(texts), **flags).numpy()
     return [t.decode("utf-8") for t in out]
 
 
@@ -223,7 +223,7 @@ def test_every_character_of_common_scripts_folds_as_in_python(flags):
 def test_whitespace_quotes_and_marks_in_whole_texts_fold_as_in_python():
     texts = [
         *AWKWARD,
-        *[f" {w}a{w}{w}b{w}" for w in serving.WHITESPACE],
+        *[f" {w}a{w}{w}b{w}" for w in savedmodel.WHITESPACE],
         "\x1c\x1d\x1e\x1f not whitespace to python",
         "```a''' ``''",
         "a\u0301\u0327 \u0301b",

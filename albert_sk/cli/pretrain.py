@@ -114,7 +114,7 @@ def run(args):
         )
     lines.append(f"  keras-hub preset {path}")
     if args.hf:
-        from albert_sk.hf import export_hf
+        from albert_sk.export.hf import export_hf
 
         lines.append(f"  Hugging Face    {export_hf(pre, args.hf)}")
     lines.append(f"Fine-tune it with: AlbertClassifier(preset={path!r})")

@@ -75,9 +75,9 @@ def check_keras_hub_internals(layer):
     if missing:
         raise RuntimeError(
             f"keras-hub {keras_hub.__version__} moved the {kind} attributes "
-            f"{missing} that albert_sk.hf reads to convert weights to and from "
-            "Hugging Face names. Install the keras-hub version range that "
-            "albert_sk's pyproject.toml names, or update albert_sk/hf.py "
+            f"{missing} that albert_sk.export.hf reads to convert weights to and "
+            "from Hugging Face names. Install the keras-hub version range that "
+            "albert_sk's pyproject.toml names, or update albert_sk/export/hf.py "
             "(KERAS_HUB_INTERNALS) to the new layout."
         )
 

@@ -63,7 +63,7 @@ def normalize(texts, *, lowercase=True, strip_accents=True):
 
     >>> import tensorflow as tf
     >>> from albert_sk import text
-    >>> from albert_sk.serving import normalize
+    >>> from albert_sk.export.savedmodel import normalize
     >>> texts = ["  Ça   VA\\tbien  ", "``Déjà vu''"]
     >>> [t.decode() for t in normalize(tf.constant(texts)).numpy()]
     ['ca va bien', '"deja vu"']
@@ -211,7 +211,7 @@ def export_classifier(estimator, path):
     >>> import os, tempfile
     >>> import tensorflow as tf
     >>> import tensorflow_text  # registers the SentencePiece ops
-    >>> from albert_sk.serving import export_classifier
+    >>> from albert_sk.export.savedmodel import export_classifier
     >>> with tempfile.TemporaryDirectory() as folder:  # doctest: +SKIP
     ...     path = export_classifier(clf, os.path.join(folder, "served"))
     ...     print(sorted(tf.saved_model.load(path).signatures))

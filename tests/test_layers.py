@@ -16,6 +16,12 @@ from tests._marks import API_FITS
 PACKAGE = Path(__file__).resolve().parents[1] / "albert_sk"
 ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
 ESTIMATORS = ("classifier", "regressor", "vectorizer", "tagger", "qa")
+# Former module names -> the modules they re-export (docs/architecture.md).
+FORMER_NAMES = {
+    "albert_sk.serve": "albert_sk.server",
+    "albert_sk.hf": "albert_sk.export.hf",
+    "albert_sk.serving": "albert_sk.export.savedmodel",
+}
 
 
 def imports_of(path):
@@ -199,7 +205,39 @@ def test_hf_is_a_leaf_nothing_in_the_core_imports():
     }
     # The command line exports; nothing a fit or a load runs imports hf.
     command_line = {"albert_sk.cli", "albert_sk.cli.data", "albert_sk.cli.pretrain"}
-    assert users <= command_line | {"albert_sk.hf"}, users
+    assert users <= command_line | set(FORMER_NAMES), users
+
+
+def test_former_module_names_still_import_what_they_held():
+    """``albert_sk.hf`` and ``albert_sk.serving`` re-export every public name
+    of the modules they became (``albert_sk.serve`` the names it documented),
+    and nothing in the package imports them."""
+    import importlib
+
+    for old, new in FORMER_NAMES.items():
+        old_module = importlib.import_module(old)
+        new_module = importlib.import_module(new)
+        public = {
+            name
+            for node in ast.parse(Path(new_module.__file__).read_text("utf-8")).body
+            for name in (
+                [node.name]
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+                else [t.id for t in getattr(node, "targets", []) if hasattr(t, "id")]
+            )
+            if not name.startswith("_")
+        }
+        if old == "albert_sk.serve":
+            public = {"Limits", "create_app", "serve"}
+        for name in public:
+            assert getattr(old_module, name) is getattr(new_module, name), (old, name)
+    users = {
+        (name, used)
+        for name, imported in import_graph().items()
+        for used in imported & set(FORMER_NAMES)
+        if name not in FORMER_NAMES
+    }
+    assert users == set()
 
 
 def test_no_module_imports_from_the_package_root():

@@ -1,0 +1,201 @@
+"""A linear-chain CRF trained jointly with a tagger's model (keras.ops only).
+
+The tagger's head gives every token one score per tag (its logits, the
+*emissions*); a CRF adds a score for each pair of consecutive tags (the
+*transitions*) and trains both on the log-likelihood of the gold tag
+sequence. This module holds that log-likelihood
+(:func:`crf_log_likelihood`), the layer that holds the trainable transitions
+(:class:`Transitions`) and the model that trains a tagging model with them
+(:class:`CRFTrainer`).
+
+Design: a training-only wrapper, not a layer inside the saved model.
+:class:`CRFTrainer` is a ``keras.Model`` subclass that calls the tagging
+model unchanged (it shares its layers) and tracks a :class:`Transitions`
+layer; it overrides ``compute_loss``, which reads the transition variable.
+Keras' trainers compute gradients for ``model.trainable_variables`` and on
+JAX call ``compute_loss`` inside the ``StatelessScope`` that maps every
+tracked variable to its traced value (``Trainer.stateless_compute_loss``):
+a variable the model tracks is differentiated on every backend (a
+``GradientTape`` on TensorFlow, ``jax.grad`` on JAX, autograd on torch),
+while one held by a loss object outside the model would be a constant on
+JAX. A layer adding its loss with ``add_loss`` would need the tags as a
+model input, which prediction does not have. With the wrapper, the model
+that is saved, pickled, exported and predicted with stays the plain
+backbone + dense head; after fit the estimator keeps the learned matrix as
+a numpy array (the tagger's ``transitions_``).
+
+Decoding needs nothing new: the CRF's best path maximises the sum of the
+emissions and transitions, and ``log_softmax(logits)`` differs from the
+logits by one constant per position, the same for every tag, so Viterbi
+over the words' log-probabilities plus the learned transitions
+(:func:`albert_sk.decoding.viterbi`) finds the CRF's exact argmax path.
+
+Transition matrices are ``(K + 1, K + 1)`` as in :mod:`albert_sk.decoding`:
+the last row is the start of a sentence, the last column its end. The
+scheme's forbidden transitions stay at
+:data:`~albert_sk.decoding.FORBIDDEN`: the variable's entries there are
+never read, so they get no gradient.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from albert_sk.decoding import FORBIDDEN
+
+# Score of the start state once a sentence has begun: no path returns to it.
+_UNREACHABLE = -1e9
+
+
+def crf_log_likelihood(emissions, tags, transitions):
+    """``log p(tags | emissions)`` of a linear-chain CRF, one per row.
+
+    Only the positions with a tag (``tags >= 0``) form the chain; the
+    others (later pieces of a word, special tokens, padding) are skipped:
+    the forward scores carry over them unchanged. A row with no tag scores 0.
+
+    Parameters
+    ----------
+    emissions : tensor of shape (batch, length, K)
+        Each position's score of each tag (a head's logits).
+    tags : int tensor of shape (batch, length)
+        The gold tag of each position, negative where there is none.
+    transitions : tensor of shape (K + 1, K + 1)
+        ``transitions[i, j]``: the score of tag ``j`` following tag ``i``;
+        row ``K`` is the start of a sentence, column ``K`` its end.
+
+    Returns
+    -------
+    tensor of shape (batch,)
+        The gold path's score less the log-sum-exp of every path's score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from keras import ops
+    >>> from albert_sk.crf import crf_log_likelihood
+    >>> emissions = np.log([[[0.9, 0.1], [0.5, 0.5], [0.2, 0.8]]])
+    >>> tags = np.array([[0, -1, 1]])  # the middle position has no tag
+    >>> ll = crf_log_likelihood(emissions, tags, np.zeros((3, 3)))
+    >>> float(np.exp(ops.convert_to_numpy(ll)[0])).__round__(2)  # 0.9 * 0.8
+    0.72
+    """
+    emissions = ops.cast(emissions, "float32")
+    transitions = ops.cast(transitions, "float32")
+    tags = ops.cast(tags, "int32")
+    k = ops.shape(transitions)[0] - 1
+    batch = ops.shape(emissions)[0]
+    into_tags = transitions[:, :k]  # (K + 1, K): from any state to a tag
+    flat = ops.reshape(transitions, (-1,))
+    dead = ops.full((batch, 1), _UNREACHABLE, "float32")
+    # Before the first tag only the start state (index K) is live.
+    alpha = ops.concatenate([ops.full((batch, k), _UNREACHABLE), dead * 0.0], axis=1)
+    previous = ops.full((batch,), k, "int32")
+    gold = ops.zeros((batch,), "float32")
+
+    def step(carry, position):
+        alpha, previous, gold = carry
+        emit, tag = position  # (batch, K), (batch,)
+        live = tag >= 0
+        tag = ops.maximum(tag, 0)
+        forward = ops.logsumexp(alpha[:, :, None] + into_tags[None], axis=1) + emit
+        forward = ops.concatenate([forward, dead], axis=1)
+        alpha = ops.where(live[:, None], forward, alpha)
+        score = ops.take(flat, previous * (k + 1) + tag) + ops.squeeze(
+            ops.take_along_axis(emit, tag[:, None], axis=1), axis=1
+        )
+        gold = gold + ops.where(live, score, 0.0)
+        previous = ops.where(live, tag, previous)
+        carry = (alpha, previous, gold)
+        return carry, carry  # keras' TensorFlow scan wants outputs shaped as carry
+
+    xs = (ops.transpose(emissions, (1, 0, 2)), ops.transpose(tags, (1, 0)))
+    (alpha, previous, gold), _ = ops.scan(step, (alpha, previous, gold), xs)
+    gold = gold + ops.take(flat, previous * (k + 1) + k)
+    log_z = ops.logsumexp(alpha + transitions[None, :, k], axis=1)
+    return gold - log_z
+
+
+class Transitions(keras.layers.Layer):
+    """The trainable ``(K + 1, K + 1)`` transition scores of a CRF.
+
+    ``allowed`` (boolean, as :func:`albert_sk.decoding.allowed_transitions`)
+    says which entries are learned; :meth:`scores` holds
+    :data:`~albert_sk.decoding.FORBIDDEN` at the others. ``initial`` starts
+    the learned entries (default: zeros).
+    """
+
+    def __init__(self, allowed, initial=None, **kwargs):
+        super().__init__(dtype="float32", **kwargs)
+        self.allowed = np.asarray(allowed, dtype=bool)
+        n = self.allowed.shape[0]
+        start = np.zeros((n, n), np.float32) if initial is None else initial
+        self.transitions = self.add_weight(
+            shape=(n, n),
+            initializer=keras.initializers.Constant(
+                np.where(self.allowed, start, 0.0).astype(np.float32)
+            ),
+            name="transitions",
+        )
+
+    def scores(self):
+        """The transition matrix: the learned entries, FORBIDDEN elsewhere."""
+        return ops.where(self.allowed, self.transitions, FORBIDDEN)
+
+
+class CRFTrainer(keras.Model):
+    """Trains ``model`` (token logits, shape ``(batch, length, K)``) with a CRF.
+
+    ``fit`` takes the targets of a token classifier, ``(batch, length)``
+    ints: a tag ``>= 0`` at the positions that form the chain (each word's
+    first piece), ``-2 - tag`` at positions that learn a tag by themselves
+    (cross-entropy on their softmax: other pieces of a word), ``-1`` where
+    nothing is learned. The loss is the CRF's negative log-likelihood plus
+    those cross-entropies, divided by the number of positions with a tag:
+    with zero transitions it equals the mean token cross-entropy. A sample
+    weight of shape ``(batch,)`` or ``(batch, 1)`` scales each row.
+
+    The wrapper is for training only: it shares ``model``'s layers, and
+    ``transitions.scores()`` is what decoding reads after fit.
+    """
+
+    def __init__(self, model, allowed, initial=None, **kwargs):
+        super().__init__(**kwargs)
+        self.tagger = model
+        self.built = True  # its layers are
+        self.transitions = Transitions(allowed, initial, name="crf_transitions")
+
+    def call(self, inputs, training=False):
+        return self.tagger(inputs, training=training)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        tags = ops.cast(y, "int32")
+        logits = ops.cast(y_pred, "float32")
+        chain = crf_log_likelihood(logits, tags, self.transitions.scores())
+        alone = tags <= -2
+        log_p = ops.log_softmax(logits, axis=-1)
+        own = ops.take_along_axis(log_p, ops.maximum(-2 - tags, 0)[..., None], axis=-1)
+        cross = -ops.sum(ops.where(alone, own[..., 0], 0.0), axis=1)
+        per_row = cross - chain
+        if sample_weight is not None:
+            weight = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+            per_row = per_row * weight
+        count = ops.sum(ops.cast(tags != -1, "float32"))
+        loss = ops.divide_no_nan(ops.sum(per_row), count)
+        loss = _scale_for_replicas(loss)
+        for extra in self.losses:  # regularisers and add_loss, as Keras adds them
+            loss = loss + ops.sum(ops.cast(extra, "float32"))
+        return loss
+
+
+def _scale_for_replicas(loss):
+    """Divide by the replicas of a TensorFlow distribution strategy, as Keras
+    does for its own losses (the gradients are summed over replicas)."""
+    if keras.backend.backend() != "tensorflow":
+        return loss
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / replicas if replicas > 1 else loss

@@ -140,7 +140,7 @@ class Transitions(keras.layers.Layer):
 
     def scores(self):
         """The transition matrix: the learned entries, FORBIDDEN elsewhere."""
-        return ops.where(self.allowed, self.transitions, FORBIDDEN)
+        return ops.where(self.allowed, self.transitions.value, FORBIDDEN)
 
 
 class CRFTrainer(keras.Model):

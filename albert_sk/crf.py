@@ -95,7 +95,7 @@ def crf_log_likelihood(emissions, tags, transitions):
 
     def step(carry, position):
         alpha, previous, gold = carry
-        emit, tag = position  # (batch, K), (batch,)
+        emit, tag = position[:, :k], ops.cast(position[:, k], "int32")
         live = tag >= 0
         tag = ops.maximum(tag, 0)
         forward = ops.logsumexp(alpha[:, :, None] + into_tags[None], axis=1) + emit
@@ -109,7 +109,10 @@ def crf_log_likelihood(emissions, tags, transitions):
         carry = (alpha, previous, gold)
         return carry, carry  # keras' TensorFlow scan wants outputs shaped as carry
 
-    xs = (ops.transpose(emissions, (1, 0, 2)), ops.transpose(tags, (1, 0)))
+    # One tensor to scan over, the tag as a last float column: keras' scan on
+    # TensorFlow fails on several inputs of unknown length (keras 3.15).
+    xs = ops.concatenate([emissions, ops.cast(tags, "float32")[..., None]], axis=-1)
+    xs = ops.transpose(xs, (1, 0, 2))
     (alpha, previous, gold), _ = ops.scan(step, (alpha, previous, gold), xs)
     gold = gold + ops.take(flat, previous * (k + 1) + k)
     log_z = ops.logsumexp(alpha + transitions[None, :, k], axis=1)
@@ -152,7 +155,8 @@ class CRFTrainer(keras.Model):
     (cross-entropy on their softmax: other pieces of a word), ``-1`` where
     nothing is learned. The loss is the CRF's negative log-likelihood plus
     those cross-entropies, divided by the number of positions with a tag:
-    with zero transitions it equals the mean token cross-entropy. A sample
+    with every transition allowed and zero it equals the mean
+    token cross-entropy. A sample
     weight of shape ``(batch,)`` or ``(batch, 1)`` scales each row.
 
     The wrapper is for training only: it shares ``model``'s layers, and

@@ -1,0 +1,159 @@
+"""The jointly trained CRF (albert_sk.crf) and AlbertTagger's "crf" transitions."""
+
+import itertools
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _marks import API_FITS
+from keras import ops
+from test_tagger import synthetic, tiny
+
+from albert_sk import AlbertTagger
+from albert_sk.align import repair_iob2
+from albert_sk.crf import crf_log_likelihood
+from albert_sk.decoding import FORBIDDEN, allowed_transitions, transition_scores
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class CRFTagger(AlbertTagger):
+    _transitions = "crf"
+
+
+def brute_force(emissions, tags, transitions):
+    """log p(tags) by enumerating every tag path over the tagged positions."""
+    k = emissions.shape[1]
+    where = np.flatnonzero(tags >= 0)
+
+    def score(path):
+        total, previous = 0.0, k
+        for position, tag in zip(where, path, strict=True):
+            total += transitions[previous, tag] + emissions[position, tag]
+            previous = tag
+        return total + transitions[previous, k]
+
+    paths = np.array([score(p) for p in itertools.product(range(k), repeat=len(where))])
+    log_z = paths.max() + np.log(np.exp(paths - paths.max()).sum())
+    return score(tags[where]) - log_z
+
+
+@pytest.mark.parametrize("scheme", ["IOB2", "BIOES"])
+def test_log_likelihood_is_brute_force_enumeration(scheme):
+    rng = np.random.default_rng(0)
+    labels = {"IOB2": ["B-X", "I-X", "O"], "BIOES": ["B-X", "E-X", "I-X", "O", "S-X"]}
+    k = len(labels[scheme])
+    allowed = allowed_transitions(labels[scheme], scheme)
+    transitions = np.where(allowed, rng.normal(size=allowed.shape), FORBIDDEN)
+    emissions = rng.normal(size=(4, 7, k)) * 2
+    tags = rng.integers(0, k, size=(4, 7))
+    tags[rng.random(tags.shape) < 0.4] = -1  # later pieces, special tokens
+    tags[1] = -1  # a row without tags scores 0
+    tags[2, :] = [0, -1, 2, -1, 2, 3 % k, -1]  # a forbidden path under IOB2
+    got = ops.convert_to_numpy(crf_log_likelihood(emissions, tags, transitions))
+    expected = [brute_force(emissions[b], tags[b], transitions) for b in range(4)]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
+    assert got[1] == 0.0
+    assert np.all(got <= 1e-6)
+
+
+GRADIENT_SCRIPT = textwrap.dedent(
+    """
+    import keras, numpy as np
+    from albert_sk.crf import CRFTrainer
+    from albert_sk.decoding import FORBIDDEN, allowed_transitions
+
+    keras.utils.set_random_seed(0)
+    allowed = allowed_transitions(["B-X", "I-X", "O"], "IOB2")
+    allowed[-1, -1] = False  # start -> end: no sentence is empty
+    ids = keras.Input(shape=(None,), dtype="int32")
+    logits = keras.layers.Dense(3)(keras.layers.Embedding(20, 4)(ids))
+    trainer = CRFTrainer(keras.Model(ids, logits), allowed)
+    trainer.compile(optimizer=keras.optimizers.Adam(0.1))
+    x = np.random.default_rng(0).integers(0, 20, size=(8, 6)).astype("int32")
+    y = np.tile(np.array([[-1, 0, 1, -3, 2, -1]], "int32"), (8, 1))
+    trainer.fit(x, y, epochs=3, batch_size=4, verbose=0)
+    learned = keras.ops.convert_to_numpy(trainer.transitions.transitions)
+    scores = keras.ops.convert_to_numpy(trainer.transitions.scores())
+    assert np.all(learned[~allowed] == 0), learned  # never read, no gradient
+    assert np.all(scores[~allowed] == FORBIDDEN)
+    assert np.abs(learned[allowed]).min() > 0.05, learned  # every one learned
+    assert learned[0, 1] > 0 and learned[2, 0] < 0  # B->I seen, O->B not
+    print("ok", keras.backend.backend())
+    """
+)
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_gradients_reach_the_transitions_on_every_backend(backend):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env["JAX_PLATFORMS"] = "cpu"
+    done = subprocess.run(
+        [sys.executable, "-c", GRADIENT_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-2:] == ["ok", backend]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic(120)
+
+
+@pytest.fixture(scope="module")
+def crf_tagger(data):
+    tagger = tiny(epochs=8)
+    tagger._transitions = "crf"  # an AlbertTagger still, so it saves and loads
+    return tagger.fit(*data)
+
+
+@API_FITS
+def test_crf_tagger_predicts_valid_sequences_with_learned_transitions(data, crf_tagger):
+    X, y = synthetic(40, seed=1)
+    pred = crf_tagger.predict(X)
+    assert all(p == repair_iob2(p) for p in pred)  # valid IOB2
+    assert crf_tagger.score(X, y) > 0.8
+    labels = crf_tagger.labels_.tolist()
+    index = {t: i for i, t in enumerate(labels)}
+    counted = transition_scores(
+        [np.array([index[t] for t in s]) for s in data[1]], labels, "IOB2"
+    )
+    learned = crf_tagger.transitions_
+    assert learned.shape == counted.shape and learned.dtype == np.float32
+    forbidden = ~allowed_transitions(labels, "IOB2")
+    assert np.all(learned[forbidden] == FORBIDDEN)
+    assert not np.allclose(learned[~forbidden], counted[~forbidden], atol=0.1)
+    # learned from the data: O -> I-LOC is forbidden, B-LOC -> I-LOC is not
+    b_loc, i_loc, o = index["B-LOC"], index["I-LOC"], index["O"]
+    assert learned[b_loc, i_loc] > learned[o, b_loc] - 10
+
+
+@API_FITS
+def test_crf_is_a_subclass_switch_that_changes_no_parameter(data):
+    assert AlbertTagger._transitions == "counted"
+    tagger = CRFTagger(**tiny(epochs=1).get_params())
+    assert tagger.get_params() == tiny(epochs=1).get_params()
+    tagger.fit(*data)
+    assert "_crf_trainer" not in vars(tagger)  # nothing of the fit stays
+    assert type(tagger.model_).__name__ == "Functional"  # the plain tagger model
+
+
+@API_FITS
+def test_crf_tagger_save_load_and_pickle_keep_predictions(crf_tagger, tmp_path):
+    X = [["Grace", "flew", "to", "New", "York"], ["Bob", "loves", "Oslo", "."]]
+    expected = crf_tagger.predict(X)
+    loaded = AlbertTagger.load(crf_tagger.save(tmp_path / "crf.albert"))
+    restored = pickle.loads(pickle.dumps(crf_tagger))
+    for other in (loaded, restored):
+        np.testing.assert_array_equal(other.transitions_, crf_tagger.transitions_)
+        assert other.predict(X) == expected

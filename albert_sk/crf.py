@@ -155,9 +155,9 @@ class CRFTrainer(keras.Model):
     (cross-entropy on their softmax: other pieces of a word), ``-1`` where
     nothing is learned. The loss is the CRF's negative log-likelihood plus
     those cross-entropies, divided by the number of positions with a tag:
-    with every transition allowed and zero it equals the mean
-    token cross-entropy. A sample
-    weight of shape ``(batch,)`` or ``(batch, 1)`` scales each row.
+    with every transition allowed and zero it equals the mean token
+    cross-entropy. A sample weight of shape ``(batch,)`` or ``(batch, 1)``
+    scales each row.
 
     The wrapper is for training only: it shares ``model``'s layers, and
     ``transitions.scores()`` is what decoding reads after fit.

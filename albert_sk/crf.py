@@ -6,7 +6,8 @@ The tagger's head gives every token one score per tag (its logits, the
 sequence. This module holds that log-likelihood
 (:func:`crf_log_likelihood`), the layer that holds the trainable transitions
 (:class:`Transitions`) and the model that trains a tagging model with them
-(:class:`CRFTrainer`).
+(:class:`CRFTrainer`), and the fit steps a tagger overrides to use them
+(:class:`CRFMixin`).
 
 Design: a training-only wrapper, not a layer inside the saved model.
 :class:`CRFTrainer` is a ``keras.Model`` subclass that calls the tagging
@@ -37,11 +38,14 @@ scheme's forbidden transitions stay at
 never read, so they get no gradient.
 """
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
 
-from albert_sk.decoding import FORBIDDEN
+from albert_sk import training
+from albert_sk.decoding import FORBIDDEN, allowed_transitions
 
 # Score of the start state once a sentence has begun: no path returns to it.
 _UNREACHABLE = -1e9
@@ -192,6 +196,56 @@ class CRFTrainer(keras.Model):
         for extra in self.losses:  # regularisers and add_loss, as Keras adds them
             loss = loss + ops.sum(ops.cast(extra, "float32"))
         return loss
+
+
+class CRFMixin:
+    """The fit steps of a tagger whose ``transitions_`` a CRF learns in fit.
+
+    Mixed into :class:`~albert_sk.AlbertTagger` (before
+    ``FineTunedEstimator``); active where the class attribute
+    ``_transitions`` is ``"crf"``, else each step is the base's. ``_compile``
+    compiles a :class:`CRFTrainer` of ``model_`` (``warm_start``: a fresh
+    optimizer, the transitions from the fitted ``transitions_``),
+    ``_fit_loop`` fits it in ``model_``'s place and keeps its transitions as
+    ``transitions_``. The estimator encodes its targets for the trainer
+    (``_encode_fit``: ``-2 - tag`` off the chain).
+    """
+
+    def _compile(self, n_train):
+        if self._transitions != "crf":
+            return super()._compile(n_train)
+        self._compile_crf(n_train, None)
+
+    def _continue_optimizer(self, n_train):
+        if self._transitions != "crf":
+            return super()._continue_optimizer(n_train)
+        self._compile_crf(n_train, self.transitions_)
+        return True
+
+    def _compile_crf(self, n_train, initial):
+        allowed = allowed_transitions(self.labels_.tolist(), self.tag_scheme_)
+        allowed[-1, -1] = False  # an empty sentence is no transition
+        trainer = CRFTrainer(self.model_, allowed, initial)
+        steps = self._epochs() * math.ceil(n_train / self.batch_size)
+        unused = ["pooled_dense/"] if self._pooler_unused() else []
+        trainer.compile(
+            optimizer=self._optimizer(steps, no_gradient=unused),
+            jit_compile=self._resolve_jit(),
+        )
+        training.build_optimizer(trainer)
+        self._crf_trainer = trainer  # until _fit_loop takes it
+
+    def _fit_loop(self, train, val, seed, first_loss=None):
+        if self._transitions != "crf":
+            return super()._fit_loop(train, val, seed, first_loss)
+        trainer = self.__dict__.pop("_crf_trainer")
+        model, self.model_ = self.model_, trainer  # fit runs the wrapper
+        try:
+            return super()._fit_loop(train, val, seed, first_loss)
+        finally:
+            self.model_ = model
+            scores = ops.convert_to_numpy(trainer.transitions.scores())
+            self.transitions_ = scores.astype(np.float32)
 
 
 def _scale_for_replicas(loss):

@@ -1,6 +1,5 @@
 """``AlbertTagger``: token classification (NER, POS) with words in and words out."""
 
-import math
 import warnings
 from numbers import Integral
 
@@ -10,7 +9,7 @@ import pandas as pd
 from scipy.special import softmax
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from albert_sk import convergence, training
+from albert_sk import convergence
 from albert_sk.align import (
     CJK_PATTERN,
     SCHEMES,
@@ -29,6 +28,7 @@ from albert_sk.batching import (
     ragged_positions,
 )
 from albert_sk.checks import TaggerInput, check_sentences
+from albert_sk.crf import CRFMixin
 from albert_sk.decoding import (
     FORBIDDEN,
     allowed_transitions,
@@ -50,7 +50,7 @@ from albert_sk.windows import word_windows
 _NO_EDGE = 1 << 30  # context score of a word next to a sentence edge
 
 
-class AlbertTagger(FineTunedEstimator):
+class AlbertTagger(CRFMixin, FineTunedEstimator):
     """Fine-tune ALBERT to tag every word of a sentence (NER, POS, chunking).
 
     Input is a list of word lists (CoNLL style, see
@@ -202,7 +202,7 @@ warm_start, distribution, lora_rank, inference_dtype
     _scratch_learning_rates = ((64, 3e-3), (256, 1e-3), (768, 1e-4))
     # Where ``transitions_`` come from: "counted" on the training tags
     # (decoding.transition_scores), or "crf", learned with the model as a
-    # linear-chain CRF on its logits (albert_sk.crf). A private switch for
+    # linear-chain CRF on its logits (crf.CRFMixin). A private switch for
     # benchmarks/bench_ner.py (a subclass sets it) until measurement picks one.
     _transitions = "counted"
 
@@ -591,47 +591,6 @@ warm_start, distribution, lora_rank, inference_dtype
         return keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, ignore_class=-1
         )
-
-    def _compile(self, n_train):
-        if self._transitions != "crf":
-            return super()._compile(n_train)
-        self._compile_crf(n_train, None)
-
-    def _continue_optimizer(self, n_train):
-        if self._transitions != "crf":
-            return super()._continue_optimizer(n_train)
-        # warm_start: a fresh optimizer, the CRF from the fitted transitions_
-        self._compile_crf(n_train, self.transitions_)
-        return True
-
-    def _compile_crf(self, n_train, initial):
-        """Compile a CRF trainer of ``model_`` (:class:`albert_sk.crf.CRFTrainer`,
-        its transitions from ``initial`` or zeros) for :meth:`_fit_loop`."""
-        from albert_sk.crf import CRFTrainer
-
-        allowed = allowed_transitions(self.labels_.tolist(), self.tag_scheme_)
-        allowed[-1, -1] = False  # an empty sentence is no transition
-        trainer = CRFTrainer(self.model_, allowed, initial)
-        steps = self._epochs() * math.ceil(n_train / self.batch_size)
-        unused = ["pooled_dense/"] if self._pooler_unused() else []
-        trainer.compile(
-            optimizer=self._optimizer(steps, no_gradient=unused),
-            jit_compile=self._resolve_jit(),
-        )
-        training.build_optimizer(trainer)
-        self._crf_trainer = trainer
-
-    def _fit_loop(self, train, val, seed, first_loss=None):
-        if self._transitions != "crf":
-            return super()._fit_loop(train, val, seed, first_loss)
-        trainer = self.__dict__.pop("_crf_trainer")
-        model, self.model_ = self.model_, trainer  # fit runs the wrapper
-        try:
-            return super()._fit_loop(train, val, seed, first_loss)
-        finally:
-            self.model_ = model
-            scores = keras.ops.convert_to_numpy(trainer.transitions.scores())
-            self.transitions_ = scores.astype(np.float32)
 
     def _constant_loss(self, targets, weights):
         labels = targets.labels[targets.labels != -1]

@@ -1,12 +1,7 @@
 """The jointly trained CRF (albert_sk.crf) and AlbertTagger's "crf" transitions."""
 
 import itertools
-import os
 import pickle
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +13,6 @@ from albert_sk import AlbertTagger
 from albert_sk.align import repair_iob2
 from albert_sk.crf import crf_log_likelihood
 from albert_sk.decoding import FORBIDDEN, allowed_transitions, transition_scores
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 class CRFTagger(AlbertTagger):
@@ -62,11 +55,13 @@ def test_log_likelihood_is_brute_force_enumeration(scheme):
     assert np.all(got <= 1e-6)
 
 
-GRADIENT_SCRIPT = textwrap.dedent(
-    """
-    import keras, numpy as np
+@pytest.mark.backend_smoke  # tests/test_scaling.py reruns it on JAX and PyTorch
+def test_gradients_reach_the_transitions():
+    """Trained through keras' own fit: on JAX the loss runs in a stateless
+    scope, so a variable the model does not track would get no gradient."""
+    import keras
+
     from albert_sk.crf import CRFTrainer
-    from albert_sk.decoding import FORBIDDEN, allowed_transitions
 
     keras.utils.set_random_seed(0)
     allowed = allowed_transitions(["B-X", "I-X", "O"], "IOB2")
@@ -78,31 +73,12 @@ GRADIENT_SCRIPT = textwrap.dedent(
     x = np.random.default_rng(0).integers(0, 20, size=(8, 6)).astype("int32")
     y = np.tile(np.array([[-1, 0, 1, -3, 2, -1]], "int32"), (8, 1))
     trainer.fit(x, y, epochs=3, batch_size=4, verbose=0)
-    learned = keras.ops.convert_to_numpy(trainer.transitions.transitions)
-    scores = keras.ops.convert_to_numpy(trainer.transitions.scores())
+    learned = ops.convert_to_numpy(trainer.transitions.transitions)
+    scores = ops.convert_to_numpy(trainer.transitions.scores())
     assert np.all(learned[~allowed] == 0), learned  # never read, no gradient
     assert np.all(scores[~allowed] == FORBIDDEN)
     assert np.abs(learned[allowed]).min() > 0.05, learned  # every one learned
     assert learned[0, 1] > 0 and learned[2, 0] < 0  # B->I seen, O->B not
-    print("ok", keras.backend.backend())
-    """
-)
-
-
-@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
-def test_gradients_reach_the_transitions_on_every_backend(backend):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    env["JAX_PLATFORMS"] = "cpu"
-    done = subprocess.run(
-        [sys.executable, "-c", GRADIENT_SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split()[-2:] == ["ok", backend]
 
 
 @pytest.fixture(scope="module")

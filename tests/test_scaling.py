@@ -223,10 +223,10 @@ BACKEND_RUNS = {
             " --xla_backend_optimization_level=0",
             "JAX_PLATFORMS": "cpu",
         },
-        "4 passed",
+        "5 passed",
     ),
     # keras.distribution is JAX-only: on PyTorch the 2-device test skips.
-    "torch": ({}, "3 passed, 1 skipped"),
+    "torch": ({}, "4 passed, 1 skipped"),
 }
 
 
@@ -242,7 +242,7 @@ def test_backend_smoke_subset(backend):
         import sys, pytest
         sys.exit(pytest.main([
             "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-o", "addopts=",
-            "-m", "backend_smoke", "tests/test_scaling.py",
+            "-m", "backend_smoke", "tests/test_scaling.py", "tests/test_crf.py",
         ]))
         """,
         env={"KERAS_BACKEND": backend, "ALBERT_SK_BACKEND_SMOKE": "1", **env},

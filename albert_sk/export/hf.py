@@ -154,6 +154,17 @@ def hf_config(backbone, tokenizer, architecture="AlbertModel", **extra):
     return config
 
 
+# The special tokens of a SentencePiece (ALBERT) vocabulary, as transformers
+# names them.
+_SENTENCEPIECE_SPECIAL = {
+    "bos_token": "[CLS]",
+    "eos_token": "[SEP]",
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "mask_token": "[MASK]",
+}
 WORDPIECE_SPECIAL = {
     "cls_token": "[CLS]",
     "sep_token": "[SEP]",
@@ -186,13 +197,7 @@ def tokenizer_config(tokenizer, max_length):
         # transformers 5's AlbertTokenizer leaves token_type_ids out by default;
         # the model needs them for text pairs (questions and contexts).
         "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
-        "bos_token": "[CLS]",
-        "eos_token": "[SEP]",
-        "cls_token": "[CLS]",
-        "sep_token": "[SEP]",
-        "unk_token": "<unk>",
-        "pad_token": "<pad>",
-        "mask_token": "[MASK]",
+        **_SENTENCEPIECE_SPECIAL,
     }
 
 
@@ -356,15 +361,7 @@ def export_hf(estimator_or_preset, path):
     tensors.update(heads)
     architecture = extra.pop("architectures", ["AlbertModel"])[0]
     config = hf_config(backbone, tokenizer, architecture, **extra)
-    special = {
-        "bos_token": "[CLS]",
-        "eos_token": "[SEP]",
-        "cls_token": "[CLS]",
-        "sep_token": "[SEP]",
-        "unk_token": "<unk>",
-        "pad_token": "<pad>",
-        "mask_token": "[MASK]",
-    }
+    special = dict(_SENTENCEPIECE_SPECIAL)
     if tokenizer.FILE == "vocab.txt":
         special = dict(WORDPIECE_SPECIAL)
 

@@ -15,11 +15,11 @@ from sklearn.utils.multiclass import type_of_target
 from albert_sk import convergence
 from albert_sk.checks import check_missing_targets
 from albert_sk.exceptions import InputError, LabelWarning, user_stacklevel
-from albert_sk.finetuning import FineTunedEstimator
+from albert_sk.finetuning import FineTunedEstimator, PoolingMixin
 from albert_sk.heads import dense_head
 
 
-class AlbertClassifier(ClassifierMixin, FineTunedEstimator):
+class AlbertClassifier(ClassifierMixin, PoolingMixin, FineTunedEstimator):
     """Fine-tune ALBERT to classify texts or text pairs.
 
     Binary and multiclass targets take any label type (str, int, bool), kept

@@ -160,16 +160,21 @@ class CRFTrainer(keras.Model):
     nothing is learned. The loss is the CRF's negative log-likelihood plus
     those cross-entropies, divided by the number of positions with a tag:
     with every transition allowed and zero it equals the mean token
-    cross-entropy. A sample weight of shape ``(batch,)`` or ``(batch, 1)``
-    scales each row.
+    cross-entropy. With ``token_weight`` > 0 the chain's positions also
+    learn their tag by themselves, adding ``token_weight`` times their
+    cross-entropy: the logits then stay each token's own probabilities (what
+    a reader without the transitions, such as a Hugging Face pipeline, gets),
+    while the CRF still learns the transitions with them. A sample weight of
+    shape ``(batch,)`` or ``(batch, 1)`` scales each row.
 
     The wrapper is for training only: it shares ``model``'s layers, and
     ``transitions.scores()`` is what decoding reads after fit.
     """
 
-    def __init__(self, model, allowed, initial=None, **kwargs):
+    def __init__(self, model, allowed, initial=None, token_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         self.tagger = model
+        self.token_weight = float(token_weight)
         self.built = True  # its layers are
         self.transitions = Transitions(allowed, initial, name="crf_transitions")
 
@@ -183,9 +188,15 @@ class CRFTrainer(keras.Model):
         logits = ops.cast(y_pred, "float32")
         chain = crf_log_likelihood(logits, tags, self.transitions.scores())
         alone = tags <= -2
+        if self.token_weight:  # the chain's positions learn by themselves too
+            learns = ops.where(alone, 1.0, self.token_weight)
+            learns = ops.where(tags == -1, 0.0, learns)
+        else:
+            learns = ops.cast(alone, "float32")
+        own_tag = ops.where(alone, -2 - tags, ops.maximum(tags, 0))
         log_p = ops.log_softmax(logits, axis=-1)
-        own = ops.take_along_axis(log_p, ops.maximum(-2 - tags, 0)[..., None], axis=-1)
-        cross = -ops.sum(ops.where(alone, own[..., 0], 0.0), axis=1)
+        own = ops.take_along_axis(log_p, own_tag[..., None], axis=-1)[..., 0]
+        cross = -ops.sum(learns * own, axis=1)
         per_row = cross - chain
         if sample_weight is not None:
             weight = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
@@ -203,7 +214,9 @@ class CRFMixin:
 
     Mixed into :class:`~albert_sk.AlbertTagger` (before
     ``FineTunedEstimator``); active where the class attribute
-    ``_transitions`` is ``"crf"``, else each step is the base's. ``_compile``
+    ``_transitions`` is ``"crf"`` (the CRF's likelihood alone) or
+    ``"crf+tokens"`` (plus each token's own cross-entropy), else each step
+    is the base's. ``_compile``
     compiles a :class:`CRFTrainer` of ``model_`` (``warm_start``: a fresh
     optimizer, the transitions from the fitted ``transitions_``),
     ``_fit_loop`` fits it in ``model_``'s place and keeps its transitions as
@@ -212,12 +225,12 @@ class CRFMixin:
     """
 
     def _compile(self, n_train):
-        if self._transitions != "crf":
+        if self._transitions == "counted":
             return super()._compile(n_train)
         self._compile_crf(n_train, None)
 
     def _continue_optimizer(self, n_train):
-        if self._transitions != "crf":
+        if self._transitions == "counted":
             return super()._continue_optimizer(n_train)
         self._compile_crf(n_train, self.transitions_)
         return True
@@ -225,7 +238,8 @@ class CRFMixin:
     def _compile_crf(self, n_train, initial):
         allowed = allowed_transitions(self.labels_.tolist(), self.tag_scheme_)
         allowed[-1, -1] = False  # an empty sentence is no transition
-        trainer = CRFTrainer(self.model_, allowed, initial)
+        token_weight = 1.0 if self._transitions == "crf+tokens" else 0.0
+        trainer = CRFTrainer(self.model_, allowed, initial, token_weight)
         steps = self._epochs() * math.ceil(n_train / self.batch_size)
         unused = ["pooled_dense/"] if self._pooler_unused() else []
         trainer.compile(
@@ -236,7 +250,7 @@ class CRFMixin:
         self._crf_trainer = trainer  # until _fit_loop takes it
 
     def _fit_loop(self, train, val, seed, first_loss=None):
-        if self._transitions != "crf":
+        if self._transitions == "counted":
             return super()._fit_loop(train, val, seed, first_loss)
         trainer = self.__dict__.pop("_crf_trainer")
         model, self.model_ = self.model_, trainer  # fit runs the wrapper

@@ -10,7 +10,8 @@ an ``E-X`` ends one). This module holds:
 * the transitions a scheme allows between tags, and transition scores
   counted on the training tags (:func:`transition_scores`);
 * Viterbi decoding of per-word log-probabilities plus transition scores
-  (:func:`viterbi`), batched over sentences.
+  (:func:`viterbi`), and each word's marginal tag probabilities under the
+  same scores (:func:`marginals`, forward-backward), batched over sentences.
 
 Transition matrices are ``(K + 1, K + 1)`` for ``K`` tags: the last row is
 the start of a sentence, the last column its end. Forbidden transitions
@@ -19,6 +20,7 @@ below any sum of log-probabilities of a sentence.
 """
 
 import numpy as np
+from scipy.special import logsumexp
 
 from albert_sk.align import split_tag
 
@@ -205,4 +207,69 @@ def viterbi(probabilities, lengths, transitions):
             path[:, t - 1] = np.take_along_axis(back[:, t], path[:, t : t + 1], 1)[:, 0]
         for r, row in enumerate(rows):
             out[starts[row] : starts[row + 1]] = path[r, : n[r]]
+    return out
+
+
+def marginals(probabilities, lengths, transitions):
+    """Each word's probability of each tag over all the sentence's sequences.
+
+    The sequences are scored as :func:`viterbi` scores them (the words'
+    log-probabilities plus the transition scores), so a sequence the scheme
+    forbids gets (almost) no mass, and for a jointly trained CRF these are
+    its exact marginals. Forward-backward in log space.
+
+    Parameters
+    ----------
+    probabilities : ndarray, shape (n_words, K)
+    lengths : sequence of int
+    transitions : ndarray, shape (K + 1, K + 1)
+
+    Returns
+    -------
+    ndarray of float32, shape (n_words, K)
+        Rows sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from albert_sk.decoding import allowed_transitions, marginals, FORBIDDEN
+    >>> labels = ["B-PER", "I-PER", "O"]
+    >>> scores = np.where(allowed_transitions(labels, "IOB2"), 0.0, FORBIDDEN)
+    >>> p = np.array([[0.3, 0.5, 0.2], [0.2, 0.7, 0.1]])
+    >>> marginals(p, [2], scores).round(3)  # I-PER cannot start a sentence
+    array([[0.833, 0.   , 0.167],
+           [0.278, 0.583, 0.139]], dtype=float32)
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    k = transitions.shape[0] - 1
+    emissions = np.log(np.maximum(np.asarray(probabilities, np.float64), _LOG_FLOOR))
+    trans = np.asarray(transitions, dtype=np.float64)
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    out = np.zeros((int(starts[-1]), k), dtype=np.float32)
+    order = np.argsort(lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    step = trans[:k, :k][None, :, :]  # (1, previous, next)
+    end = trans[:k, k][None, :]
+    for first in range(0, len(order), _CHUNK):
+        rows = order[first : first + _CHUNK]
+        n = lengths[rows]
+        width = int(n.max())
+        index = starts[rows][:, None] + np.minimum(np.arange(width), n[:, None] - 1)
+        emit = emissions[index]  # (sentences, positions, tags)
+        forward = np.empty_like(emit)
+        forward[:, 0] = trans[k, :k][None, :] + emit[:, 0]
+        for t in range(1, width):
+            forward[:, t] = logsumexp(forward[:, t - 1, :, None] + step, axis=1)
+            forward[:, t] += emit[:, t]
+        backward = np.empty_like(emit)
+        backward[:, -1] = end
+        for t in range(width - 2, -1, -1):
+            after = logsumexp(step + (emit[:, t + 1] + backward[:, t + 1])[:, None], axis=2)
+            # a sentence's last word goes to the end; past it, nothing is read
+            backward[:, t] = np.where((t >= n - 1)[:, None], end, after)
+        last = forward[np.arange(len(rows)), n - 1]
+        total = logsumexp(last + end, axis=1)
+        posterior = np.exp(forward + backward - total[:, None, None])
+        for r, row in enumerate(rows):
+            out[starts[row] : starts[row + 1]] = posterior[r, : n[r]]
     return out

@@ -169,36 +169,20 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
 
     def _pooler_unused(self):
         """True when the head reads no ``pooled_output`` (tokens, mean pooling)."""
-        return self._output_feature != "pooled_output" or self.pooling_ == "mean"
+        return self._output_feature != "pooled_output" or self._mean_pooled()
+
+    def _mean_pooled(self):
+        """True when the head reads the mean of the token vectors instead of
+        the [CLS] pooler; only estimators with a ``pooling`` parameter
+        (:class:`PoolingMixin`) pool a mean."""
+        return False
 
     def _features(self, outputs, inputs):
         """What the head reads: the backbone's ``_output_feature``, or for
         ``pooling_="mean"`` the mean of ``sequence_output`` over real tokens."""
-        if self._output_feature == "pooled_output" and self.pooling_ == "mean":
+        if self._mean_pooled():
             return heads.mean_pool(outputs["sequence_output"], inputs["padding_mask"])
         return super()._features(outputs, inputs)
-
-    @property
-    def pooling_(self):
-        """How a text becomes one vector for the head (``pooling``; the
-        tagger and QA, whose heads read every token, have "cls"): for
-        "auto", "cls" (the pretrained pooler on [CLS]) with a preset,
-        "mean" from scratch, where the pooler starts untrained and fits on
-        [CLS] sat at the class prior for whole epochs (docs/classifier.md).
-
-        Examples
-        --------
-        >>> from albert_sk import AlbertClassifier
-        >>> AlbertClassifier().pooling_  # from scratch
-        'mean'
-        >>> AlbertClassifier(preset="albert_base_en_uncased").pooling_
-        'cls'
-        >>> AlbertClassifier(pooling="cls").pooling_
-        'cls'
-        """
-        if self.pooling == "auto":
-            return "cls" if self.preset is not None else "mean"
-        return self.pooling
 
     # === Training ===
 
@@ -380,7 +364,7 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
         """Start from the fine-tuned head of a Hugging Face ``preset`` that fits."""
         preset = None if self.preset is None else os.fspath(self.preset)
         # A Hugging Face head reads the [CLS] pooler: no use on mean features.
-        if self.pooling_ != "cls":
+        if self._mean_pooled():
             return
         if preset is not None and backbones.is_hf_checkpoint(preset):
             pretrained_heads.import_head(self, preset)
@@ -421,3 +405,33 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
         if previous:
             result = {k: list(previous.get(k, [])) + result[k] for k in result}
         return result
+
+
+class PoolingMixin:
+    """The ``pooling`` parameter of the estimators whose head reads one vector
+    per text (the classifier and the regressor); the tagger and QA read every
+    token and have none."""
+
+    @property
+    def pooling_(self):
+        """How a text becomes one vector for the head (``pooling``): for
+        "auto", "cls" (the pretrained pooler on [CLS]) with a preset,
+        "mean" from scratch, where the pooler starts untrained and fits on
+        [CLS] sat at the class prior for whole epochs (docs/classifier.md).
+
+        Examples
+        --------
+        >>> from albert_sk import AlbertClassifier
+        >>> AlbertClassifier().pooling_  # from scratch
+        'mean'
+        >>> AlbertClassifier(preset="albert_base_en_uncased").pooling_
+        'cls'
+        >>> AlbertClassifier(pooling="cls").pooling_
+        'cls'
+        """
+        if self.pooling == "auto":
+            return "cls" if self.preset is not None else "mean"
+        return self.pooling
+
+    def _mean_pooled(self):
+        return self.pooling_ == "mean"

@@ -165,8 +165,6 @@ distribution, lora_rank, inference_dtype
     _hf_head = ("span_logits", "qa_outputs", "AlbertForQuestionAnswering")
     _json_records = True  # {"question": ..., "context": ...}
     _output_feature = "sequence_output"
-    # No pooling parameter: the span head reads every token, never a mean.
-    pooling = "cls"
     # learning_rate="auto" with a preset, measured on all-MiniLM-L6-v2 on
     # SQuAD by article, 2,500 training questions, 3 seeds
     # (benchmarks/bench_pretrained.py; docs/pretrained.md): 1e-4 for 3

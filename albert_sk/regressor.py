@@ -8,11 +8,11 @@ from sklearn.utils._param_validation import StrOptions
 from albert_sk import convergence
 from albert_sk.checks import check_missing_targets
 from albert_sk.exceptions import InputError
-from albert_sk.finetuning import FineTunedEstimator
+from albert_sk.finetuning import FineTunedEstimator, PoolingMixin
 from albert_sk.heads import dense_head
 
 
-class AlbertRegressor(RegressorMixin, FineTunedEstimator):
+class AlbertRegressor(RegressorMixin, PoolingMixin, FineTunedEstimator):
     """Fine-tune ALBERT to predict numbers from texts or text pairs.
 
     Targets are standardised for training (mean 0, variance 1 per column)

@@ -32,6 +32,7 @@ from albert_sk.crf import CRFMixin
 from albert_sk.decoding import (
     FORBIDDEN,
     allowed_transitions,
+    marginals,
     model_scheme,
     transition_scores,
     viterbi,
@@ -185,9 +186,6 @@ warm_start, distribution, lora_rank, inference_dtype
     # in the user's scheme).
     _head_labels = "labels_"
     _output_feature = "sequence_output"
-    # No pooling parameter: the head reads every token, never a mean, and a
-    # Hugging Face head reads the [CLS] pooler as for a preset.
-    pooling = "cls"
     _allow_pairs = False
     # From scratch, tagging was measured on WNUT-17, Resume, Weibo and
     # CLUENER2020 (benchmarks/bench_ner.py; docs/tagger.md, "From scratch"):
@@ -202,7 +200,8 @@ warm_start, distribution, lora_rank, inference_dtype
     _scratch_learning_rates = ((64, 3e-3), (256, 1e-3), (768, 1e-4))
     # Where ``transitions_`` come from: "counted" on the training tags
     # (decoding.transition_scores), or "crf", learned with the model as a
-    # linear-chain CRF on its logits (crf.CRFMixin). A private switch for
+    # linear-chain CRF on its logits (crf.CRFMixin), or "crf+tokens", the
+    # CRF plus each token's own cross-entropy. A private switch for
     # benchmarks/bench_ner.py (a subclass sets it) until measurement picks one.
     _transitions = "counted"
 
@@ -558,7 +557,7 @@ warm_start, distribution, lora_rank, inference_dtype
             # (aggregation "first") reads the "▁".
             keep &= encoded.token_fields["first"] | encoded.token_fields["bare"]
         labels = np.where(keep, word_labels[np.maximum(word, 0)], -1)
-        if self._transitions == "crf":
+        if self._transitions != "counted":
             # The CRF chains each word's first piece; the other labelled
             # pieces learn the tag by themselves, marked -2 - tag (crf.CRFTrainer).
             alone = keep & ~encoded.token_fields["first"]
@@ -638,23 +637,28 @@ warm_start, distribution, lora_rank, inference_dtype
         bounds = np.cumsum([len(s) for s in inputs.sentences])[:-1]
         return np.split(flat, bounds)
 
-    def _decode(self, inputs):
+    def _decode(self, inputs, proba=True):
         """Each sentence's tags in ``tag_scheme_``, the probability of each
-        chosen tag, and every word's probabilities.
+        chosen tag, and every word's probabilities (``predict_proba``; with
+        ``proba=False`` the model's own, which costs no forward-backward).
 
         Entity tags are decoded as sequences: Viterbi over the words'
-        log-probabilities plus ``transitions_`` (counted on the training
-        tags), so every sequence is valid in the scheme. Plain labels
+        log-probabilities plus ``transitions_``, so every sequence is valid
+        in the scheme, and each word's probabilities are its marginals over
+        the sentence's sequences scored the same way. Plain labels
         (``scheme=None``) take each word's most probable tag.
         """
-        probs = self._word_probabilities(inputs)
+        emissions = self._word_probabilities(inputs)
         lengths = [len(words) for words in inputs.sentences]
-        if not len(probs):
-            best = np.zeros(0, np.int64)
+        if not len(emissions):
+            best, probs = np.zeros(0, np.int64), emissions
         elif self.tag_scheme_ is None:
-            best = probs.argmax(axis=1)
+            best, probs = emissions.argmax(axis=1), emissions
         else:
-            best = viterbi(probs, lengths, self.transitions_)
+            best = viterbi(emissions, lengths, self.transitions_)
+            probs = emissions
+            if proba:
+                probs = marginals(emissions, lengths, self.transitions_)
         scores = probs[np.arange(len(best)), best]
         out = [self.labels_[b].tolist() for b in self._split_sentences(best, inputs)]
         return out, self._split_sentences(scores, inputs), probs
@@ -689,15 +693,20 @@ warm_start, distribution, lora_rank, inference_dtype
         """
         self._check_is_fitted()
         inputs = self._check_X(X, reset=False)
-        tags, _, _ = self._decode(inputs)
+        tags, _, _ = self._decode(inputs, proba=False)
         return [self._user_tags(t) for t in tags]
 
     def predict_proba(self, X):
         """Per-word probabilities, one ``(n_words, len(labels_))`` array a sentence.
 
-        These are the model's own probabilities of each word's tags, read
-        before decoding: :meth:`predict` also weighs the transitions between
-        tags, so its tag is not always a row's most probable one.
+        With a tag scheme these are each word's marginal probabilities: the
+        share of every tag sequence of the sentence, scored as
+        :meth:`predict` scores them (the words' tag probabilities and
+        ``transitions_``), in which the word has that tag. A tag the scheme
+        forbids at that place (an ``I-X`` after ``O``) gets almost none.
+        :meth:`predict` takes the single best sequence, so its tag is
+        nearly always, not always, a row's most probable one. With
+        ``scheme=None`` they are each word's own probabilities.
 
         Examples
         --------
@@ -711,7 +720,8 @@ warm_start, distribution, lora_rank, inference_dtype
         """
         self._check_is_fitted()
         inputs = self._check_X(X, reset=False)
-        return self._split_sentences(self._word_probabilities(inputs), inputs)
+        _, _, probs = self._decode(inputs)
+        return self._split_sentences(probs, inputs)
 
     def predict_entities(self, texts, as_frame=False):
         """Entities of raw texts with character offsets into each text.
@@ -728,7 +738,8 @@ warm_start, distribution, lora_rank, inference_dtype
         list of list of dict, or DataFrame
             Per text, ``{"text", "label", "start", "end", "score"}`` records
             with ``texts[i][start:end] == text``; ``score`` is the mean
-            probability of the entity's word tags.
+            marginal probability (:meth:`predict_proba`) of the entity's
+            word tags.
 
         Examples
         --------
@@ -804,7 +815,7 @@ warm_start, distribution, lora_rank, inference_dtype
             )
         inputs = self._check_X(X, reset=False)
         gold, _, inputs = self._gold_tags(y, inputs, self.tag_scheme_)
-        pred, _, _ = self._decode(inputs)
+        pred, _, _ = self._decode(inputs, proba=False)
         if self.scheme is None:
             flat_gold = [t for s in gold for t in s]
             flat_pred = [t for s in pred for t in s]

@@ -71,7 +71,7 @@ CONFIGS = {
 
 # Tagger classes measured: the decoding transitions counted on the training
 # tags (AlbertTagger, the default) or trained with the model as a CRF.
-CRF_CONFIGS = {"defaults-crf": "defaults"}
+CRF_CONFIGS = {"defaults-crf": "defaults", "defaults-crf-tokens": "defaults"}
 CONFIGS.update({name: CONFIGS[base] for name, base in CRF_CONFIGS.items()})
 
 
@@ -83,7 +83,9 @@ def tagger_class(config):
         return AlbertTagger
 
     class CRFTagger(AlbertTagger):
-        _transitions = "crf"  # albert_sk.crf: transitions_ learned in fit
+        # albert_sk.crf: transitions_ learned in fit, with ("-tokens") or
+        # without each token's own cross-entropy beside the CRF's likelihood.
+        _transitions = "crf+tokens" if config.endswith("-tokens") else "crf"
 
     return CRFTagger
 
@@ -299,6 +301,7 @@ LABELS = {
     "tiny-lr3e-3-40ep": "tiny-lr3e-3-40ep (the defaults)",
     "defaults": "defaults (transitions counted)",
     "defaults-crf": "defaults, transitions trained as a CRF",
+    "defaults-crf-tokens": "defaults, CRF plus each token's cross-entropy",
 }
 
 

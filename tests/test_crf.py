@@ -81,6 +81,29 @@ def test_gradients_reach_the_transitions():
     assert learned[0, 1] > 0 and learned[2, 0] < 0  # B->I seen, O->B not
 
 
+def test_token_weight_adds_each_chain_tokens_own_cross_entropy():
+    """With every transition allowed and zero the CRF's likelihood is the
+    tokens' own: "crf+tokens" (token_weight=1) then counts the chain twice."""
+    import keras
+
+    from albert_sk.crf import CRFTrainer
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 5, 3)).astype("float32")
+    tags = np.array([[-1, 0, -3, 2, -1], [-1, 1, 1, -1, -1]], "int32")
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    chain = -sum(log_p[r, c, tags[r, c]] for r, c in zip(*np.nonzero(tags >= 0)))
+    alone = -sum(log_p[r, c, -2 - tags[r, c]] for r, c in zip(*np.nonzero(tags <= -2)))
+    count = np.sum(tags != -1)
+    allowed = np.ones((4, 4), bool)
+    allowed[-1, -1] = False
+    model = keras.Sequential([keras.layers.Identity()])
+    for weight, expected in ((0.0, chain + alone), (1.0, 2 * chain + alone)):
+        trainer = CRFTrainer(model, allowed, np.zeros((4, 4)), token_weight=weight)
+        loss = trainer.compute_loss(y=tags, y_pred=logits)
+        np.testing.assert_allclose(ops.convert_to_numpy(loss), expected / count, rtol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def data():
     return synthetic(120)

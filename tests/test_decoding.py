@@ -9,6 +9,7 @@ from albert_sk.align import from_iob2, get_entities, repair_iob2, to_iob2
 from albert_sk.decoding import (
     FORBIDDEN,
     allowed_transitions,
+    marginals,
     model_scheme,
     transition_scores,
     viterbi,
@@ -62,6 +63,41 @@ def test_viterbi_finds_the_best_sequence(scheme):
         if n:
             got = out[starts[i] : starts[i + 1]].tolist()
             assert got == brute_force(probs[starts[i] : starts[i + 1]], transitions)
+
+
+def brute_force_marginals(probs, transitions):
+    """Each position's tag probability, summed over every path's weight."""
+    k = probs.shape[1]
+    mass = np.zeros(probs.shape)
+    for path in itertools.product(range(k), repeat=len(probs)):
+        score = transitions[k, path[0]] + transitions[path[-1], k]
+        score += sum(np.log(probs[j, t]) for j, t in enumerate(path))
+        score += sum(transitions[a, b] for a, b in itertools.pairwise(path))
+        mass[np.arange(len(path)), path] += np.exp(score)
+    return mass / mass.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("scheme", list(LABELS))
+def test_marginals_sum_every_paths_probability(scheme):
+    rng = np.random.default_rng(2)
+    labels = LABELS[scheme]
+    train = [rng.integers(0, len(labels), size=rng.integers(1, 8)) for _ in range(50)]
+    transitions = transition_scores(train, labels, scheme)
+    probs, lengths = random_sentences(rng, scheme, n=12)
+    lengths = np.minimum(lengths, 4)  # brute force: K**4 paths
+    probs = probs[: lengths.sum()]
+    out = marginals(probs, lengths, transitions)
+    assert out.shape == probs.shape
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    for a, b in itertools.pairwise(starts):
+        if b > a:
+            expected = brute_force_marginals(probs[a:b], transitions)
+            np.testing.assert_allclose(out[a:b], expected, atol=1e-5)
+    # what the scheme forbids gets no mass: no sentence starts inside an entity
+    inside = [i for i, t in enumerate(labels) if t[0] in "IME"]
+    first = starts[:-1][lengths > 0]
+    assert out[first][:, inside].max() < 1e-4
 
 
 @pytest.mark.parametrize("scheme", list(LABELS))

@@ -2,6 +2,7 @@
 fine-tuned Hugging Face heads are imported when they fit."""
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +144,18 @@ def test_export_of_a_keras_hub_preset_and_bad_arguments(keras_hub_preset_dir, tm
         export_hf(object(), tmp_path / "x")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         export_hf(preset, tmp_path / "no" / "such" / "dir")
+
+
+def test_export_refuses_a_head_on_mean_pooled_features(classifier, tmp_path):
+    """transformers' sequence-classification head reads the [CLS] pooler; a
+    classifier that pools the mean of its tokens cannot be written as one."""
+    from albert_sk import export_hf
+
+    mean = pickle.loads(pickle.dumps(classifier)).set_params(pooling="mean")
+    assert mean.pooling_ == "mean" and classifier.pooling_ == "cls"
+    with pytest.raises(InputError, match="pooling='cls'"):
+        export_hf(mean, tmp_path / "mean")
+    assert not (tmp_path / "mean").exists()
 
 
 def test_export_of_a_bert_checkpoint_is_an_unshared_albert(tmp_path):

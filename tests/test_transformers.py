@@ -239,6 +239,14 @@ def test_sequence_classification_head_gives_transformers_outputs(
     assert clf.predict(texts).tolist() == [names[i] for i in logits.argmax(axis=1)]
 
 
+def own_proba(tagger, X):
+    """The tagger network's own per-word probabilities: what a transformers
+    model's softmax gives. ``predict_proba`` returns marginals, which weigh
+    ``transitions_`` too (transformers has no transitions)."""
+    inputs = tagger._check_X(X, reset=False)
+    return tagger._split_sentences(tagger._word_probabilities(inputs), inputs)
+
+
 def first_pieces(hf_tok, words):
     """Token index of each word's first piece with text (albert_sk's choice)."""
     encoding = hf_tok(words, is_split_into_words=True)
@@ -277,7 +285,7 @@ def hf_tagger(tmp_path_factory, vocab_dir):
 def test_token_classification_head_gives_transformers_outputs(hf_tagger, vocab_dir):
     tagger, model, config, X = hf_tagger
     _, hf_tok = vocab_dir
-    probs = tagger.predict_proba(X)
+    probs = own_proba(tagger, X)
     for words, ours in zip(X, probs, strict=True):
         encoding, first = first_pieces(hf_tok, words)
         with torch.no_grad():
@@ -461,7 +469,7 @@ def test_exported_tagger_predicts_the_same_in_transformers(
     # transformers' pipelines group into entities.
     names = [to_iob2([t], tagger.tag_scheme_)[0] for t in tagger.labels_]
     assert [id2label[i] for i in range(len(id2label))] == names
-    probs = tagger.predict_proba(X)
+    probs = own_proba(tagger, X)
     predicted = tagger.predict(X)
     for words, ours, tags in zip(X, probs, predicted, strict=True):
         encoding, first = first_pieces(tok, words)
@@ -522,7 +530,7 @@ def test_exported_bmes_tagger_reads_right_in_the_token_classification_pipeline(
     agree = 0
     for text, found in zip(texts, pipe(texts), strict=True):
         theirs = {(e["entity_group"], e["start"], e["end"]) for e in found}
-        probs = tagger.predict_proba([list(text)])[0]
+        probs = own_proba(tagger, [list(text)])[0]
         argmax = [
             t if t == "O" else f"{names[t[0]]}-{t[2:]}"
             for t in tagger.labels_[probs.argmax(axis=1)]
@@ -793,7 +801,7 @@ def test_bert_token_classifier_without_pooler_loads_into_the_tagger(
     y = [["B-PER", "I-PER", "O", "O"]] * 2
     tagger = fit_quietly(AlbertTagger(preset=str(path), max_length=64), X, y)
     hf_tok = transformers.AutoTokenizer.from_pretrained(str(path))
-    for words, ours in zip(X, tagger.predict_proba(X), strict=True):
+    for words, ours in zip(X, own_proba(tagger, X), strict=True):
         encoding = hf_tok(words, is_split_into_words=True)
         first = [encoding.word_to_tokens(i).start for i in range(len(words))]
         with torch.no_grad():

@@ -251,7 +251,7 @@ def _parts(source):
     backbone = find_backbone(source.model_)
     heads, extra = {}, {}
     head = source._hf_head
-    if head is not None and getattr(source, "pooling_", "cls") != "cls":
+    if head is not None and source._mean_pooled():
         raise InputError(
             f"export_hf writes {head[2]}, whose head reads the [CLS] "
             f"pooler, but this {name} pools the mean of its token vectors "

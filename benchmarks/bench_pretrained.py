@@ -199,11 +199,18 @@ def score(task, model, X_test, y_test):
 
 def settings(model):
     """What the "auto" parameters of ``model`` resolve to."""
-    return {
-        "epochs": model._epochs(),
-        "learning_rate": model._learning_rate(),
-        "pooling": model.pooling_,
-    }
+    used = {"epochs": model._epochs(), "learning_rate": model._learning_rate()}
+    if "pooling" in model.get_params():  # the classifier's; tagger and QA read tokens
+        used["pooling"] = model.pooling_
+    return used
+
+
+def same_settings(used, now):
+    """A recorded run's settings hold today's (keys a run recorded that no
+    longer apply, such as the tagger's former "pooling", are not compared)."""
+    if used is None or now is None:
+        return used == now
+    return all(used.get(key) == value for key, value in now.items())
 
 
 def settings_now(task, name):
@@ -663,7 +670,7 @@ def main():
                         r["task"] == task
                         and r["model"] == name
                         and r["seed"] == seed
-                        and r.get("settings") == now
+                        and same_settings(r.get("settings"), now)
                         for r in done_runs()
                     ):
                         continue

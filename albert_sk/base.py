@@ -123,6 +123,10 @@ class AlbertEstimator(BaseEstimator):
     }
     # Fitted attributes written by ``save``; subclasses add their own.
     _saved_attributes = ("history_", "n_features_in_", "feature_names_in_")
+    # Parameters added after model files and pickles were first written, with
+    # the value a file or pickle without them was fitted with (``load`` and
+    # unpickling fill them in).
+    _former_defaults = {}
     # What the estimators without a ``lowercase`` parameter (all but the
     # tagger and the pretrainer) do: a vocabulary trained from scratch
     # lower-cases the texts.
@@ -414,6 +418,15 @@ class AlbertEstimator(BaseEstimator):
     def _restore_model(self, model, extras):
         """Set the fitted model from the loaded ``model.keras`` and extras."""
         self.model_ = model
+
+    def __setstate__(self, state):
+        missing = {k: v for k, v in self._former_defaults.items() if k not in state}
+        super().__setstate__({**state, **missing})
+
+    def _export_loss(self):
+        """What a Hugging Face export of this fitted estimator loses (a
+        message for an :class:`~albert_sk.exceptions.ExportWarning`), or None."""
+        return None
 
     def _after_load(self):
         """Rebuild derived fitted state after :meth:`load`."""

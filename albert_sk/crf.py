@@ -47,8 +47,10 @@ from keras import ops
 from albert_sk import training
 from albert_sk.decoding import FORBIDDEN, allowed_transitions
 
-# Score of the start state once a sentence has begun: no path returns to it.
-_UNREACHABLE = -1e9
+# Marks in a row of tags (at its [CLS] and [SEP]) that the row is a window cut
+# from a longer sentence: open at its start, at its end. Below any "-2 - tag".
+OPEN_START = -(1 << 20)
+OPEN_END = OPEN_START - 1
 
 
 def crf_log_likelihood(emissions, tags, transitions):
@@ -57,6 +59,10 @@ def crf_log_likelihood(emissions, tags, transitions):
     Only the positions with a tag (``tags >= 0``) form the chain; the
     others (later pieces of a word, special tokens, padding) are skipped:
     the forward scores carry over them unchanged. A row with no tag scores 0.
+    A row that is a window cut from a longer sentence is open where it was
+    cut: :data:`OPEN_START` anywhere in the row drops the start-of-sentence
+    transition (its first tag may continue an entity), :data:`OPEN_END` the
+    end-of-sentence one.
 
     Parameters
     ----------
@@ -89,38 +95,48 @@ def crf_log_likelihood(emissions, tags, transitions):
     tags = ops.cast(tags, "int32")
     k = ops.shape(transitions)[0] - 1
     batch = ops.shape(emissions)[0]
-    into_tags = transitions[:, :k]  # (K + 1, K): from any state to a tag
-    flat = ops.reshape(transitions, (-1,))
-    dead = ops.full((batch, 1), _UNREACHABLE, "float32")
-    # Before the first tag only the start state (index K) is live.
-    alpha = ops.concatenate([ops.full((batch, k), _UNREACHABLE), dead * 0.0], axis=1)
-    previous = ops.full((batch,), k, "int32")
+    step_scores = transitions[:k, :k]  # (K, K): from a tag to the next
+    flat = ops.reshape(step_scores, (-1,))
+    open_start = ops.any(tags == OPEN_START, axis=1)[:, None]
+    open_end = ops.any(tags == OPEN_END, axis=1)[:, None]
+    start = ops.where(open_start, 0.0, transitions[k, :k][None, :])  # (batch, K)
+    end = ops.where(open_end, 0.0, transitions[:k, k][None, :])
+    # alpha: the log-sum of the scores of every path ending in each tag, over
+    # the tags seen so far; "started" once a row has had a tag.
+    alpha = ops.zeros((batch, k), "float32")
+    started = ops.zeros((batch,), "bool")
+    previous = ops.zeros((batch,), "int32")
     gold = ops.zeros((batch,), "float32")
 
     def step(carry, position):
-        alpha, previous, gold = carry
+        alpha, started, previous, gold = carry
         emit, tag = position[:, :k], ops.cast(position[:, k], "int32")
         live = tag >= 0
         tag = ops.maximum(tag, 0)
-        forward = ops.logsumexp(alpha[:, :, None] + into_tags[None], axis=1) + emit
-        forward = ops.concatenate([forward, dead], axis=1)
+        go_on = ops.logsumexp(alpha[:, :, None] + step_scores[None], axis=1)
+        forward = ops.where(started[:, None], go_on, start) + emit
         alpha = ops.where(live[:, None], forward, alpha)
-        score = ops.take(flat, previous * (k + 1) + tag) + ops.squeeze(
-            ops.take_along_axis(emit, tag[:, None], axis=1), axis=1
+        into = ops.where(
+            started,
+            ops.take(flat, previous * k + tag),
+            ops.squeeze(ops.take_along_axis(start, tag[:, None], axis=1), axis=1),
         )
+        score = into + ops.squeeze(ops.take_along_axis(emit, tag[:, None], axis=1), 1)
         gold = gold + ops.where(live, score, 0.0)
         previous = ops.where(live, tag, previous)
-        carry = (alpha, previous, gold)
+        started = started | live
+        carry = (alpha, started, previous, gold)
         return carry, carry  # keras' TensorFlow scan wants outputs shaped as carry
 
     # One tensor to scan over, the tag as a last float column: keras' scan on
     # TensorFlow fails on several inputs of unknown length (keras 3.15).
     xs = ops.concatenate([emissions, ops.cast(tags, "float32")[..., None]], axis=-1)
     xs = ops.transpose(xs, (1, 0, 2))
-    (alpha, previous, gold), _ = ops.scan(step, (alpha, previous, gold), xs)
-    gold = gold + ops.take(flat, previous * (k + 1) + k)
-    log_z = ops.logsumexp(alpha + transitions[None, :, k], axis=1)
-    return gold - log_z
+    carry = (alpha, started, previous, gold)
+    (alpha, started, previous, gold), _ = ops.scan(step, carry, xs)
+    last = ops.squeeze(ops.take_along_axis(end, previous[:, None], axis=1), axis=1)
+    log_z = ops.logsumexp(alpha + end, axis=1)
+    return ops.where(started, gold + last - log_z, 0.0)
 
 
 class Transitions(keras.layers.Layer):
@@ -157,24 +173,20 @@ class CRFTrainer(keras.Model):
     ints: a tag ``>= 0`` at the positions that form the chain (each word's
     first piece), ``-2 - tag`` at positions that learn a tag by themselves
     (cross-entropy on their softmax: other pieces of a word), ``-1`` where
-    nothing is learned. The loss is the CRF's negative log-likelihood plus
+    nothing is learned, :data:`OPEN_START` and :data:`OPEN_END` in a window
+    cut from a longer sentence. The loss is the CRF's negative log-likelihood plus
     those cross-entropies, divided by the number of positions with a tag:
     with every transition allowed and zero it equals the mean token
-    cross-entropy. With ``token_weight`` > 0 the chain's positions also
-    learn their tag by themselves, adding ``token_weight`` times their
-    cross-entropy: the logits then stay each token's own probabilities (what
-    a reader without the transitions, such as a Hugging Face pipeline, gets),
-    while the CRF still learns the transitions with them. A sample weight of
-    shape ``(batch,)`` or ``(batch, 1)`` scales each row.
+    cross-entropy. A sample weight of shape ``(batch,)`` or ``(batch, 1)``
+    scales each row.
 
     The wrapper is for training only: it shares ``model``'s layers, and
     ``transitions.scores()`` is what decoding reads after fit.
     """
 
-    def __init__(self, model, allowed, initial=None, token_weight=0.0, **kwargs):
+    def __init__(self, model, allowed, initial=None, **kwargs):
         super().__init__(**kwargs)
         self.tagger = model
-        self.token_weight = float(token_weight)
         self.built = True  # its layers are
         self.transitions = Transitions(allowed, initial, name="crf_transitions")
 
@@ -187,21 +199,16 @@ class CRFTrainer(keras.Model):
         tags = ops.cast(y, "int32")
         logits = ops.cast(y_pred, "float32")
         chain = crf_log_likelihood(logits, tags, self.transitions.scores())
-        alone = tags <= -2
-        if self.token_weight:  # the chain's positions learn by themselves too
-            learns = ops.where(alone, 1.0, self.token_weight)
-            learns = ops.where(tags == -1, 0.0, learns)
-        else:
-            learns = ops.cast(alone, "float32")
-        own_tag = ops.where(alone, -2 - tags, ops.maximum(tags, 0))
+        alone = (tags <= -2) & (tags > OPEN_START)
         log_p = ops.log_softmax(logits, axis=-1)
-        own = ops.take_along_axis(log_p, own_tag[..., None], axis=-1)[..., 0]
-        cross = -ops.sum(learns * own, axis=1)
+        own_tag = ops.where(alone, -2 - tags, 0)
+        own = ops.take_along_axis(log_p, own_tag[..., None], axis=-1)
+        cross = -ops.sum(ops.where(alone, own[..., 0], 0.0), axis=1)
         per_row = cross - chain
         if sample_weight is not None:
             weight = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
             per_row = per_row * weight
-        count = ops.sum(ops.cast(tags != -1, "float32"))
+        count = ops.sum(ops.cast((tags >= 0) | alone, "float32"))
         loss = ops.divide_no_nan(ops.sum(per_row), count)
         loss = _scale_for_replicas(loss)
         for extra in self.losses:  # regularisers and add_loss, as Keras adds them
@@ -213,11 +220,9 @@ class CRFMixin:
     """The fit steps of a tagger whose ``transitions_`` a CRF learns in fit.
 
     Mixed into :class:`~albert_sk.AlbertTagger` (before
-    ``FineTunedEstimator``); active where the class attribute
-    ``_transitions`` is ``"crf"`` (the CRF's likelihood alone) or
-    ``"crf+tokens"`` (plus each token's own cross-entropy), else each step
-    is the base's. ``_compile``
-    compiles a :class:`CRFTrainer` of ``model_`` (``warm_start``: a fresh
+    ``FineTunedEstimator``); active where ``_transition_source()`` is
+    ``"crf"`` (the ``transitions`` parameter), else each step is the base's.
+    ``_compile`` compiles a :class:`CRFTrainer` of ``model_`` (``warm_start``: a fresh
     optimizer, the transitions from the fitted ``transitions_``),
     ``_fit_loop`` fits it in ``model_``'s place and keeps its transitions as
     ``transitions_``. The estimator encodes its targets for the trainer
@@ -225,12 +230,12 @@ class CRFMixin:
     """
 
     def _compile(self, n_train):
-        if self._transitions == "counted":
+        if self._transition_source() != "crf":
             return super()._compile(n_train)
         self._compile_crf(n_train, None)
 
     def _continue_optimizer(self, n_train):
-        if self._transitions == "counted":
+        if self._transition_source() != "crf":
             return super()._continue_optimizer(n_train)
         self._compile_crf(n_train, self.transitions_)
         return True
@@ -238,8 +243,7 @@ class CRFMixin:
     def _compile_crf(self, n_train, initial):
         allowed = allowed_transitions(self.labels_.tolist(), self.tag_scheme_)
         allowed[-1, -1] = False  # an empty sentence is no transition
-        token_weight = 1.0 if self._transitions == "crf+tokens" else 0.0
-        trainer = CRFTrainer(self.model_, allowed, initial, token_weight)
+        trainer = CRFTrainer(self.model_, allowed, initial)
         steps = self._epochs() * math.ceil(n_train / self.batch_size)
         unused = ["pooled_dense/"] if self._pooler_unused() else []
         trainer.compile(
@@ -250,7 +254,7 @@ class CRFMixin:
         self._crf_trainer = trainer  # until _fit_loop takes it
 
     def _fit_loop(self, train, val, seed, first_loss=None):
-        if self._transitions == "counted":
+        if self._transition_source() != "crf":
             return super()._fit_loop(train, val, seed, first_loss)
         trainer = self.__dict__.pop("_crf_trainer")
         model, self.model_ = self.model_, trainer  # fit runs the wrapper

@@ -264,7 +264,9 @@ def marginals(probabilities, lengths, transitions):
         backward = np.empty_like(emit)
         backward[:, -1] = end
         for t in range(width - 2, -1, -1):
-            after = logsumexp(step + (emit[:, t + 1] + backward[:, t + 1])[:, None], axis=2)
+            after = logsumexp(
+                step + (emit[:, t + 1] + backward[:, t + 1])[:, None], axis=2
+            )
             # a sentence's last word goes to the end; past it, nothing is read
             backward[:, t] = np.where((t >= n - 1)[:, None], end, after)
         last = forward[np.arange(len(rows)), n - 1]

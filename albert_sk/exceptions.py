@@ -301,6 +301,37 @@ class ActivationWarning(AlbertSkWarning):
     """
 
 
+class ExportWarning(AlbertSkWarning):
+    """An export writes a model that another library reads without a part
+    of what albert_sk predicts with, and predicts worse for it.
+
+    ``export_hf`` of an ``AlbertTagger`` whose transitions were trained as a
+    CRF (``transitions="crf"``, the default from scratch) warns: transformers
+    reads each token's own argmax, without the transitions. The message
+    says what that cost on the NER benchmarks and the fix
+    (``transitions="counted"``).
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> from albert_sk import AlbertTagger, export_hf
+    >>> from albert_sk.exceptions import ExportWarning
+    >>> X = [["Ada", "met", "Bob", "in", "Paris"], ["Bob", "left", "Rome"]] * 8
+    >>> y = [["B-PER", "O", "B-PER", "O", "B-LOC"], ["B-PER", "O", "B-LOC"]] * 8
+    >>> tagger = AlbertTagger(max_length=16, epochs=1, random_state=0)
+    >>> with warnings.catch_warnings():  # a tiny vocabulary, one epoch
+    ...     warnings.simplefilter("ignore")
+    ...     tagger = tagger.fit(X, y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     path = export_hf(tagger, tempfile.mkdtemp() + "/hf")
+    >>> [w.category.__name__ for w in caught if w.category is ExportWarning]
+    ['ExportWarning']
+
+    Fitted with ``transitions="counted"``, it exports without the warning.
+    """
+
+
 def first_rows(rows, limit=5):
     """The first few row indexes, as text: ``[3, 8, 9, ...]``."""
     shown = ", ".join(str(int(r)) for r in rows[:limit])

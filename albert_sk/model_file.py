@@ -526,7 +526,7 @@ def _estimator_from_params(estimator_cls, meta, path):
     """``estimator_cls(**params)``, its parameters validated as in ``fit``."""
     from sklearn.utils._param_validation import InvalidParameterError
 
-    estimator = estimator_cls(**meta["params"])
+    estimator = estimator_cls(**{**estimator_cls._former_defaults, **meta["params"]})
     try:
         estimator._validate_params()
     except InvalidParameterError as err:

@@ -4,10 +4,16 @@ One meaning of overlap everywhere: ``overlap`` is what consecutive windows
 share (pieces of whole words, or tokens), as Hugging Face's ``stride``. The
 tagger's ``stride`` parameter is this overlap; QA's ``doc_stride`` is BERT's
 step between window starts, so ``AlbertQA`` passes
-``overlap = size - doc_stride``. numpy only.
+``overlap = size - doc_stride``. The tagger's rows of whole-word windows
+are built here too (:func:`encode_word_windows`). numpy only.
 """
 
 import numpy as np
+
+from albert_sk.align import CJK_PATTERN
+from albert_sk.batching import Encoded, exclusive_cumsum, ragged_positions
+
+_NO_EDGE = 1 << 30  # context score of a word next to a sentence edge
 
 
 def word_windows(counts, size, overlap):
@@ -81,3 +87,155 @@ def token_windows(n_tokens, size, overlap):
         starts.append(starts[-1] + step)
     starts = np.asarray(starts, dtype=np.int64)
     return starts, np.minimum(size, n_tokens - starts)
+
+
+def encode_word_windows(tokenizer, sentences, size, overlap):
+    """Windows of whole words as ``[CLS] pieces [SEP]`` rows (the tagger's).
+
+    Each word is encoded on its own (SentencePiece adds the ``▁`` a word
+    starts with, and never joins pieces across spaces, so this gives the
+    pieces of the joined sentence) and each distinct word once. A word
+    with no piece (a lone zero-width character) gets ``<unk>``; a word
+    of more than ``size`` pieces is split across consecutive windows, so no
+    piece is cut.
+
+    Parameters
+    ----------
+    tokenizer : albert_sk.text.Tokenizer or albert_sk.wordpiece.WordPieceTokenizer
+    sentences : list of list of str
+    size : int
+        Pieces per window (``max_length`` minus ``[CLS]`` and ``[SEP]``).
+    overlap : int
+        Pieces consecutive windows of a long sentence share (:func:`word_windows`).
+
+    Returns
+    -------
+    albert_sk.batching.Encoded
+        One row per window (``source_rows``: its sentence), with token
+        fields ``word`` (the token's word, all sentences' words numbered
+        one after another; -1 for ``[CLS]``/``[SEP]``), ``first`` (the
+        word's first piece with text), ``bare`` (a bare ``▁`` before it),
+        ``context`` (pieces to the nearest window edge that is not a
+        sentence edge) and ``cut`` (the ``[CLS]`` of a window that starts
+        after its sentence does, the ``[SEP]`` of one that ends before it).
+    """
+    tok = tokenizer
+    n_words = np.fromiter(map(len, sentences), np.int64, len(sentences))
+    word_start = exclusive_cumsum(n_words)
+    # Chinese and Japanese are written without spaces: in a sentence with
+    # a CJK ideograph, every word but the first is "attached" to the one
+    # before it, and SentencePiece encodes it without the word-boundary
+    # "▁" in front. That gives the pieces a Hugging Face tokenizer reads
+    # in the unspaced text (a character is one piece, not "▁" and the
+    # character). The rule is the same for word lists and raw texts, so
+    # a model fitted on one predicts on the other as it learned.
+    flat = [w for s in sentences for w in s]
+    attached = np.zeros(len(flat), dtype=bool)
+    bare = tok.word_boundary_id
+    if bare >= 0 and len(flat):  # WordPiece has no bare "▁" piece
+        cjk = np.fromiter((bool(CJK_PATTERN.search(w)) for w in flat), bool)
+        sentence = np.repeat(np.arange(len(sentences)), n_words)
+        attached = np.bincount(sentence, cjk, len(sentences))[sentence] > 0
+        attached[word_start[:-1][n_words > 0]] = False  # a sentence's first
+    index = {}
+    word_ids = np.fromiter(
+        (index.setdefault(key, len(index)) for key in zip(flat, attached, strict=True)),
+        np.int64,
+        len(flat),
+    )
+    keys = list(index)
+    pieces = [None] * len(keys)
+    for joined in (False, True):
+        where = [k for k, (_, a) in enumerate(keys) if a == joined]
+        if not where:
+            continue
+        encode = tok.encode_attached if joined else tok.encode
+        for k, p in zip(where, encode([keys[k][0] for k in where]), strict=True):
+            pieces[k] = p if p else [tok.unk_id]
+    # A word's "first piece" is its first piece with text: SentencePiece
+    # often splits off the bare word-boundary piece "▁", which says
+    # nothing about the word.
+    unique_counts = np.fromiter(map(len, pieces), np.int64, len(pieces))
+    unique_lead = np.fromiter(
+        (len(p) > 1 and p[0] == bare for p in pieces), np.int64, len(pieces)
+    )
+    unique_flat = np.fromiter(
+        (t for p in pieces for t in p), np.int32, int(unique_counts.sum())
+    )
+    counts = unique_counts[word_ids]
+    piece_word, piece_pos = ragged_positions(counts)
+    piece_ids = unique_flat[
+        exclusive_cumsum(unique_counts)[:-1][word_ids][piece_word] + piece_pos
+    ]
+    # Windows are built over "units": a word, or a part of at most
+    # ``size`` pieces of a word too long for one window, so no piece is
+    # dropped. A long word's parts go to consecutive windows; its tag is
+    # read from its first piece, as for any word.
+    n_parts = -(-counts // size)
+    part_word, part_pos = ragged_positions(n_parts)
+    unit_counts = np.minimum(counts[part_word] - part_pos * size, size)
+    unit_start = exclusive_cumsum(n_parts)[word_start]  # per sentence
+    n_units = np.diff(unit_start)
+    unit_piece = exclusive_cumsum(unit_counts)  # first piece of each unit
+
+    # Windows: (sentence, first unit, end unit), units local to the sentence.
+    totals = unit_piece[unit_start[1:]] - unit_piece[unit_start[:-1]]
+    win_sent, win_a, win_b = [], [], []
+    for s in np.flatnonzero(totals > size):
+        windows = word_windows(
+            unit_counts[unit_start[s] : unit_start[s + 1]], size, overlap
+        )
+        win_sent.append(np.full(len(windows), s))
+        win_a.append(windows[:, 0])
+        win_b.append(windows[:, 1])
+    short = np.flatnonzero((totals <= size) & (n_words > 0))
+    win_sent = np.concatenate([short, *win_sent]).astype(np.int64)
+    win_a = np.concatenate([np.zeros(len(short), np.int64), *win_a])
+    win_b = np.concatenate([n_units[short], *win_b]).astype(np.int64)
+    order = np.lexsort((win_a, win_sent))
+    win_sent, win_a, win_b = win_sent[order], win_a[order], win_b[order]
+
+    # Rows: [CLS] pieces of units [a, b) [SEP], built with flat gathers.
+    p0 = unit_piece[unit_start[win_sent] + win_a]
+    p1 = unit_piece[unit_start[win_sent] + win_b]
+    lengths = p1 - p0 + 2
+    token_window, pos = ragged_positions(lengths)
+    special = (pos == 0) | (pos == lengths[token_window] - 1)
+    src = np.clip(p0[token_window] + pos - 1, 0, max(len(piece_ids) - 1, 0))
+    if len(piece_ids):
+        token_ids = np.where(special, tok.sep_id, piece_ids[src])
+        token_word = np.where(special, -1, piece_word[src])
+        lead = unique_lead[word_ids][piece_word[src]]
+        token_first = ~special & (piece_pos[src] == lead)
+        token_bare = ~special & (piece_pos[src] < lead)
+    else:
+        token_ids = np.zeros(0, np.int32)
+        token_word = np.zeros(0, np.int64)
+        token_first = token_bare = np.zeros(0, bool)
+    token_ids[pos == 0] = tok.cls_id
+    # Context of a token: pieces to the nearest window edge, unbounded on a
+    # side where the window reaches the sentence edge.
+    left = np.where(win_a[token_window] == 0, _NO_EDGE, pos - 1)
+    right = np.where(
+        win_b[token_window] == n_units[win_sent][token_window],
+        _NO_EDGE,
+        lengths[token_window] - 2 - pos,
+    )
+    return Encoded(
+        token_ids.astype(np.int32),
+        np.zeros(len(token_ids), np.int32),
+        exclusive_cumsum(lengths)[:-1],
+        lengths,
+        tok.pad_id,
+        source_rows=win_sent,
+        token_fields={
+            "word": token_word,
+            "first": token_first,
+            "bare": token_bare,
+            "context": np.minimum(left, right),
+            # where a window was cut from a longer sentence: at its [CLS]
+            # (the sentence began before it), at its [SEP] (it goes on)
+            "cut": ((pos == 0) & (left != _NO_EDGE))
+            | ((pos == lengths[token_window] - 1) & (right != _NO_EDGE)),
+        },
+    )

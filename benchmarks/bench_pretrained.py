@@ -77,7 +77,11 @@ CONFIGS = {
     "lr5e-5": dict(learning_rate=5e-5),
     "lr1e-4": dict(learning_rate=1e-4),
     "lr1e-4-5ep": dict(learning_rate=1e-4, epochs=5),
+    # The tagger trained as a CRF (AlbertTagger's default from scratch).
+    "transitions-crf": dict(transitions="crf"),
 }
+# Settings a run recorded before they were recorded had these values.
+FORMER = {"transitions": "counted"}
 BASELINES = ("tfidf", "crf", "lexical")
 SEEDED = ("scratch", "vectorizer", "hf") + tuple(CONFIGS)
 MODELS = BASELINES + SEEDED
@@ -202,6 +206,8 @@ def settings(model):
     used = {"epochs": model._epochs(), "learning_rate": model._learning_rate()}
     if "pooling" in model.get_params():  # the classifier's; tagger and QA read tokens
         used["pooling"] = model.pooling_
+    if "transitions" in model.get_params():  # the tagger's
+        used["transitions"] = model._transition_source()
     return used
 
 
@@ -210,7 +216,7 @@ def same_settings(used, now):
     longer apply, such as the tagger's former "pooling", are not compared)."""
     if used is None or now is None:
         return used == now
-    return all(used.get(key) == value for key, value in now.items())
+    return all(used.get(key, FORMER.get(key)) == value for key, value in now.items())
 
 
 def settings_now(task, name):
@@ -573,6 +579,8 @@ def applies(task, name):
         return {"tfidf": CLASSIFICATION, "crf": ("wnut17",), "lexical": ("squad",)}[
             name
         ].__contains__(task)
+    if "transitions" in CONFIGS.get(name, {}):
+        return task == "wnut17"
     return name != "vectorizer" or task in CLASSIFICATION
 
 
@@ -600,6 +608,11 @@ LABELS = {
 def label(task, name, got):
     """A row's name; preset rows say their settings, and which are today's
     defaults (a run recorded before a default changed keeps its settings)."""
+    if name == "scratch" and task == "wnut17":  # the tagger's default changed
+        used = got[0]["settings"].get("transitions", FORMER["transitions"])
+        now = estimator(task, None, 0)._transition_source()
+        when = "defaults" if used == now else "the former defaults"
+        return f"same estimator from scratch (transitions {used}, {when})"
     if name in LABELS:
         return LABELS[name]
     used = got[0]["settings"]
@@ -607,11 +620,9 @@ def label(task, name, got):
     text = f"fine-tuned, lr {rate}, {used['epochs']} epochs"
     if task in CLASSIFICATION:
         text += f", {used['pooling']} pooling"
-    now = estimator(task, "preset", 0)
-    if (now._learning_rate(), now._epochs()) == (
-        used["learning_rate"],
-        used["epochs"],
-    ) and (task not in CLASSIFICATION or now.pooling_ == used["pooling"]):
+    if task == "wnut17":
+        text += f", transitions {used.get('transitions', FORMER['transitions'])}"
+    if same_settings(used, settings(estimator(task, "preset", 0))):
         return f"**{text} (the defaults)**"
     return text
 

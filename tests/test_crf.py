@@ -1,35 +1,39 @@
-"""The jointly trained CRF (albert_sk.crf) and AlbertTagger's "crf" transitions."""
+"""The jointly trained CRF (albert_sk.crf) and AlbertTagger(transitions="crf")."""
 
 import itertools
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from _marks import API_FITS
 from keras import ops
+from sklearn.utils._param_validation import InvalidParameterError
 from test_tagger import synthetic, tiny
 
 from albert_sk import AlbertTagger
 from albert_sk.align import repair_iob2
-from albert_sk.crf import crf_log_likelihood
+from albert_sk.crf import OPEN_END, OPEN_START, crf_log_likelihood
 from albert_sk.decoding import FORBIDDEN, allowed_transitions, transition_scores
 
 
-class CRFTagger(AlbertTagger):
-    _transitions = "crf"
-
-
 def brute_force(emissions, tags, transitions):
-    """log p(tags) by enumerating every tag path over the tagged positions."""
+    """log p(tags) by enumerating every tag path over the tagged positions;
+    a row marked OPEN_START / OPEN_END has no start / end transition."""
     k = emissions.shape[1]
     where = np.flatnonzero(tags >= 0)
+    if not len(where):
+        return 0.0
+    start = 0.0 * transitions[k] if OPEN_START in tags else transitions[k]
+    end = 0.0 * transitions[:, k] if OPEN_END in tags else transitions[:, k]
 
     def score(path):
-        total, previous = 0.0, k
+        total, previous = 0.0, None
         for position, tag in zip(where, path, strict=True):
-            total += transitions[previous, tag] + emissions[position, tag]
+            into = start[tag] if previous is None else transitions[previous, tag]
+            total += into + emissions[position, tag]
             previous = tag
-        return total + transitions[previous, k]
+        return total + end[previous]
 
     paths = np.array([score(p) for p in itertools.product(range(k), repeat=len(where))])
     log_z = paths.max() + np.log(np.exp(paths - paths.max()).sum())
@@ -48,6 +52,10 @@ def test_log_likelihood_is_brute_force_enumeration(scheme):
     tags[rng.random(tags.shape) < 0.4] = -1  # later pieces, special tokens
     tags[1] = -1  # a row without tags scores 0
     tags[2, :] = [0, -1, 2, -1, 2, 3 % k, -1]  # a forbidden path under IOB2
+    # windows cut from longer sentences: one starts inside an entity (I-X,
+    # forbidden at a sentence's start), one ends inside one (B-X under BIOES)
+    tags[0, :] = [OPEN_START, 1, -1, 1, 0, 0, OPEN_END]
+    tags[3, 0] = OPEN_START
     got = ops.convert_to_numpy(crf_log_likelihood(emissions, tags, transitions))
     expected = [brute_force(emissions[b], tags[b], transitions) for b in range(4)]
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
@@ -81,29 +89,6 @@ def test_gradients_reach_the_transitions():
     assert learned[0, 1] > 0 and learned[2, 0] < 0  # B->I seen, O->B not
 
 
-def test_token_weight_adds_each_chain_tokens_own_cross_entropy():
-    """With every transition allowed and zero the CRF's likelihood is the
-    tokens' own: "crf+tokens" (token_weight=1) then counts the chain twice."""
-    import keras
-
-    from albert_sk.crf import CRFTrainer
-
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(2, 5, 3)).astype("float32")
-    tags = np.array([[-1, 0, -3, 2, -1], [-1, 1, 1, -1, -1]], "int32")
-    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    chain = -sum(log_p[r, c, tags[r, c]] for r, c in zip(*np.nonzero(tags >= 0)))
-    alone = -sum(log_p[r, c, -2 - tags[r, c]] for r, c in zip(*np.nonzero(tags <= -2)))
-    count = np.sum(tags != -1)
-    allowed = np.ones((4, 4), bool)
-    allowed[-1, -1] = False
-    model = keras.Sequential([keras.layers.Identity()])
-    for weight, expected in ((0.0, chain + alone), (1.0, 2 * chain + alone)):
-        trainer = CRFTrainer(model, allowed, np.zeros((4, 4)), token_weight=weight)
-        loss = trainer.compute_loss(y=tags, y_pred=logits)
-        np.testing.assert_allclose(ops.convert_to_numpy(loss), expected / count, rtol=1e-5)
-
-
 @pytest.fixture(scope="module")
 def data():
     return synthetic(120)
@@ -111,9 +96,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def crf_tagger(data):
-    tagger = tiny(epochs=8)
-    tagger._transitions = "crf"  # an AlbertTagger still, so it saves and loads
-    return tagger.fit(*data)
+    return tiny(epochs=8, transitions="crf").fit(*data)
 
 
 @API_FITS
@@ -138,13 +121,45 @@ def test_crf_tagger_predicts_valid_sequences_with_learned_transitions(data, crf_
 
 
 @API_FITS
-def test_crf_is_a_subclass_switch_that_changes_no_parameter(data):
-    assert AlbertTagger._transitions == "counted"
-    tagger = CRFTagger(**tiny(epochs=1).get_params())
-    assert tagger.get_params() == tiny(epochs=1).get_params()
-    tagger.fit(*data)
-    assert "_crf_trainer" not in vars(tagger)  # nothing of the fit stays
-    assert type(tagger.model_).__name__ == "Functional"  # the plain tagger model
+def test_transitions_crf_is_the_default_and_counted_counts_them(data):
+    assert AlbertTagger().transitions == "crf"
+    assert AlbertTagger(scheme=None)._transition_source() == "counted"
+    with pytest.raises(InvalidParameterError, match="transitions"):
+        tiny(transitions="auto").fit(*data)
+    X, y = data
+    counted = tiny(epochs=1, transitions="counted").fit(X, y)
+    labels = counted.labels_.tolist()
+    index = {t: i for i, t in enumerate(labels)}
+    sequences = [np.array([index[t] for t in s]) for s in y]
+    np.testing.assert_array_equal(
+        counted.transitions_, transition_scores(sequences, labels, "IOB2")
+    )
+    crf = tiny(epochs=1).fit(X, y)
+    assert "_crf_trainer" not in vars(crf)  # nothing of the fit stays
+    assert type(crf.model_).__name__ == "Functional"  # the plain tagger model
+    assert not np.allclose(crf.transitions_, counted.transitions_, atol=0.1)
+    # A pickle from before the parameter existed was fitted with counts.
+    state = counted.__getstate__()
+    del state["transitions"]
+    again = AlbertTagger.__new__(AlbertTagger)
+    again.__setstate__(state)
+    assert again.transitions == "counted"
+    assert again.predict(X[:5]) == counted.predict(X[:5])
+
+
+@API_FITS
+def test_export_of_a_crf_tagger_warns_what_transformers_loses(crf_tagger, tmp_path):
+    from albert_sk import export_hf
+    from albert_sk.exceptions import ExportWarning
+
+    # (pytest.warns would re-raise the other libraries' deprecation warnings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = export_hf(crf_tagger, tmp_path / "hf")
+    ours = [w for w in caught if issubclass(w.category, ExportWarning)]
+    assert len(ours) == 1 and "transitions='counted'" in str(ours[0].message)
+    assert ours[0].filename == __file__  # it names the user's line
+    assert (tmp_path / "hf" / "config.json").exists() and path
 
 
 @API_FITS

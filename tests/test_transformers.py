@@ -278,7 +278,9 @@ def hf_tagger(tmp_path_factory, vocab_dir):
     path = save_checkpoint(tmp_path_factory.mktemp("ner"), model, vocab_dir)
     X = [t.split() for t in AWKWARD[:4]] + [["Ada", "Lovelace", "wrote", "code"]]
     y = [["B-PER"] + ["I-PER"] + ["O"] * (len(w) - 2) for w in X]
-    tagger = fit_quietly(AlbertTagger(preset=str(path), max_length=64), X, y)
+    # Exported below and read by transformers alone: counted transitions.
+    tagger = AlbertTagger(preset=str(path), max_length=64, transitions="counted")
+    tagger = fit_quietly(tagger, X, y)
     return tagger, model, config, X
 
 
@@ -460,7 +462,9 @@ def test_exported_tagger_predicts_the_same_in_transformers(
     if scheme == "IOB2":
         tagger = hf_tagger[0]
     else:
-        tagger = AlbertTagger(**TINY_FIT, scheme=scheme, random_state=0).fit(X, y)
+        tagger = AlbertTagger(
+            **TINY_FIT, scheme=scheme, transitions="counted", random_state=0
+        ).fit(X, y)
     model, tok = load_exported(
         tagger, tmp_path / scheme, "AutoModelForTokenClassification"
     )
@@ -503,6 +507,7 @@ def test_exported_bmes_tagger_reads_right_in_the_token_classification_pipeline(
     tagger = AlbertTagger(
         backbone="tiny",
         scheme="BMES",
+        transitions="counted",  # for transformers, as export_hf advises
         vocab_size=1500,
         max_length=96,
         epochs=4,

@@ -10,6 +10,7 @@ as ``preset=dir``.
 
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -20,7 +21,12 @@ from albert_sk._version import __version__
 from albert_sk.align import to_iob2
 from albert_sk.backbones import WEIGHTS_FILE
 from albert_sk.efficiency import find_backbone
-from albert_sk.exceptions import InputError, NotFittedError
+from albert_sk.exceptions import (
+    ExportWarning,
+    InputError,
+    NotFittedError,
+    user_stacklevel,
+)
 from albert_sk.pretrained_heads import head_labels
 
 
@@ -248,6 +254,9 @@ def _parts(source):
 
     if isinstance(source, AlbertPretrainer):
         return source.backbone_, source.tokenizer_, *_pretraining_head(source)
+    lost = source._export_loss()
+    if lost:
+        warnings.warn(lost, ExportWarning, stacklevel=user_stacklevel())
     backbone = find_backbone(source.model_)
     heads, extra = {}, {}
     head = source._hf_head
@@ -325,7 +334,9 @@ def export_hf(estimator_or_preset, path):
         a BIOES or BMES tagger's in IOB2 names, ``S-X`` as ``B-X`` and
         ``M-X``/``E-X`` as ``I-X``, which transformers' pipelines group into
         entities, with its own tags under ``albert_sk_labels``; the
-        transitions ``predict`` decodes with are not exported), an
+        transitions ``predict`` decodes with are not exported: a tagger
+        trained as a CRF, the default from scratch, warns with an
+        :class:`~albert_sk.exceptions.ExportWarning`), an
         ``AlbertQA`` as
         ``AlbertForQuestionAnswering`` (``qa_outputs.*``), an
         ``AlbertPretrainer`` its MLM and SOP heads as ``AlbertForPreTraining``.

@@ -113,7 +113,7 @@ warm_start, distribution, lora_rank, inference_dtype
         per-word probabilities then read right without the transitions, as
         a Hugging Face export reads them. Measured (docs/tagger.md,
         "Decoding"), the CRF's entity F1 is 8.0 points higher fine-tuning a
-        pretrained encoder on WNUT-17 and 0.8-7.8 points higher from scratch
+        pretrained encoder on WNUT-17 and 2.0-7.8 points higher from scratch
         on three Chinese NER sets, 1.4 lower from scratch on WNUT-17.
         Unused with ``scheme=None``.
     lowercase : bool, default=False
@@ -324,8 +324,8 @@ warm_start, distribution, lora_rank, inference_dtype
             "(transitions='crf', the default), so its tokens' "
             "scores are not meant to be read alone; a Hugging Face model has no "
             "transitions, and transformers reads each token's argmax. On four "
-            "NER sets that argmax scored entity F1 0.04-0.08 where predict "
-            "scored 0.10-0.87 (benchmarks/bench_ner.py, from scratch). To "
+            "NER sets that argmax scored entity F1 0.04-0.09 where predict "
+            "scored 0.10-0.89 (benchmarks/bench_ner.py, from scratch). To "
             "export a tagger for transformers, fit it with "
             "transitions='counted' (argmax 0.11-0.62 on the same sets)."
         )

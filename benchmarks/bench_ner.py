@@ -293,7 +293,9 @@ LABELS = {
     "memorised": "memorised word tags (floor)",
     "tiny-lr3e-3-40ep": "tiny-lr3e-3-40ep (the former defaults, a second run)",
     "defaults": "transitions counted (the former defaults)",
-    "defaults-crf": "CRF, first run: cut windows closed (the defaults on cluener, which has none)",
+    "defaults-crf": (
+        "CRF, first run: cut windows closed (the defaults on cluener, which has none)"
+    ),
     "defaults-crf-tokens": "CRF plus each token's cross-entropy (dropped)",
     "defaults-crf-open": "**CRF, cut windows open (the defaults)**",
 }

@@ -143,6 +143,27 @@ def transition_scores(sequences, labels, scheme, *, smoothing=1.0, prior=True):
     return np.where(allowed, scores, FORBIDDEN).astype(np.float32)
 
 
+def _sentence_chunks(probabilities, lengths):
+    """Sentences of words' log-probabilities, padded into chunks of
+    :data:`_CHUNK` sentences of about one length: yields ``(rows, n, emit,
+    words)``, the chunk's sentence indexes, their lengths, the ``(sentences,
+    positions, K)`` log-probabilities (past a sentence's end, its last word
+    again) and the flat indexes of the chunk's real words, in
+    ``emit[live]`` order."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    emissions = np.log(np.maximum(np.asarray(probabilities, np.float64), _LOG_FLOOR))
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    order = np.argsort(lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    for first in range(0, len(order), _CHUNK):
+        rows = order[first : first + _CHUNK]
+        n = lengths[rows]
+        offsets = np.minimum(np.arange(int(n.max())), n[:, None] - 1)
+        index = starts[rows][:, None] + offsets
+        live = np.arange(index.shape[1])[None, :] < n[:, None]
+        yield rows, n, emissions[index], index[live]
+
+
 def viterbi(probabilities, lengths, transitions):
     """The best tag sequence of each sentence.
 
@@ -172,21 +193,11 @@ def viterbi(probabilities, lengths, transitions):
     >>> [labels[i] for i in viterbi(p, [2], scores)]
     ['B-PER', 'I-PER']
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
     k = transitions.shape[0] - 1
-    emissions = np.log(np.maximum(np.asarray(probabilities, np.float64), _LOG_FLOOR))
     trans = np.asarray(transitions, dtype=np.float64)
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    out = np.zeros(int(starts[-1]), dtype=np.int64)
-    order = np.argsort(lengths, kind="stable")
-    order = order[lengths[order] > 0]
-    for first in range(0, len(order), _CHUNK):
-        rows = order[first : first + _CHUNK]
-        n = lengths[rows]
-        width = int(n.max())
-        # (sentences, positions, tags), padded past each sentence's end
-        index = starts[rows][:, None] + np.minimum(np.arange(width), n[:, None] - 1)
-        emit = emissions[index]
+    out = np.zeros(int(np.sum(lengths)), dtype=np.int64)
+    for rows, n, emit, words in _sentence_chunks(probabilities, lengths):
+        width = emit.shape[1]
         live = np.arange(width)[None, :] < n[:, None]
         score = trans[k, :k][None, :] + emit[:, 0]
         back = np.zeros((len(rows), width, k), dtype=np.int32)
@@ -205,8 +216,7 @@ def viterbi(probabilities, lengths, transitions):
         path[:, -1] = last
         for t in range(width - 1, 0, -1):
             path[:, t - 1] = np.take_along_axis(back[:, t], path[:, t : t + 1], 1)[:, 0]
-        for r, row in enumerate(rows):
-            out[starts[row] : starts[row + 1]] = path[r, : n[r]]
+        out[words] = path[live]
     return out
 
 
@@ -240,22 +250,13 @@ def marginals(probabilities, lengths, transitions):
     array([[0.833, 0.   , 0.167],
            [0.278, 0.583, 0.139]], dtype=float32)
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
     k = transitions.shape[0] - 1
-    emissions = np.log(np.maximum(np.asarray(probabilities, np.float64), _LOG_FLOOR))
     trans = np.asarray(transitions, dtype=np.float64)
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    out = np.zeros((int(starts[-1]), k), dtype=np.float32)
-    order = np.argsort(lengths, kind="stable")
-    order = order[lengths[order] > 0]
+    out = np.zeros((int(np.sum(lengths)), k), dtype=np.float32)
     step = trans[:k, :k][None, :, :]  # (1, previous, next)
     end = trans[:k, k][None, :]
-    for first in range(0, len(order), _CHUNK):
-        rows = order[first : first + _CHUNK]
-        n = lengths[rows]
-        width = int(n.max())
-        index = starts[rows][:, None] + np.minimum(np.arange(width), n[:, None] - 1)
-        emit = emissions[index]  # (sentences, positions, tags)
+    for rows, n, emit, words in _sentence_chunks(probabilities, lengths):
+        width = emit.shape[1]
         forward = np.empty_like(emit)
         forward[:, 0] = trans[k, :k][None, :] + emit[:, 0]
         for t in range(1, width):
@@ -272,6 +273,6 @@ def marginals(probabilities, lengths, transitions):
         last = forward[np.arange(len(rows)), n - 1]
         total = logsumexp(last + end, axis=1)
         posterior = np.exp(forward + backward - total[:, None, None])
-        for r, row in enumerate(rows):
-            out[starts[row] : starts[row + 1]] = posterior[r, : n[r]]
+        live = np.arange(width)[None, :] < n[:, None]
+        out[words] = posterior[live]
     return out

@@ -733,7 +733,8 @@ def _warn_stray_inside_tags(tags, scheme):
             warnings.warn(
                 f"y holds {stray} I- tags that continue no entity (IOB1 "
                 "tags?). In IOB2 an entity starts with B-, so decoding "
-                "never predicts such a tag where it starts an entity. "
+                "never predicts such a tag where it starts an entity, and "
+                "transitions='crf' (the default) learns each as B-. "
                 "Pass scheme='IOB1' if these are IOB1 tags.",
                 LabelWarning,
                 stacklevel=user_stacklevel(),

@@ -36,27 +36,35 @@ def random_sentences(rng, scheme, n=30):
     return probs, lengths
 
 
-def brute_force(probs, transitions):
+def scored_paths(probs, transitions):
+    """Every tag path of one sentence with its score, as decoding scores it."""
     k = probs.shape[1]
-    best = None
     for path in itertools.product(range(k), repeat=len(probs)):
         score = transitions[k, path[0]] + transitions[path[-1], k]
         score += sum(np.log(probs[j, t]) for j, t in enumerate(path))
         score += sum(transitions[a, b] for a, b in itertools.pairwise(path))
-        if best is None or score > best[0]:
-            best = (score, path)
-    return list(best[1])
+        yield path, score
 
 
-@pytest.mark.parametrize("scheme", list(LABELS))
-def test_viterbi_finds_the_best_sequence(scheme):
-    rng = np.random.default_rng(0)
+def brute_force(probs, transitions):
+    return list(max(scored_paths(probs, transitions), key=lambda p: p[1])[0])
+
+
+def brute_force_problem(seed, scheme):
+    """Transitions counted on random tags, and sentences of at most 4 words
+    (K**4 paths) with random probabilities."""
+    rng = np.random.default_rng(seed)
     labels = LABELS[scheme]
     train = [rng.integers(0, len(labels), size=rng.integers(1, 8)) for _ in range(50)]
     transitions = transition_scores(train, labels, scheme)
     probs, lengths = random_sentences(rng, scheme, n=12)
-    lengths = np.minimum(lengths, 4)  # brute force: K**4 paths
-    probs = probs[: lengths.sum()]
+    lengths = np.minimum(lengths, 4)
+    return probs[: lengths.sum()], lengths, transitions
+
+
+@pytest.mark.parametrize("scheme", list(LABELS))
+def test_viterbi_finds_the_best_sequence(scheme):
+    probs, lengths, transitions = brute_force_problem(0, scheme)
     out = viterbi(probs, lengths, transitions)
     starts = np.concatenate([[0], np.cumsum(lengths)])
     for i, n in enumerate(lengths):
@@ -67,25 +75,16 @@ def test_viterbi_finds_the_best_sequence(scheme):
 
 def brute_force_marginals(probs, transitions):
     """Each position's tag probability, summed over every path's weight."""
-    k = probs.shape[1]
     mass = np.zeros(probs.shape)
-    for path in itertools.product(range(k), repeat=len(probs)):
-        score = transitions[k, path[0]] + transitions[path[-1], k]
-        score += sum(np.log(probs[j, t]) for j, t in enumerate(path))
-        score += sum(transitions[a, b] for a, b in itertools.pairwise(path))
+    for path, score in scored_paths(probs, transitions):
         mass[np.arange(len(path)), path] += np.exp(score)
     return mass / mass.sum(axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize("scheme", list(LABELS))
 def test_marginals_sum_every_paths_probability(scheme):
-    rng = np.random.default_rng(2)
     labels = LABELS[scheme]
-    train = [rng.integers(0, len(labels), size=rng.integers(1, 8)) for _ in range(50)]
-    transitions = transition_scores(train, labels, scheme)
-    probs, lengths = random_sentences(rng, scheme, n=12)
-    lengths = np.minimum(lengths, 4)  # brute force: K**4 paths
-    probs = probs[: lengths.sum()]
+    probs, lengths, transitions = brute_force_problem(2, scheme)
     out = marginals(probs, lengths, transitions)
     assert out.shape == probs.shape
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)

@@ -94,49 +94,60 @@ def crf_log_likelihood(emissions, tags, transitions):
     transitions = ops.cast(transitions, "float32")
     tags = ops.cast(tags, "int32")
     k = ops.shape(transitions)[0] - 1
-    batch = ops.shape(emissions)[0]
     step_scores = transitions[:k, :k]  # (K, K): from a tag to the next
-    flat = ops.reshape(step_scores, (-1,))
     open_start = ops.any(tags == OPEN_START, axis=1)[:, None]
     open_end = ops.any(tags == OPEN_END, axis=1)[:, None]
     start = ops.where(open_start, 0.0, transitions[k, :k][None, :])  # (batch, K)
     end = ops.where(open_end, 0.0, transitions[:k, k][None, :])
-    # alpha: the log-sum of the scores of every path ending in each tag, over
-    # the tags seen so far; "started" once a row has had a tag.
-    alpha = ops.zeros((batch, k), "float32")
-    started = ops.zeros((batch,), "bool")
-    previous = ops.zeros((batch,), "int32")
-    gold = ops.zeros((batch,), "float32")
+    # The chain, packed to the front of each row: its n tags in order, then
+    # the rest. Only the forward recursion needs a loop, and only over the
+    # longest chain of the batch; the gold path's score is a sum.
+    emissions, tags, n = _pack_chain(emissions, tags)
+    live = ops.arange(ops.shape(tags)[1])[None, :] < n[:, None]
+    tag = ops.maximum(tags, 0)
+    first, last = tag[:, 0], ops.take_along_axis(tag, ops.maximum(n - 1, 0)[:, None], 1)
+    emitted = ops.squeeze(ops.take_along_axis(emissions, tag[..., None], 2), 2)
+    moved = ops.take(ops.reshape(step_scores, (-1,)), tag[:, :-1] * k + tag[:, 1:])
+    gold = (
+        ops.sum(ops.where(live, emitted, 0.0), axis=1)
+        + ops.sum(ops.where(live[:, 1:], moved, 0.0), axis=1)
+        + ops.squeeze(ops.take_along_axis(start, first[:, None], 1), 1)
+        + ops.squeeze(ops.take_along_axis(end, last, 1), 1)
+    )
 
-    def step(carry, position):
-        alpha, started, previous, gold = carry
-        emit, tag = position[:, :k], ops.cast(position[:, k], "int32")
-        live = tag >= 0
-        tag = ops.maximum(tag, 0)
-        go_on = ops.logsumexp(alpha[:, :, None] + step_scores[None], axis=1)
-        forward = ops.where(started[:, None], go_on, start) + emit
-        alpha = ops.where(live[:, None], forward, alpha)
-        into = ops.where(
-            started,
-            ops.take(flat, previous * k + tag),
-            ops.squeeze(ops.take_along_axis(start, tag[:, None], axis=1), axis=1),
-        )
-        score = into + ops.squeeze(ops.take_along_axis(emit, tag[:, None], axis=1), 1)
-        gold = gold + ops.where(live, score, 0.0)
-        previous = ops.where(live, tag, previous)
-        started = started | live
-        carry = (alpha, started, previous, gold)
-        return carry, carry  # keras' TensorFlow scan wants outputs shaped as carry
+    def step(alpha, position):
+        emit, go = position[:, :k], position[:, k:] > 0.5
+        forward = ops.logsumexp(alpha[:, :, None] + step_scores[None], axis=1) + emit
+        alpha = ops.where(go, forward, alpha)
+        return alpha, alpha  # keras' TensorFlow scan wants outputs shaped as carry
 
-    # One tensor to scan over, the tag as a last float column: keras' scan on
+    # One tensor to scan over, the mask as a last column: keras' scan on
     # TensorFlow fails on several inputs of unknown length (keras 3.15).
-    xs = ops.concatenate([emissions, ops.cast(tags, "float32")[..., None]], axis=-1)
-    xs = ops.transpose(xs, (1, 0, 2))
-    carry = (alpha, started, previous, gold)
-    (alpha, started, previous, gold), _ = ops.scan(step, carry, xs)
-    last = ops.squeeze(ops.take_along_axis(end, previous[:, None], axis=1), axis=1)
+    xs = ops.concatenate([emissions, ops.cast(live, "float32")[..., None]], axis=-1)
+    xs = ops.transpose(xs[:, 1:], (1, 0, 2))
+    alpha, _ = ops.scan(step, start + emissions[:, 0], xs)
     log_z = ops.logsumexp(alpha + end, axis=1)
-    return ops.where(started, gold + last - log_z, 0.0)
+    return ops.where(n > 0, gold - log_z, 0.0)
+
+
+def _pack_chain(emissions, tags):
+    """The positions with a tag moved to the front of each row, in order.
+
+    Returns the packed emissions and tags, cut to the longest chain where
+    the backend allows a length known only at run time (TensorFlow, torch;
+    JAX traces static shapes), and each row's number of tags.
+    """
+    length = ops.shape(tags)[1]
+    position = ops.arange(length, dtype="int32")[None, :]
+    chain = tags >= 0
+    order = ops.argsort(ops.where(chain, position, position + length), axis=1)
+    tags = ops.take_along_axis(tags, order, axis=1)
+    emissions = ops.take_along_axis(emissions, order[..., None], axis=1)
+    n = ops.sum(ops.cast(chain, "int32"), axis=1)
+    if keras.backend.backend() != "jax":
+        longest = ops.maximum(ops.max(n), 1)
+        tags, emissions = tags[:, :longest], emissions[:, :longest]
+    return emissions, tags, n
 
 
 class Transitions(keras.layers.Layer):

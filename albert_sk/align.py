@@ -11,11 +11,13 @@
 
 import re
 import unicodedata
+import warnings
 from collections import Counter, defaultdict
 
 import numpy as np
 
-from albert_sk.exceptions import InputError
+from albert_sk.checks import TaggerInput
+from albert_sk.exceptions import InputError, LabelWarning, user_stacklevel
 
 # === Words and character spans ===
 
@@ -184,16 +186,28 @@ def spans_to_tags(text, spans, row=0):
     return words, tags, starts, ends
 
 
-def entities_to_spans(tags, starts, ends, scores=None):
-    """Strict IOB2 entities of one text as ``(label, start, end, score)`` char spans.
+def entity_records(text, tags, starts, ends, scores=None):
+    """Strict IOB2 entities of one text, as records with character offsets.
 
-    ``starts``/``ends`` are the words' character offsets; ``score`` is the
-    mean of the words' ``scores`` (None without them).
+    ``starts``/``ends`` are the words' character offsets into ``text``.
+    Each record is ``{"text", "label", "start", "end"}`` with
+    ``text[start:end] == record["text"]``, and ``"score"``, the mean of the
+    entity's words' ``scores``, where they are given.
+
+    Examples
+    --------
+    >>> from albert_sk.align import entity_records
+    >>> entity_records("Ada met Bob", ["B-PER", "O", "B-PER"], [0, 4, 8], [3, 7, 11])
+    [{'text': 'Ada', 'label': 'PER', 'start': 0, 'end': 3}, \
+{'text': 'Bob', 'label': 'PER', 'start': 8, 'end': 11}]
     """
     out = []
     for label, a, b in get_entities(tags):
-        score = None if scores is None else float(np.mean(scores[a:b]))
-        out.append((label, int(starts[a]), int(ends[b - 1]), score))
+        start, end = int(starts[a]), int(ends[b - 1])
+        record = {"text": text[start:end], "label": label, "start": start, "end": end}
+        if scores is not None:
+            record["score"] = float(np.mean(scores[a:b]))
+        out.append(record)
     return out
 
 
@@ -319,6 +333,77 @@ def repair_iob2(tags):
             out[j] = "B-" + tag[2:]
         prev = out[j]
     return out
+
+
+def gold_tags(y, inputs, scheme, learned, who):
+    """A tagger's ``y`` (tag lists, or span lists for raw texts), checked.
+
+    Returns the tag lists in ``learned`` (the scheme the model learns or
+    learned), the set of tags in ``scheme`` (the user's), and the
+    :class:`~albert_sk.checks.TaggerInput` they tag (for raw texts: the
+    words cut at the spans).
+    """
+    if y is None:
+        raise InputError(
+            f"{who}.fit needs targets y (one tag list per sentence, or span "
+            "lists for raw texts), but got y=None. Pass the tags: fit(X, y)."
+        )
+    if isinstance(y, (str, bytes)):
+        raise InputError(f"{who} expects y as a list of tag lists, but got a string.")
+    y = y.tolist() if hasattr(y, "tolist") else list(y)
+    if len(y) != len(inputs):
+        raise InputError(
+            f"X and y must have the same number of rows, but X has "
+            f"{len(inputs)} and y has {len(y)}. Pass one target per text."
+        )
+    out, user = [], set()
+    cut = inputs if inputs.texts is None else TaggerInput([], inputs.texts, [])
+    for i, tags in enumerate(y):
+        if isinstance(tags, np.ndarray):
+            tags = tags.tolist()
+        if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
+            kind = "span list" if inputs.texts is not None else "tag list"
+            raise InputError(
+                f"{who} expects one {kind} per sentence, but y[{i}] is "
+                f"{type(tags).__name__} ({tags!r:.60})."
+            )
+        if inputs.texts is not None:
+            words, tags, starts, ends = spans_to_tags(inputs.texts[i], tags, i)
+            cut.sentences.append(words)
+            cut.offsets.append((starts, ends))
+            out.append(from_iob2(tags, learned))
+            user.update(from_iob2(tags, scheme))
+            continue
+        n_words = len(inputs.sentences[i])
+        if len(tags) != n_words:
+            raise InputError(
+                f"Sentence {i} has {n_words} words but {len(tags)} tags. "
+                "Give exactly one tag per word."
+            )
+        check_tags(tags, scheme, i)
+        if learned == scheme:
+            out.append(list(tags))
+        else:
+            out.append(from_iob2(to_iob2(tags, scheme), learned))
+        user.update(tags)
+    return out, user, cut
+
+
+def warn_stray_inside_tags(tags, scheme):
+    """LabelWarning for IOB2 ``I-`` tags that continue no entity (IOB1 tags?)."""
+    if scheme != "IOB2":
+        return
+    stray = sum(t != r for s in tags for t, r in zip(s, repair_iob2(s), strict=True))
+    if stray:
+        warnings.warn(
+            f"y holds {stray} I- tags that continue no entity (IOB1 "
+            "tags?). In IOB2 an entity starts with B-, so decoding "
+            "never predicts such a tag where it starts an entity, and "
+            "transitions='crf' (the default) learns each as B-. "
+            "Pass scheme='IOB1' if these are IOB1 tags.",
+            LabelWarning,
+            stacklevel=user_stacklevel(),
+        )
 
 
 def get_entities(tags):

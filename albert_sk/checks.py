@@ -199,7 +199,7 @@ def check_sentences(X, who):
             "Pass at least one sentence (a word list or a string)."
         )
     if isinstance(rows[0], str):
-        return TaggerInput([], [_check_text(r, i, who) for i, r in enumerate(rows)])
+        return TaggerInput([], [_check_text(r, i, who) for i, r in enumerate(rows)], [])
     sentences = []
     for i, row in enumerate(rows):
         if isinstance(row, np.ndarray):

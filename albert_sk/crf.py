@@ -150,6 +150,42 @@ def _pack_chain(emissions, tags):
     return emissions, tags, n
 
 
+def chain_targets(labels, first, cut, starts):
+    """A token classifier's targets as :class:`CRFTrainer` reads them.
+
+    The CRF chains each word's first piece (``first``); the other labelled
+    pieces learn their tag by themselves, marked ``-2 - tag``; a row that is
+    a window cut from a longer sentence (``cut`` at its ``[CLS]`` or
+    ``[SEP]``) is open there (:data:`OPEN_START`, :data:`OPEN_END`).
+
+    Parameters
+    ----------
+    labels : int array of shape (n_tokens,)
+        Each token's tag, -1 where nothing is learned (the rows' tokens
+        end to end).
+    first, cut : bool arrays of shape (n_tokens,)
+    starts : int array
+        Each row's first token.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from albert_sk.crf import OPEN_START, chain_targets
+    >>> labels = np.array([-1, 3, 3, 0, -1])  # [CLS] a word of 2 pieces, a word, [SEP]
+    >>> first = np.array([False, True, False, True, False])
+    >>> cut = np.array([True, False, False, False, False])  # cut at its start
+    >>> out = chain_targets(labels, first, cut, np.array([0]))
+    >>> out[0] == OPEN_START, out[1:].tolist()
+    (np.True_, [3, -5, 0, -1])
+    """
+    labels = np.where((labels >= 0) & ~first, -2 - labels, labels)
+    at_start = np.zeros(len(labels), bool)
+    at_start[starts] = True
+    labels[cut & at_start] = OPEN_START
+    labels[cut & ~at_start] = OPEN_END
+    return labels
+
+
 class Transitions(keras.layers.Layer):
     """The trainable ``(K + 1, K + 1)`` transition scores of a CRF.
 
@@ -233,23 +269,22 @@ class CRFMixin:
     Mixed into :class:`~albert_sk.AlbertTagger` (before
     ``FineTunedEstimator``); active where ``_transition_source()`` is
     ``"crf"`` (the ``transitions`` parameter), else each step is the base's.
-    ``_compile`` compiles a :class:`CRFTrainer` of ``model_`` (``warm_start``: a fresh
-    optimizer, the transitions from the fitted ``transitions_``),
-    ``_fit_loop`` fits it in ``model_``'s place and keeps its transitions as
-    ``transitions_``. The estimator encodes its targets for the trainer
-    (``_encode_fit``: ``-2 - tag`` off the chain).
+    ``_compile`` compiles a :class:`CRFTrainer` around ``model_`` and
+    returns it for fit to train (``warm_start``: a fresh optimizer, the
+    transitions from the fitted ``transitions_``); ``_fit_loop`` keeps its
+    learned transitions as ``transitions_``. The estimator encodes its
+    targets for the trainer (``_encode_fit``, :func:`chain_targets`).
     """
 
     def _compile(self, n_train):
         if self._transition_source() != "crf":
             return super()._compile(n_train)
-        self._compile_crf(n_train, None)
+        return self._compile_crf(n_train, None)
 
     def _continue_optimizer(self, n_train):
         if self._transition_source() != "crf":
             return super()._continue_optimizer(n_train)
-        self._compile_crf(n_train, self.transitions_)
-        return True
+        return self._compile_crf(n_train, self.transitions_)
 
     def _compile_crf(self, n_train, initial):
         allowed = allowed_transitions(self.labels_.tolist(), self.tag_scheme_)
@@ -262,19 +297,15 @@ class CRFMixin:
             jit_compile=self._resolve_jit(),
         )
         training.build_optimizer(trainer)
-        self._crf_trainer = trainer  # until _fit_loop takes it
+        return trainer
 
-    def _fit_loop(self, train, val, seed, first_loss=None):
-        if self._transition_source() != "crf":
-            return super()._fit_loop(train, val, seed, first_loss)
-        trainer = self.__dict__.pop("_crf_trainer")
-        model, self.model_ = self.model_, trainer  # fit runs the wrapper
+    def _fit_loop(self, model, train, val, seed, first_loss=None):
         try:
-            return super()._fit_loop(train, val, seed, first_loss)
+            return super()._fit_loop(model, train, val, seed, first_loss)
         finally:
-            self.model_ = model
-            scores = ops.convert_to_numpy(trainer.transitions.scores())
-            self.transitions_ = scores.astype(np.float32)
+            if isinstance(model, CRFTrainer):
+                scores = ops.convert_to_numpy(model.transitions.scores())
+                self.transitions_ = scores.astype(np.float32)
 
 
 def _scale_for_replicas(loss):

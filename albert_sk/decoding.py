@@ -276,3 +276,22 @@ def marginals(probabilities, lengths, transitions):
         live = np.arange(width)[None, :] < n[:, None]
         out[words] = posterior[live]
     return out
+
+
+def decode(probabilities, lengths, transitions, *, proba=True):
+    """Each word's tag and tag probabilities: :func:`viterbi` and
+    :func:`marginals` with ``transitions``; without them (plain labels),
+    each word's most probable tag and its own probabilities. ``proba=False``
+    skips the marginals (returning ``probabilities``).
+
+    Returns
+    -------
+    best : ndarray of int64, shape (n_words,)
+    probs : ndarray, shape (n_words, K)
+    """
+    if transitions is None or not len(probabilities):
+        return probabilities.argmax(axis=1), probabilities
+    best = viterbi(probabilities, lengths, transitions)
+    if not proba:
+        return best, probabilities
+    return best, marginals(probabilities, lengths, transitions)

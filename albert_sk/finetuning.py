@@ -193,6 +193,7 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
         return None
 
     def _compile(self, n_train):
+        """Compile the model fit trains (``model_``); return it."""
         steps = self._epochs() * math.ceil(n_train / self.batch_size)
         # A head that reads no pooled_output leaves the pooler without
         # gradients, by design: no warning about it.
@@ -204,6 +205,7 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
             jit_compile=self._resolve_jit(),
         )
         training.build_optimizer(self.model_)
+        return self.model_
 
     def _stratify(self, targets):
         """Labels to stratify the validation split on, or None."""
@@ -234,17 +236,19 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
         return targets[rows]
 
     def _continue_optimizer(self, n_train):
-        """``warm_start``: keep the previous fit's AdamW state; True if kept
-        (:func:`albert_sk.training.continue_training`); else :meth:`_compile`
-        gives a fresh one, warmup included."""
+        """``warm_start``: the model fit trains, keeping the previous fit's
+        AdamW state (:func:`albert_sk.training.continue_training`); None
+        where there is none, and :meth:`_compile` gives a fresh one, warmup
+        included."""
         steps = self._epochs() * math.ceil(n_train / self.batch_size)
-        return training.continue_training(
+        kept = training.continue_training(
             self.model_,
             self._learning_rate(),
             steps,
             self._get_loss(),
             self._get_metrics(),
         )
+        return self.model_ if kept else None
 
     def _encode_fit(self, inputs, targets):
         """Encoded rows and their targets (tasks with windows override this)."""
@@ -324,16 +328,17 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
             if not warm:
                 backbone, self.tokenizer_ = self._initialize(inputs)
             encoded, targets = self._encode_fit(inputs, targets)
-            if weights is not None and len(weights) != len(encoded):
-                weights = self._expand_weights(weights, encoded)
+            if weights is not None and encoded.source_rows is not None:
+                weights = self._expand_weights(weights, encoded)  # one per row
             train, val = self._split(encoded, targets, weights, seed)
             if not warm:
                 self.model_ = self._build_model(backbone)
                 self._load_preset_head()
             self._prepare_fit_model(warm)  # LoRA adapters (lora_rank)
-            if not (warm and self._continue_optimizer(len(train[0]))):
-                self._compile(len(train[0]))
-            self.history_ = self._fit_loop(train, val, seed, first_loss)
+            trainer = self._continue_optimizer(len(train[0])) if warm else None
+            if trainer is None:
+                trainer = self._compile(len(train[0]))
+            self.history_ = self._fit_loop(trainer, train, val, seed, first_loss)
         self._check_convergence(train, first_loss.value, epochs_before)
         return inputs, checked, val
 
@@ -386,14 +391,16 @@ class FineTunedEstimator(efficiency.EfficiencyMixin, TrainingMixin, AlbertEstima
             rng=rng,
         )
 
-    def _fit_loop(self, train, val, seed, first_loss=None):
+    def _fit_loop(self, model, train, val, seed, first_loss=None):
+        """Fit ``model`` (``model_``, or a training model around it) on the
+        batches of ``train``; return the history."""
         rng = np.random.default_rng(seed)
         data = fit_input(distribute.even_batches(self._batches(*train, rng=rng)))
         val_data = None
         if val is not None:
             val_data = fit_input(distribute.even_batches(self._batches(*val)))
         previous = getattr(self, "history_", None) if self.warm_start else None
-        history = self.model_.fit(
+        history = model.fit(
             data,
             validation_data=val_data,
             epochs=self._epochs(),

@@ -7,7 +7,6 @@ back to exact character offsets in the original context.
 """
 
 import warnings
-from dataclasses import dataclass
 from numbers import Integral, Real
 
 import keras
@@ -20,7 +19,7 @@ from albert_sk.align import (
     char_span_to_tokens,
     top_spans,
 )
-from albert_sk.batching import Encoded, split_rows
+from albert_sk.batching import split_rows
 from albert_sk.checks import (
     QAInput,
     check_qa_answers,
@@ -31,14 +30,13 @@ from albert_sk.exceptions import (
     DataLossWarning,
     InputError,
     ParameterError,
-    TruncationWarning,
     first_rows,
     user_stacklevel,
 )
 from albert_sk.finetuning import FineTunedEstimator
 from albert_sk.heads import dense_head
 from albert_sk.metrics import answer_f1, squad_f1
-from albert_sk.windows import token_windows
+from albert_sk.windows import encode_question_windows
 
 
 @keras.saving.register_keras_serializable(package="albert_sk")
@@ -60,24 +58,6 @@ class SpanLoss(keras.losses.Loss):
             y_true[:, 1], y_pred[:, :, 1], from_logits=True
         )
         return (start + end) / 2.0
-
-
-@dataclass
-class _Windows:
-    """Where each row (window) of an Encoded comes from.
-
-    Row ``w`` holds context tokens ``first[w] : first[w] + length[w]`` of
-    question ``example[w]``, from row position ``offset[w]`` on.
-    ``starts[i]`` / ``ends[i]`` are the character offsets of question
-    ``i``'s context tokens.
-    """
-
-    example: np.ndarray
-    offset: np.ndarray
-    first: np.ndarray
-    length: np.ndarray
-    starts: list
-    ends: list
 
 
 class AlbertQA(FineTunedEstimator):
@@ -282,70 +262,16 @@ distribution, lora_rank, inference_dtype
     # === Windows ===
 
     def _encode_windows(self, inputs):
-        """One row per window of each question's context, and where rows come from."""
-        tok = self.tokenizer_
-        questions = tok.encode(inputs.questions)
-        long = [len(q) for q in questions if len(q) > self.max_query_length]
-        if long:
-            warnings.warn(
-                f"{len(long)} of {len(questions)} questions were longer than "
-                f"max_query_length={self.max_query_length} tokens (the longest "
-                f"had {max(long)}) and were truncated. Raise max_query_length "
-                "to keep them whole.",
-                TruncationWarning,
-                stacklevel=user_stacklevel(),
-            )
-        distinct = list(dict.fromkeys(inputs.contexts))
-        pieces = dict(zip(distinct, tok.encode_with_offsets(distinct), strict=True))
-        rows, segments = [], []
-        example, offset, first, length = [], [], [], []
-        starts, ends = [], []
-        clamped, smallest = [], self.max_length
-        for i, (question, context) in enumerate(
-            zip(questions, inputs.contexts, strict=True)
-        ):
-            question = question[: self.max_query_length]
-            ids, char_starts, char_ends = pieces[context]
-            starts.append(char_starts)
-            ends.append(char_ends)
-            room = self.max_length - len(question) - 3
-            if self.doc_stride > room and len(ids) > room:
-                clamped.append(i)
-                smallest = min(smallest, room)
-            # doc_stride is BERT's step between window starts.
-            overlap = room - min(self.doc_stride, room)
-            win_starts, win_lengths = token_windows(len(ids), room, overlap)
-            head = [tok.cls_id, *question, tok.sep_id]
-            for s, n in zip(win_starts, win_lengths, strict=True):
-                rows.append(head + [*ids[s : s + n], tok.sep_id])
-                segments.append([0] * len(head) + [1] * (n + 1))
-                example.append(i)
-                offset.append(len(head))
-                first.append(s)
-                length.append(n)
-        if clamped:
-            warnings.warn(
-                f"doc_stride={self.doc_stride} is more than the context tokens a "
-                f"window holds (as few as {smallest}) for {len(clamped)} of "
-                f"{len(questions)} questions whose context needs several windows "
-                f"(rows {first_rows(clamped)}): their windows start one window "
-                "apart instead and do not overlap, so an answer across a window "
-                f"edge is in no window. Lower doc_stride below {smallest} (half "
-                "a window is usual) or raise max_length.",
-                DataLossWarning,
-                stacklevel=user_stacklevel(),
-            )
-        encoded = Encoded.from_rows(rows, segments, pad_id=tok.pad_id)
-        windows = _Windows(
-            np.asarray(example, np.int64),
-            np.asarray(offset, np.int64),
-            np.asarray(first, np.int64),
-            np.asarray(length, np.int64),
-            starts,
-            ends,
+        """One row per window of each question's context, and where rows
+        come from (:func:`albert_sk.windows.encode_question_windows`)."""
+        return encode_question_windows(
+            self.tokenizer_,
+            inputs.questions,
+            inputs.contexts,
+            self.max_length,
+            self.max_query_length,
+            self.doc_stride,
         )
-        encoded.source_rows = windows.example  # sample weights per window
-        return encoded, windows
 
     def _encode_fit(self, inputs, spans):
         """Windows and their ``(start, end)`` row positions; [CLS] when outside."""

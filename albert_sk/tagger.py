@@ -1,48 +1,46 @@
 """``AlbertTagger``: token classification (NER, POS) with words in and words out."""
 
-import warnings
+from itertools import chain
 from numbers import Integral
 
 import keras
 import numpy as np
 import pandas as pd
 from scipy.special import softmax
+from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from albert_sk import convergence
 from albert_sk.align import (
     SCHEMES,
-    check_tags,
-    entities_to_spans,
+    entity_records,
     from_iob2,
+    gold_tags,
     repair_iob2,
-    spans_to_tags,
     split_words,
     to_iob2,
+    warn_stray_inside_tags,
 )
 from albert_sk.batching import (
     TokenTargets,
 )
-from albert_sk.checks import TaggerInput, check_sentences
-from albert_sk.crf import OPEN_END, OPEN_START, CRFMixin
+from albert_sk.checks import check_sentences
+from albert_sk.crf import OPEN_START, CRFMixin, chain_targets
 from albert_sk.decoding import (
     FORBIDDEN,
     allowed_transitions,
-    marginals,
+    decode,
     model_scheme,
     transition_scores,
-    viterbi,
 )
 from albert_sk.exceptions import (
     InputError,
-    LabelWarning,
     ParameterError,
-    user_stacklevel,
 )
 from albert_sk.finetuning import FineTunedEstimator
 from albert_sk.heads import dense_head
 from albert_sk.metrics import entity_f1_score
-from albert_sk.windows import encode_word_windows
+from albert_sk.windows import encode_word_windows, token_labels, word_probabilities
 
 
 class AlbertTagger(CRFMixin, FineTunedEstimator):
@@ -189,23 +187,18 @@ warm_start, distribution, lora_rank, inference_dtype
         "transitions_",
     )
     _hf_head = ("logits", "classifier", "AlbertForTokenClassification")
-    # The head's rows are the tags the model learns, not classes_ (the tags
-    # in the user's scheme).
+    # The head's rows are the tags the model learns (not classes_, in scheme).
+    _head_labels = "labels_"
     # Files and pickles written before ``transitions`` existed counted them.
     _former_defaults = {"transitions": "counted"}
-    _head_labels = "labels_"
     _output_feature = "sequence_output"
     _allow_pairs = False
-    # From scratch, tagging was measured on WNUT-17, Resume, Weibo and
-    # CLUENER2020 (benchmarks/bench_ner.py; docs/tagger.md, "From scratch"):
-    # epochs="auto" is 40 from scratch, and learning_rate="auto" 3e-3 for
-    # the tiny backbone. Fine-tuning a preset was measured on
-    # all-MiniLM-L6-v2 (benchmarks/bench_pretrained.py; docs/pretrained.md):
-    # on WNUT-17 the classifier's 3e-5 for 3 epochs leaves the tagger near
-    # all-"O" (entity F1 0.015), 1e-4 for 5 epochs reaches 0.47.
+    # Measured from scratch on WNUT-17, Resume, Weibo and CLUENER2020
+    # (bench_ner.py; docs/tagger.md), with a preset on all-MiniLM-L6-v2 and
+    # WNUT-17 (bench_pretrained.py; docs/pretrained.md: the classifier's
+    # 3e-5 for 3 epochs stays near all-"O", F1 0.015; 1e-4 for 5 reaches 0.47).
     _preset_learning_rate = 1e-4
-    # epochs="auto": (fine-tuning a preset, training from scratch).
-    _auto_epochs = (5, 40)
+    _auto_epochs = (5, 40)  # epochs="auto": (with a preset, from scratch)
     _scratch_learning_rates = ((64, 3e-3), (256, 1e-3), (768, 1e-4))
 
     def __init__(
@@ -282,12 +275,10 @@ warm_start, distribution, lora_rank, inference_dtype
         if reset:
             for attr in ("feature_names_in_", "n_features_in_"):
                 self.__dict__.pop(attr, None)
-        if inputs.texts is not None:
-            inputs.offsets = []
-            for text in inputs.texts:
-                words, starts, ends = split_words(text)
-                inputs.sentences.append(words)
-                inputs.offsets.append((starts, ends))
+        for text in inputs.texts or ():
+            words, starts, ends = split_words(text)
+            inputs.sentences.append(words)
+            inputs.offsets.append((starts, ends))
         return inputs
 
     def __sklearn_tags__(self):
@@ -320,13 +311,11 @@ warm_start, distribution, lora_rank, inference_dtype
         if self._transition_source() != "crf":
             return None
         return (
-            "This tagger's transitions were trained with it as a CRF "
-            "(transitions='crf', the default), so its tokens' "
-            "scores are not meant to be read alone; a Hugging Face model has no "
-            "transitions, and transformers reads each token's argmax. On four "
-            "NER sets that argmax scored entity F1 0.04-0.09 where predict "
-            "scored 0.10-0.89 (benchmarks/bench_ner.py, from scratch). To "
-            "export a tagger for transformers, fit it with "
+            "transitions='crf' (the default) trained this tagger's transitions "
+            "with it, and a Hugging Face model has none: transformers reads "
+            "each token's argmax, which scored entity F1 0.04-0.09 where "
+            "predict scored 0.10-0.89 on four NER sets (benchmarks/bench_ner.py, "
+            "from scratch). To export a tagger for transformers, fit it with "
             "transitions='counted' (argmax 0.11-0.62 on the same sets)."
         )
 
@@ -335,56 +324,8 @@ warm_start, distribution, lora_rank, inference_dtype
             return (self.max_length - 2) // 4
         return self.stride
 
-    def _gold_tags(self, y, inputs, learned):
-        """Tag lists for ``y`` (tags, or spans for raw texts) in the scheme
-        ``learned`` (what the model learns or learned), the user's tags (in
-        ``scheme``) and the inputs they tag (raw texts: new, cut at spans)."""
-        who = type(self).__name__
-        if y is None:
-            raise InputError(
-                f"{who}.fit needs targets y (one tag list per sentence, or span "
-                "lists for raw texts), but got y=None. Pass the tags: fit(X, y)."
-            )
-        if isinstance(y, (str, bytes)):
-            raise InputError(
-                f"{who} expects y as a list of tag lists, but got a string."
-            )
-        y = y.tolist() if isinstance(y, pd.Series) else list(y)
-        self._check_lengths(inputs, y)
-        out, user = [], set()
-        cut = inputs if inputs.texts is None else TaggerInput([], inputs.texts, [])
-        for i, tags in enumerate(y):
-            if isinstance(tags, np.ndarray):
-                tags = tags.tolist()
-            if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
-                kind = "span list" if inputs.texts is not None else "tag list"
-                raise InputError(
-                    f"{who} expects one {kind} per sentence, but y[{i}] is "
-                    f"{type(tags).__name__} ({tags!r:.60})."
-                )
-            if inputs.texts is not None:
-                words, tags, starts, ends = spans_to_tags(inputs.texts[i], tags, i)
-                cut.sentences.append(words)
-                cut.offsets.append((starts, ends))
-                out.append(from_iob2(tags, learned))
-                user.update(from_iob2(tags, self.scheme))
-                continue
-            n_words = len(inputs.sentences[i])
-            if len(tags) != n_words:
-                raise InputError(
-                    f"Sentence {i} has {n_words} words but {len(tags)} tags. "
-                    "Give exactly one tag per word."
-                )
-            check_tags(tags, self.scheme, i)
-            if learned == self.scheme:
-                out.append(list(tags))
-            else:
-                out.append(from_iob2(to_iob2(tags, self.scheme), learned))
-            user.update(tags)
-        return out, user, cut
-
     def _fit_targets(self, tags, user, scheme):
-        """Set the tags fit learns from ``y`` (``_gold_tags`` in ``scheme``)."""
+        """Set the tags fit learns from ``y`` (``gold_tags`` in ``scheme``)."""
         seen = sorted({t for sentence in tags for t in sentence})
         if not seen:
             raise InputError(
@@ -399,9 +340,10 @@ warm_start, distribution, lora_rank, inference_dtype
 
     def _check_y(self, y, inputs, *, reset=False):
         scheme = model_scheme(self.scheme) if reset else self.tag_scheme_
-        tags, user, inputs = self._gold_tags(y, inputs, scheme)
+        who = type(self).__name__
+        tags, user, inputs = gold_tags(y, inputs, self.scheme, scheme, who)
         if reset:
-            _warn_stray_inside_tags(tags, scheme)
+            warn_stray_inside_tags(tags, scheme)
         if scheme is not None and self._transition_source() == "crf":
             # A CRF scores whole sequences, so an invalid one (a stray I-X,
             # warned about) is learned as the valid sequence decoding reads.
@@ -438,27 +380,11 @@ warm_start, distribution, lora_rank, inference_dtype
 
     def _encode_fit(self, inputs, targets):
         encoded = self._encode(inputs)
-        word_labels = np.concatenate(targets) if len(targets) else np.zeros(0, np.int32)
-        word = encoded.token_fields["word"]
-        keep = word >= 0
-        if not self.label_all_tokens:
-            # The bare "▁" before a word learns the word's tag too: prediction
-            # reads the first piece with text, but a Hugging Face pipeline
-            # (aggregation "first") reads the "▁".
-            keep &= encoded.token_fields["first"] | encoded.token_fields["bare"]
-        labels = np.where(keep, word_labels[np.maximum(word, 0)], -1)
+        labels = token_labels(encoded, targets, self.label_all_tokens)
         if self._transition_source() == "crf":
-            # The CRF chains each word's first piece; the other labelled
-            # pieces learn the tag by themselves, marked -2 - tag; a window
-            # cut from a longer sentence is open where it was cut
-            # (crf.CRFTrainer).
-            alone = keep & ~encoded.token_fields["first"]
-            labels = np.where(alone, -2 - labels, labels)
-            cut = encoded.token_fields["cut"]
-            at_start = np.zeros(len(labels), bool)
-            at_start[encoded.starts] = True
-            labels[cut & at_start] = OPEN_START
-            labels[cut & ~at_start] = OPEN_END
+            fields = encoded.token_fields
+            first, cut = fields["first"], fields["cut"]
+            labels = chain_targets(labels, first, cut, encoded.starts)
         return encoded, TokenTargets(
             labels.astype(np.int32), encoded.starts, encoded.lengths
         )
@@ -469,13 +395,6 @@ warm_start, distribution, lora_rank, inference_dtype
     def _expand_weights(self, weights, encoded):
         # One weight per window, shaped (n, 1) to scale each of its tokens.
         return weights[encoded.source_rows][:, None]
-
-    def _split(self, encoded, targets, weights, seed):
-        # The base expands weights only when the window count differs from
-        # the sentence count; windows map to sentences in any case.
-        if weights is not None and weights.ndim == 1:
-            weights = self._expand_weights(weights, encoded)
-        return super()._split(encoded, targets, weights, seed)
 
     # === Model ===
 
@@ -489,7 +408,7 @@ warm_start, distribution, lora_rank, inference_dtype
         )
 
     def _constant_loss(self, targets, weights):
-        labels = targets.labels[targets.labels != -1]
+        labels = targets.labels[(targets.labels != -1) & (targets.labels > OPEN_START)]
         labels = np.where(labels <= -2, -2 - labels, labels)  # the CRF's marks
         loss = convergence.constant_classification_loss(labels, None, len(self.labels_))
         return loss, "the tag frequencies"
@@ -504,31 +423,7 @@ warm_start, distribution, lora_rank, inference_dtype
             return np.zeros((n_total, len(self.labels_)), dtype=np.float32)
         logits = np.concatenate(self._run_model(encoded)).astype(np.float32)
         probs = softmax(logits, axis=-1)
-        word, window = encoded.token_fields["word"], encoded.token_rows()
-        context = encoded.token_fields["context"]
-        # The window where each word has the most context (the first on ties).
-        first = np.flatnonzero(encoded.token_fields["first"])
-        order = np.lexsort((window[first], -context[first], word[first]))
-        best = first[order][np.r_[True, np.diff(word[first][order]) != 0]]
-        chosen = np.empty(n_total, dtype=np.int64)
-        chosen[word[best]] = window[best]
-        if self.aggregation == "first":
-            out = np.empty((n_total, probs.shape[1]), dtype=np.float32)
-            out[word[best]] = probs[best]
-            return out
-        mine = np.flatnonzero((word >= 0) & (chosen[np.maximum(word, 0)] == window))
-        if self.aggregation == "average":
-            sums = np.zeros((n_total, probs.shape[1]), dtype=np.float64)
-            np.add.at(sums, word[mine], probs[mine])
-            counts = np.bincount(word[mine], minlength=n_total)
-            return (sums / counts[:, None]).astype(np.float32)
-        # "max": the piece whose prediction is most confident
-        confidence = probs[mine].max(axis=1)
-        order = np.lexsort((-confidence, word[mine]))
-        top = mine[order][np.r_[True, np.diff(word[mine][order]) != 0]]
-        out = np.empty((n_total, probs.shape[1]), dtype=np.float32)
-        out[word[top]] = probs[top]
-        return out
+        return word_probabilities(encoded, probs, n_total, self.aggregation)
 
     def _split_sentences(self, flat, inputs):
         bounds = np.cumsum([len(s) for s in inputs.sentences])[:-1]
@@ -547,15 +442,8 @@ warm_start, distribution, lora_rank, inference_dtype
         """
         emissions = self._word_probabilities(inputs)
         lengths = [len(words) for words in inputs.sentences]
-        if not len(emissions):
-            best, probs = np.zeros(0, np.int64), emissions
-        elif self.tag_scheme_ is None:
-            best, probs = emissions.argmax(axis=1), emissions
-        else:
-            best = viterbi(emissions, lengths, self.transitions_)
-            probs = emissions
-            if proba:
-                probs = marginals(emissions, lengths, self.transitions_)
+        transitions = None if self.tag_scheme_ is None else self.transitions_
+        best, probs = decode(emissions, lengths, transitions, proba=proba)
         scores = probs[np.arange(len(best)), best]
         out = [self.labels_[b].tolist() for b in self._split_sentences(best, inputs)]
         return out, self._split_sentences(scores, inputs), probs
@@ -664,24 +552,12 @@ warm_start, distribution, lora_rank, inference_dtype
                 "lists, or pass the texts."
             )
         tags, scores, _ = self._decode(inputs)
-        result = []
-        for text, sentence, score, (starts, ends) in zip(
-            inputs.texts, tags, scores, inputs.offsets, strict=True
-        ):
-            result.append(
-                [
-                    {
-                        "text": text[s:e],
-                        "label": label,
-                        "start": s,
-                        "end": e,
-                        "score": score_,
-                    }
-                    for label, s, e, score_ in entities_to_spans(
-                        to_iob2(sentence, self.tag_scheme_), starts, ends, score
-                    )
-                ]
+        result = [
+            entity_records(text, to_iob2(sentence, self.tag_scheme_), *offsets, score)
+            for text, sentence, score, offsets in zip(
+                inputs.texts, tags, scores, inputs.offsets, strict=True
             )
+        ]
         if not as_frame:
             return result
         columns = ["row", "text", "label", "start", "end", "score"]
@@ -711,31 +587,10 @@ warm_start, distribution, lora_rank, inference_dtype
                 "pools entities across sentences); pass sample_weight=None."
             )
         inputs = self._check_X(X, reset=False)
-        gold, _, inputs = self._gold_tags(y, inputs, self.tag_scheme_)
+        who = type(self).__name__
+        gold, _, inputs = gold_tags(y, inputs, self.scheme, self.tag_scheme_, who)
         pred, _, _ = self._decode(inputs, proba=False)
-        if self.scheme is None:
-            flat_gold = [t for s in gold for t in s]
-            flat_pred = [t for s in pred for t in s]
-            if not flat_gold:
-                return 0.0
-            same = sum(a == b for a, b in zip(flat_gold, flat_pred, strict=True))
-            return same / len(flat_gold)
+        if self.scheme is None:  # word accuracy
+            gold, pred = list(chain(*gold)), list(chain(*pred))
+            return float(accuracy_score(gold, pred)) if gold else 0.0
         return entity_f1_score(gold, pred, scheme=self.tag_scheme_)
-
-
-def _warn_stray_inside_tags(tags, scheme):
-    """LabelWarning for IOB2 ``I-`` tags that continue no entity (IOB1 tags?)."""
-    if scheme == "IOB2":
-        stray = sum(
-            t != r for s in tags for t, r in zip(s, repair_iob2(s), strict=True)
-        )
-        if stray:
-            warnings.warn(
-                f"y holds {stray} I- tags that continue no entity (IOB1 "
-                "tags?). In IOB2 an entity starts with B-, so decoding "
-                "never predicts such a tag where it starts an entity, and "
-                "transitions='crf' (the default) learns each as B-. "
-                "Pass scheme='IOB1' if these are IOB1 tags.",
-                LabelWarning,
-                stacklevel=user_stacklevel(),
-            )

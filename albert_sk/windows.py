@@ -4,14 +4,25 @@ One meaning of overlap everywhere: ``overlap`` is what consecutive windows
 share (pieces of whole words, or tokens), as Hugging Face's ``stride``. The
 tagger's ``stride`` parameter is this overlap; QA's ``doc_stride`` is BERT's
 step between window starts, so ``AlbertQA`` passes
-``overlap = size - doc_stride``. The tagger's rows of whole-word windows
-are built here too (:func:`encode_word_windows`). numpy only.
+``overlap = size - doc_stride``. The rows of both are built here too:
+the tagger's windows of whole words (:func:`encode_word_windows`, read
+back by :func:`token_labels` and :func:`word_probabilities`) and QA's
+question and context windows (:func:`encode_question_windows`). numpy only.
 """
+
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
 from albert_sk.align import CJK_PATTERN
 from albert_sk.batching import Encoded, exclusive_cumsum, ragged_positions
+from albert_sk.exceptions import (
+    DataLossWarning,
+    TruncationWarning,
+    first_rows,
+    user_stacklevel,
+)
 
 _NO_EDGE = 1 << 30  # context score of a word next to a sentence edge
 
@@ -239,3 +250,166 @@ def encode_word_windows(tokenizer, sentences, size, overlap):
             | ((pos == lengths[token_window] - 1) & (right != _NO_EDGE)),
         },
     )
+
+
+def word_probabilities(encoded, probs, n_words, aggregation):
+    """Each word's tag probabilities from its pieces' in the windows of
+    :func:`encode_word_windows`: read in the window where the word has the
+    most context (the first on ties).
+
+    Parameters
+    ----------
+    encoded : albert_sk.batching.Encoded
+        The windows, as :func:`encode_word_windows` returns them.
+    probs : ndarray of shape (n_tokens, n_labels)
+        Every token's probabilities, the windows' tokens end to end.
+    n_words : int
+        The words of all sentences.
+    aggregation : {"first", "average", "max"}
+        A word's first piece, the mean of its pieces, or its most confident
+        piece.
+
+    Returns
+    -------
+    ndarray of shape (n_words, n_labels)
+    """
+    word, window = encoded.token_fields["word"], encoded.token_rows()
+    context = encoded.token_fields["context"]
+    first = np.flatnonzero(encoded.token_fields["first"])
+    order = np.lexsort((window[first], -context[first], word[first]))
+    best = first[order][np.r_[True, np.diff(word[first][order]) != 0]]
+    chosen = np.empty(n_words, dtype=np.int64)
+    chosen[word[best]] = window[best]
+    if aggregation == "first":
+        out = np.empty((n_words, probs.shape[1]), dtype=np.float32)
+        out[word[best]] = probs[best]
+        return out
+    mine = np.flatnonzero((word >= 0) & (chosen[np.maximum(word, 0)] == window))
+    if aggregation == "average":
+        sums = np.zeros((n_words, probs.shape[1]), dtype=np.float64)
+        np.add.at(sums, word[mine], probs[mine])
+        counts = np.bincount(word[mine], minlength=n_words)
+        return (sums / counts[:, None]).astype(np.float32)
+    # "max": the piece whose prediction is most confident
+    confidence = probs[mine].max(axis=1)
+    order = np.lexsort((-confidence, word[mine]))
+    top = mine[order][np.r_[True, np.diff(word[mine][order]) != 0]]
+    out = np.empty((n_words, probs.shape[1]), dtype=np.float32)
+    out[word[top]] = probs[top]
+    return out
+
+
+def token_labels(encoded, word_labels, all_pieces):
+    """Each token's label from its word's, -1 where none is learned.
+
+    ``encoded`` holds the windows of :func:`encode_word_windows`,
+    ``word_labels`` one label array per sentence. A word's first piece
+    learns its label, and so does a bare ``▁`` before it: prediction reads
+    the first piece with text, but a Hugging Face pipeline (aggregation
+    "first") reads the ``▁``. ``all_pieces``: every piece of a word learns it.
+    """
+    labels = np.concatenate(word_labels) if len(word_labels) else np.zeros(0, np.int32)
+    word = encoded.token_fields["word"]
+    keep = word >= 0
+    if not all_pieces:
+        keep &= encoded.token_fields["first"] | encoded.token_fields["bare"]
+    return np.where(keep, labels[np.maximum(word, 0)], -1)
+
+
+@dataclass
+class QAWindows:
+    """Where each row (window) of an Encoded comes from.
+
+    Row ``w`` holds context tokens ``first[w] : first[w] + length[w]`` of
+    question ``example[w]``, from row position ``offset[w]`` on.
+    ``starts[i]`` / ``ends[i]`` are the character offsets of question
+    ``i``'s context tokens.
+    """
+
+    example: np.ndarray
+    offset: np.ndarray
+    first: np.ndarray
+    length: np.ndarray
+    starts: list
+    ends: list
+
+
+def encode_question_windows(
+    tokenizer, questions, contexts, max_length, max_query_length, doc_stride
+):
+    """``[CLS] question [SEP] window [SEP]`` rows (QA's): one per window of
+    each question's context, and where each row comes from.
+
+    A question is cut to ``max_query_length`` tokens (a
+    ``TruncationWarning`` says how many were); each window holds what is
+    left of ``max_length``, and window starts are ``doc_stride`` tokens
+    apart (BERT's step; a ``DataLossWarning`` names the questions whose
+    windows it would leave no room to overlap).
+
+    Returns
+    -------
+    encoded : albert_sk.batching.Encoded
+        One row per window, ``source_rows`` its question.
+    windows : QAWindows
+    """
+    tok = tokenizer
+    questions = tok.encode(list(questions))
+    long = [len(q) for q in questions if len(q) > max_query_length]
+    if long:
+        warnings.warn(
+            f"{len(long)} of {len(questions)} questions were longer than "
+            f"max_query_length={max_query_length} tokens (the longest "
+            f"had {max(long)}) and were truncated. Raise max_query_length "
+            "to keep them whole.",
+            TruncationWarning,
+            stacklevel=user_stacklevel(),
+        )
+    distinct = list(dict.fromkeys(contexts))
+    pieces = dict(zip(distinct, tok.encode_with_offsets(distinct), strict=True))
+    rows, segments = [], []
+    example, offset, first, length = [], [], [], []
+    starts, ends = [], []
+    clamped, smallest = [], max_length
+    for i, (question, context) in enumerate(zip(questions, contexts, strict=True)):
+        question = question[:max_query_length]
+        ids, char_starts, char_ends = pieces[context]
+        starts.append(char_starts)
+        ends.append(char_ends)
+        room = max_length - len(question) - 3
+        if doc_stride > room and len(ids) > room:
+            clamped.append(i)
+            smallest = min(smallest, room)
+        # doc_stride is BERT's step between window starts.
+        overlap = room - min(doc_stride, room)
+        win_starts, win_lengths = token_windows(len(ids), room, overlap)
+        head = [tok.cls_id, *question, tok.sep_id]
+        for s, n in zip(win_starts, win_lengths, strict=True):
+            rows.append(head + [*ids[s : s + n], tok.sep_id])
+            segments.append([0] * len(head) + [1] * (n + 1))
+            example.append(i)
+            offset.append(len(head))
+            first.append(s)
+            length.append(n)
+    if clamped:
+        warnings.warn(
+            f"doc_stride={doc_stride} is more than the context tokens a "
+            f"window holds (as few as {smallest}) for {len(clamped)} of "
+            f"{len(questions)} questions whose context needs several windows "
+            f"(rows {first_rows(clamped)}): their windows start one window "
+            "apart instead and do not overlap, so an answer across a window "
+            f"edge is in no window. Lower doc_stride below {smallest} (half "
+            "a window is usual) or raise max_length.",
+            DataLossWarning,
+            stacklevel=user_stacklevel(),
+        )
+    encoded = Encoded.from_rows(rows, segments, pad_id=tok.pad_id)
+    windows = QAWindows(
+        np.asarray(example, np.int64),
+        np.asarray(offset, np.int64),
+        np.asarray(first, np.int64),
+        np.asarray(length, np.int64),
+        starts,
+        ends,
+    )
+    encoded.source_rows = windows.example
+    return encoded, windows

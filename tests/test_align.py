@@ -5,7 +5,7 @@ import pytest
 
 from albert_sk.align import (
     check_tags,
-    entities_to_spans,
+    entity_records,
     from_iob2,
     get_entities,
     repair_iob2,
@@ -38,13 +38,9 @@ def test_spans_to_tags_and_back():
     assert tags == [
         "O", "B-PER", "I-PER", "O", "B-PER", "I-PER", "O", "B-LOC", "O"
     ]  # fmt: skip
-    back = entities_to_spans(tags, starts, ends)
-    assert [(s, e, label) for label, s, e, _ in back] == spans
-    assert [text[s:e] for _, s, e, _ in back] == [
-        "Ada Lovelace",
-        "Charles Babbage",
-        "London",
-    ]
+    back = entity_records(text, tags, starts, ends)
+    assert [(r["start"], r["end"], r["label"]) for r in back] == spans
+    assert [r["text"] for r in back] == ["Ada Lovelace", "Charles Babbage", "London"]
 
 
 def test_span_inside_a_word_splits_the_word():

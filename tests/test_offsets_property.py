@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from albert_sk import AlbertQA, AlbertTagger
 from albert_sk.align import (
     char_span_to_tokens,
-    entities_to_spans,
+    entity_records,
     spans_to_tags,
     split_words,
     tokens_to_char_span,
@@ -236,8 +236,8 @@ def test_spans_to_tags_and_back_keep_every_entity(case):
     words, tags, starts, ends = spans_to_tags(text, spans)
     assert len(tags) == len(words) == len(starts)
     assert [text[s:e] for s, e in zip(starts, ends, strict=True)] == words
-    back = entities_to_spans(tags, starts, ends)
-    assert [(label, s, e) for label, s, e, _ in back] == [
+    back = entity_records(text, tags, starts, ends)
+    assert [(r["label"], r["start"], r["end"]) for r in back] == [
         # each span comes back without the whitespace at its ends
         (
             label,
@@ -246,8 +246,8 @@ def test_spans_to_tags_and_back_keep_every_entity(case):
         )
         for s, e, label in spans
     ]
-    for _, s, e, _ in back:
-        assert text[s:e] == text[s:e].strip() and text[s:e]
+    for r in back:
+        assert r["text"] == text[r["start"] : r["end"]] == r["text"].strip() != ""
 
 
 @settings(max_examples=LAYER_EXAMPLES, deadline=None)

@@ -41,7 +41,7 @@ class TraceCountingClassifier(AlbertClassifier):
     """
 
     def _compile(self, n_train):
-        super()._compile(n_train)
+        model = super()._compile(n_train)
         self.traces_ = collections.Counter()
         for name in ("train_step", "test_step", "predict_step"):
             step = getattr(self.model_, name)
@@ -51,6 +51,7 @@ class TraceCountingClassifier(AlbertClassifier):
                 return _step(data)
 
             setattr(self.model_, name, counted)
+        return model
 
 
 @pytest.fixture(scope="module")

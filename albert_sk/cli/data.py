@@ -416,7 +416,7 @@ def tagger_rows(data, tags, scheme):
     offsets are character offsets into ``text``:
     ``text[start:end] == entity["text"]`` on every row.
     """
-    from albert_sk.align import entities_to_spans, split_words, to_iob2
+    from albert_sk.align import entity_records, split_words, to_iob2
 
     rows = []
     for value, row_tags in zip(data.X, tags, strict=True):
@@ -432,10 +432,7 @@ def tagger_rows(data, tags, scheme):
         entities = []
         if scheme is not None:
             iob2 = to_iob2(list(row_tags), scheme)
-            entities = [
-                {"text": text[s:e], "label": label, "start": s, "end": e}
-                for label, s, e, _ in entities_to_spans(iob2, starts, ends)
-            ]
+            entities = entity_records(text, iob2, starts, ends)
         rows.append(
             {"text": text, "words": words, "tags": list(row_tags), "entities": entities}
         )

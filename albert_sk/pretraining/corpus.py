@@ -4,6 +4,7 @@ No Keras here. Documents are read lazily and handed out in chunks of about a
 fixed number of characters, so a corpus larger than memory can be streamed.
 """
 
+import itertools
 import os
 
 from albert_sk.exceptions import InputError
@@ -74,6 +75,12 @@ class Corpus:
                 )
             if doc.strip():
                 yield index, doc
+
+    def replay(self, read, rest):
+        """Make a one-shot corpus readable again from its start: the
+        documents ``read`` from it, then ``rest`` (the documents after them)."""
+        self.iterator = itertools.chain(read, rest)
+        self._used = False
 
     def _file_documents(self):
         index, block = 0, []

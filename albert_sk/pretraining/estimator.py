@@ -8,12 +8,8 @@ batch)``, which is what lets a killed run resume exactly where its last
 checkpoint left it.
 """
 
-import io
-import itertools
 import json
 import os
-import warnings
-import zipfile
 from numbers import Integral, Real
 
 import keras
@@ -24,20 +20,21 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from albert_sk import backbones, convergence, heads
 from albert_sk.base import TRAINING_CONSTRAINTS, AlbertEstimator, TrainingMixin
 from albert_sk.batching import fit_input
-from albert_sk.exceptions import InputError, VocabularyWarning, user_stacklevel
+from albert_sk.exceptions import InputError
 from albert_sk.pretraining.corpus import Corpus
 from albert_sk.pretraining.examples import Examples, empty_corpus_message, probe_batches
 from albert_sk.pretraining.loop import (
     VOCABULARY_FILE,
     StreamBatches,
     Tracker,
-    read_checkpoint,
+    heads_archive,
     restore,
+    restore_heads,
+    resumable_checkpoint,
     resume_vocabulary,
     write_atomic,
 )
-from albert_sk.pretraining.masking import split_sentences
-from albert_sk.text import capped_vocabulary_message, train_sentencepiece
+from albert_sk.pretraining.vocabulary import train_vocabulary
 from albert_sk.training import seeded
 
 # Parameters that may change between a killed run and its resumption.
@@ -231,62 +228,8 @@ class AlbertPretrainer(TrainingMixin, AlbertEstimator):
 
     # === Vocabulary and model ===
 
-    def _train_vocabulary(self, corpus):
-        """SentencePiece on a sample; returns (tokenizer, corpus to train on)."""
-        errors = []
-        if corpus.one_shot:
-            # Keep the first sentences for the vocabulary and replay them.
-            sample, docs, n = [], [], 0
-            stream = corpus.documents()
-            for _, doc in stream:
-                docs.append(doc)
-                sample += split_sentences(doc)
-                if len(sample) >= self.vocab_sample_size:
-                    break
-            corpus.iterator = itertools.chain(docs, (d for _, d in stream))
-            corpus._used = False
-            sentences = sample
-            n = len(sample)
-        else:
-            n = 0 if next(corpus.documents(), None) is None else None
-            sentences = self._sentences(corpus, errors)
-        if n == 0:
-            raise InputError(empty_corpus_message(corpus))
-        try:
-            tokenizer = train_sentencepiece(
-                sentences,
-                self.vocab_size,
-                lowercase=self.lowercase,
-                strip_accents=self.lowercase,
-                model_type=self.model_type,
-                character_coverage=self.character_coverage,
-                input_sentence_size=self.vocab_sample_size,
-                seed=self.seed_,
-                warn=False,
-            )
-        except InputError:
-            if errors:  # the corpus failed while SentencePiece read it
-                raise errors[0] from None
-            raise
-        if errors:
-            raise errors[0]
-        # Only once the corpus was read without error:
-        message = capped_vocabulary_message(self.vocab_size, tokenizer)
-        if message is not None:
-            warnings.warn(message, VocabularyWarning, stacklevel=user_stacklevel())
-        return tokenizer, corpus
-
-    @staticmethod
-    def _sentences(corpus, errors):
-        """Sentences of the corpus; an error stops the stream and is kept."""
-        try:
-            for _, doc in corpus.documents():
-                yield from split_sentences(doc)
-        except InputError as err:
-            errors.append(err)
-
     def _build_backbone(self, corpus):
-        """(backbone, tokenizer, corpus) from ``preset`` or a new vocabulary."""
+        """(backbone, tokenizer) from ``preset`` or a new vocabulary."""
         dtype = self._resolve_dtype()
         if self.preset is not None:
             backbone, tokenizer = backbones.from_preset(
@@ -298,10 +241,19 @@ class AlbertPretrainer(TrainingMixin, AlbertEstimator):
                     "[MASK] piece, which masked-language-model pretraining needs. "
                     "Use an ALBERT vocabulary, or preset=None to train one."
                 )
-            return backbone, tokenizer, corpus
+            return backbone, tokenizer
         tokenizer = resume_vocabulary(self.checkpoint_dir, self.lowercase)
         if tokenizer is None:
-            tokenizer, corpus = self._train_vocabulary(corpus)
+            tokenizer = train_vocabulary(
+                corpus,
+                self.vocab_size,
+                sample_size=self.vocab_sample_size,
+                seed=self.seed_,
+                lowercase=self.lowercase,
+                strip_accents=self.lowercase,
+                model_type=self.model_type,
+                character_coverage=self.character_coverage,
+            )
         import keras_hub
 
         config = backbones.backbone_config(
@@ -310,7 +262,7 @@ class AlbertPretrainer(TrainingMixin, AlbertEstimator):
             max_length=self.max_length,
             dropout=self.dropout,
         )
-        return keras_hub.models.AlbertBackbone(**config, dtype=dtype), tokenizer, corpus
+        return keras_hub.models.AlbertBackbone(**config, dtype=dtype), tokenizer
 
     def _build_model(self, backbone):
         names = ("token_ids", "segment_ids", "padding_mask", "mask_positions")
@@ -409,31 +361,18 @@ class AlbertPretrainer(TrainingMixin, AlbertEstimator):
                 "A one-shot iterator (e.g. a generator) has no length to plan the "
                 "learning-rate schedule on. Pass max_steps=N, or a list or file path."
             )
+        fingerprint = self._fingerprint(corpus)
         resume = None
         if self.checkpoint_dir is not None:
-            os.makedirs(self.checkpoint_dir, exist_ok=True)
-            resume = read_checkpoint(os.fspath(self.checkpoint_dir))
-        fingerprint = self._fingerprint(corpus)
-        if resume is not None and resume[0]["fingerprint"] != fingerprint:
-            old = resume[0]["fingerprint"]
-            diff = sorted(
-                k
-                for k in set(old) | set(fingerprint)
-                if old.get(k) != fingerprint.get(k)
-            )
-            raise InputError(
-                f"checkpoint_dir {os.fspath(self.checkpoint_dir)!r} holds a run with "
-                f"other settings ({', '.join(f'{k}={old.get(k)!r}' for k in diff)}). "
-                "Resume with those settings and the same corpus, or pass a new "
-                "checkpoint_dir."
-            )
+            folder = os.fspath(self.checkpoint_dir)
+            resume = resumable_checkpoint(folder, fingerprint)
         backbones.configure_devices()
         self.seed_ = resume[0]["seed"] if resume is not None else self._fit_seed()
         with seeded(self.seed_):
             return self._fit_corpus(corpus, resume, fingerprint)
 
     def _fit_corpus(self, corpus, resume, fingerprint):
-        backbone, self.tokenizer_, corpus = self._build_backbone(corpus)
+        backbone, self.tokenizer_ = self._build_backbone(corpus)
         if self.tokenizer_.mask_id is None:
             raise InputError("The vocabulary has no [MASK] piece.")
         examples = self._examples()
@@ -447,14 +386,7 @@ class AlbertPretrainer(TrainingMixin, AlbertEstimator):
         self.backbone_ = backbone
         self.model_ = self._build_model(backbone)
         self._compile(total)
-        state = {
-            "step": 0,
-            "epoch": 0,
-            "chunk": 0,
-            "batch": 0,
-            "history": {},
-            "period": {},
-        }
+        state = dict(step=0, epoch=0, chunk=0, batch=0, history={}, period={})
         self.resumed_from_ = None
         if resume is not None:
             restore(self.model_, resume[1], resume[2], os.fspath(self.checkpoint_dir))
@@ -486,31 +418,18 @@ class AlbertPretrainer(TrainingMixin, AlbertEstimator):
         first = next(corpus.chunks(self._chunk_chars), None)
         if first is None:
             raise InputError(empty_corpus_message(corpus))
-        corpus.iterator = itertools.chain(first, corpus.iterator)
-        corpus._used = False
-
-    def _stream(self, examples, corpus, cache, epoch, start):
-        """Batches from position ``(epoch, chunk, batch)`` on, pass after pass."""
-        while True:
-            seen = False
-            batches = examples.epoch_batches(corpus, self.seed_, epoch, start, cache)
-            for c, b, *batch in batches:
-                seen = True
-                yield (epoch, c, b), batch
-            if corpus.one_shot or (not seen and start == (0, 0)):
-                return
-            epoch, start = epoch + 1, (0, 0)
+        corpus.replay(first, corpus.iterator)
 
     def _train(
         self, examples, corpus, cache, state, total, per_epoch, fingerprint, first_loss
     ):
         data = StreamBatches(
-            self._stream(
-                examples,
+            examples.stream(
                 corpus,
-                cache,
+                self.seed_,
                 state["epoch"],
                 (state["chunk"], state["batch"]),
+                cache,
             ),
             total - state["step"],
             probe_batches(self.mask_rate, self.sop),
@@ -648,14 +567,8 @@ class AlbertPretrainer(TrainingMixin, AlbertEstimator):
     def _model_to_save(self):
         return self.backbone_
 
-    def _head_weights(self):
-        own = {id(v) for v in self.backbone_.weights}
-        return [v for v in self.model_.weights if id(v) not in own]
-
     def _extra_member_data(self):
-        buffer = io.BytesIO()
-        np.savez(buffer, *[keras.ops.convert_to_numpy(v) for v in self._head_weights()])
-        return {"heads.npz": buffer.getvalue()}
+        return {"heads.npz": heads_archive(self.model_, self.backbone_)}
 
     def _restore_model(self, model, extras):
         import keras_hub
@@ -666,20 +579,7 @@ class AlbertPretrainer(TrainingMixin, AlbertEstimator):
             )
         self.backbone_ = model
         self.model_ = self._build_model(model)
-        try:
-            with np.load(io.BytesIO(extras["heads.npz"]), allow_pickle=False) as saved:
-                arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-        except (OSError, zipfile.BadZipFile) as err:
-            raise ValueError(f"heads.npz is not a NumPy archive ({err})") from None
-        variables = self._head_weights()
-        shapes = [tuple(v.shape) for v in variables]
-        if [a.shape for a in arrays] != shapes:
-            raise ValueError(
-                f"heads.npz holds arrays of shapes {[a.shape for a in arrays]}, "
-                f"expected {shapes}"
-            )
-        for variable, array in zip(variables, arrays, strict=True):
-            variable.assign(array)
+        restore_heads(self.model_, model, extras["heads.npz"])
 
     def __getstate__(self):
         state = self.__dict__.copy()

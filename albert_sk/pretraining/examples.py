@@ -141,6 +141,19 @@ class Examples:
                     *self.batch(encoded, labels, index[b], padded[b], batch_rng),
                 )
 
+    def stream(self, corpus, seed, epoch, start, cache):
+        """Yield ``((epoch, chunk, batch), (x, y, sample_weight))`` from
+        position ``(epoch, *start)`` on, pass after pass (one pass of a
+        one-shot corpus)."""
+        while True:
+            seen = False
+            for c, b, *batch in self.epoch_batches(corpus, seed, epoch, start, cache):
+                seen = True
+                yield (epoch, c, b), batch
+            if corpus.one_shot or (not seen and start == (0, 0)):
+                return
+            epoch, start = epoch + 1, (0, 0)
+
     def chunks(self, corpus, cache):
         """Encoded chunks; a corpus that fits in one chunk is encoded once."""
         if cache is not None and "chunks" in cache:

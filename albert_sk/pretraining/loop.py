@@ -4,9 +4,11 @@
 * :class:`Tracker` counts steps, keeps the history, writes checkpoints and
   shows progress;
 * checkpoint files: model and optimizer variables plus a JSON state in one
-  ``.npz``, written atomically (temporary file, then ``os.replace``).
+  ``.npz``, written atomically (temporary file, then ``os.replace``);
+* the heads' weights in a saved model file (``heads.npz``).
 """
 
+import io
 import json
 import os
 import zipfile
@@ -15,7 +17,7 @@ import keras
 import numpy as np
 
 from albert_sk._files import atomic_write
-from albert_sk.exceptions import ModelFileError
+from albert_sk.exceptions import InputError, ModelFileError
 
 CHECKPOINT_FILE = "checkpoint.npz"
 VOCABULARY_FILE = "spiece.model"
@@ -56,6 +58,24 @@ def read_checkpoint(folder):
     return state, values, slots
 
 
+def resumable_checkpoint(folder, fingerprint):
+    """The checkpoint in ``folder`` (made if missing) to resume, as
+    :func:`read_checkpoint` reads it, or None; an ``InputError`` when it holds
+    a run whose settings (``fingerprint``) differ."""
+    os.makedirs(folder, exist_ok=True)
+    resume = read_checkpoint(folder)
+    if resume is not None and resume[0]["fingerprint"] != fingerprint:
+        old = resume[0]["fingerprint"]
+        keys = set(old) | set(fingerprint)
+        diff = sorted(k for k in keys if old.get(k) != fingerprint.get(k))
+        raise InputError(
+            f"checkpoint_dir {folder!r} holds a run with other settings "
+            f"({', '.join(f'{k}={old.get(k)!r}' for k in diff)}). Resume with "
+            "those settings and the same corpus, or pass a new checkpoint_dir."
+        )
+    return resume
+
+
 def restore(model, values, slots, folder):
     """Assign checkpointed values to the model's and its optimizer's variables."""
     targets = (model.weights, model.optimizer.variables)
@@ -70,6 +90,39 @@ def restore(model, values, slots, folder):
             )
         for v, a in zip(variables, arrays, strict=True):
             v.assign(a)
+
+
+def head_weights(model, backbone):
+    """The variables of ``model`` outside ``backbone``: its MLM and SOP heads."""
+    own = {id(v) for v in backbone.weights}
+    return [v for v in model.weights if id(v) not in own]
+
+
+def heads_archive(model, backbone):
+    """The heads' weights (:func:`head_weights`) as the bytes of an ``.npz``."""
+    buffer = io.BytesIO()
+    weights = head_weights(model, backbone)
+    np.savez(buffer, *[keras.ops.convert_to_numpy(v) for v in weights])
+    return buffer.getvalue()
+
+
+def restore_heads(model, backbone, archive):
+    """Assign the weights of :func:`heads_archive`'s bytes to ``model``'s
+    heads; a ``ValueError`` for bytes that are not such an archive."""
+    try:
+        with np.load(io.BytesIO(archive), allow_pickle=False) as saved:
+            arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    except (OSError, zipfile.BadZipFile) as err:
+        raise ValueError(f"heads.npz is not a NumPy archive ({err})") from None
+    variables = head_weights(model, backbone)
+    shapes = [tuple(v.shape) for v in variables]
+    if [a.shape for a in arrays] != shapes:
+        raise ValueError(
+            f"heads.npz holds arrays of shapes {[a.shape for a in arrays]}, "
+            f"expected {shapes}"
+        )
+    for variable, array in zip(variables, arrays, strict=True):
+        variable.assign(array)
 
 
 class StreamBatches(keras.utils.PyDataset):

@@ -428,5 +428,10 @@ class AlbertEstimator(BaseEstimator):
         message for an :class:`~albert_sk.exceptions.ExportWarning`), or None."""
         return None
 
+    def _hf_problem_type(self):
+        """The ``problem_type`` a Hugging Face config gives this fitted
+        estimator's head (``AlbertForSequenceClassification``), or None."""
+        return None
+
     def _after_load(self):
         """Rebuild derived fitted state after :meth:`load`."""

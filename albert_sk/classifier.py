@@ -468,6 +468,11 @@ class AlbertClassifier(ClassifierMixin, PoolingMixin, FineTunedEstimator):
 
     # === Serving ===
 
+    def _hf_problem_type(self):
+        if self.multilabel_:
+            return "multi_label_classification"
+        return "single_label_classification"
+
     def export_serving(self, path):
         """Write a TensorFlow SavedModel that takes raw texts, tokenizer inside.
 

@@ -199,6 +199,10 @@ warm_start, distribution, lora_rank, inference_dtype
     def _get_loss(self):
         return keras.losses.MeanSquaredError()
 
+    def _hf_problem_type(self):
+        # export_hf folds y_mean_ and y_scale_ into the exported head.
+        return "regression"
+
     def _constant_loss(self, targets, weights):
         return convergence.constant_regression_loss(targets, weights), "the mean"
 

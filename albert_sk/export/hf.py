@@ -248,9 +248,7 @@ def _parts(source):
         raise NotFittedError(
             f"This {name} instance is not fitted yet; fit it before export_hf."
         )
-    from albert_sk.classifier import AlbertClassifier
     from albert_sk.pretraining import AlbertPretrainer
-    from albert_sk.regressor import AlbertRegressor
 
     if isinstance(source, AlbertPretrainer):
         return source.backbone_, source.tokenizer_, *_pretraining_head(source)
@@ -273,16 +271,11 @@ def _parts(source):
         _dense(layer, hf_name, heads)
         extra = {"architectures": [architecture], **_labels_config(source)}
         extra["num_labels"] = int(heads[f"{hf_name}.bias"].shape[0])
-        if isinstance(source, AlbertRegressor):
-            extra["problem_type"] = "regression"
+        problem = source._hf_problem_type()
+        if problem is not None:
+            extra["problem_type"] = problem
+        if problem == "regression":
             _to_target_units(source, heads, hf_name)
-        elif isinstance(source, AlbertClassifier):
-            multilabel = getattr(source, "multilabel_", False)
-            extra["problem_type"] = (
-                "multi_label_classification"
-                if multilabel
-                else "single_label_classification"
-            )
     return backbone, source.tokenizer_, heads, extra
 
 

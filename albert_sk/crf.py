@@ -53,7 +53,7 @@ OPEN_START = -(1 << 20)
 OPEN_END = OPEN_START - 1
 
 
-def crf_log_likelihood(emissions, tags, transitions):
+def crf_log_likelihood(emissions, tags, transitions, *, cut=False):
     """``log p(tags | emissions)`` of a linear-chain CRF, one per row.
 
     Only the positions with a tag (``tags >= 0``) form the chain; the
@@ -73,6 +73,10 @@ def crf_log_likelihood(emissions, tags, transitions):
     transitions : tensor of shape (K + 1, K + 1)
         ``transitions[i, j]``: the score of tag ``j`` following tag ``i``;
         row ``K`` is the start of a sentence, column ``K`` its end.
+    cut : bool, default=False
+        Loop only over the batch's longest chain, a length known only when
+        the step runs: faster, but not for code compiled for static shapes
+        (XLA, JAX's jit), which loops over every position.
 
     Returns
     -------
@@ -100,9 +104,9 @@ def crf_log_likelihood(emissions, tags, transitions):
     start = ops.where(open_start, 0.0, transitions[k, :k][None, :])  # (batch, K)
     end = ops.where(open_end, 0.0, transitions[:k, k][None, :])
     # The chain, packed to the front of each row: its n tags in order, then
-    # the rest. Only the forward recursion needs a loop, and only over the
-    # longest chain of the batch; the gold path's score is a sum.
-    emissions, tags, n = _pack_chain(emissions, tags)
+    # the rest. Only the forward recursion needs a loop (with ``cut``, only
+    # over the batch's longest chain); the gold path's score is a sum.
+    emissions, tags, n = _pack_chain(emissions, tags, cut)
     live = ops.arange(ops.shape(tags)[1])[None, :] < n[:, None]
     tag = ops.maximum(tags, 0)
     first, last = tag[:, 0], ops.take_along_axis(tag, ops.maximum(n - 1, 0)[:, None], 1)
@@ -122,20 +126,35 @@ def crf_log_likelihood(emissions, tags, transitions):
         return alpha, alpha  # keras' TensorFlow scan wants outputs shaped as carry
 
     # One tensor to scan over, the mask as a last column: keras' scan on
-    # TensorFlow fails on several inputs of unknown length (keras 3.15).
-    xs = ops.concatenate([emissions, ops.cast(live, "float32")[..., None]], axis=-1)
-    xs = ops.transpose(xs[:, 1:], (1, 0, 2))
-    alpha, _ = ops.scan(step, start + emissions[:, 0], xs)
+    # TensorFlow fails on several inputs of unknown length (keras 3.15). The
+    # first position starts alpha and is masked out of the loop, which so
+    # runs at least once (keras' torch scan fails on zero steps).
+    go = live & (ops.arange(ops.shape(tags)[1])[None, :] > 0)
+    xs = ops.concatenate([emissions, ops.cast(go, "float32")[..., None]], axis=-1)
+    xs = ops.transpose(xs, (1, 0, 2))
+    alpha = _last_carry(step, start + emissions[:, 0], xs)
     log_z = ops.logsumexp(alpha + end, axis=1)
     return ops.where(n > 0, gold - log_z, 0.0)
 
 
-def _pack_chain(emissions, tags):
+def _last_carry(step, init, xs):
+    """The last carry of ``ops.scan(step, init, xs)``. On TensorFlow,
+    ``tf.scan``, which bounds its loop: XLA (``jit_compile``, the default
+    on a GPU) differentiates only a loop of known size, and keras' scan
+    (3.15) gives none."""
+    if keras.backend.backend() != "tensorflow":
+        return ops.scan(step, init, xs)[0]
+    import tensorflow as tf
+
+    return tf.scan(lambda carry, x: step(carry, x)[0], xs, initializer=init)[-1]
+
+
+def _pack_chain(emissions, tags, cut):
     """The positions with a tag moved to the front of each row, in order.
 
-    Returns the packed emissions and tags, cut to the longest chain where
-    the backend allows a length known only at run time (TensorFlow, torch;
-    JAX traces static shapes), and each row's number of tags.
+    Returns the packed emissions and tags (with ``cut``, cut to the longest
+    chain; never on JAX, which traces static shapes) and each row's number
+    of tags.
     """
     length = ops.shape(tags)[1]
     position = ops.arange(length, dtype="int32")[None, :]
@@ -144,7 +163,7 @@ def _pack_chain(emissions, tags):
     tags = ops.take_along_axis(tags, order, axis=1)
     emissions = ops.take_along_axis(emissions, order[..., None], axis=1)
     n = ops.sum(ops.cast(chain, "int32"), axis=1)
-    if keras.backend.backend() != "jax":
+    if cut and keras.backend.backend() != "jax":
         longest = ops.maximum(ops.max(n), 1)
         tags, emissions = tags[:, :longest], emissions[:, :longest]
     return emissions, tags, n
@@ -231,8 +250,9 @@ class CRFTrainer(keras.Model):
     ``transitions.scores()`` is what decoding reads after fit.
     """
 
-    def __init__(self, model, allowed, initial=None, **kwargs):
+    def __init__(self, model, allowed, initial=None, cut=False, **kwargs):
         super().__init__(**kwargs)
+        self.cut = cut  # crf_log_likelihood's: off for XLA
         self.tagger = model
         self.built = True  # its layers are
         self.transitions = Transitions(allowed, initial, name="crf_transitions")
@@ -245,7 +265,8 @@ class CRFTrainer(keras.Model):
     ):
         tags = ops.cast(y, "int32")
         logits = ops.cast(y_pred, "float32")
-        chain = crf_log_likelihood(logits, tags, self.transitions.scores())
+        scores = self.transitions.scores()
+        chain = crf_log_likelihood(logits, tags, scores, cut=self.cut)
         alone = (tags <= -2) & (tags > OPEN_START)
         log_p = ops.log_softmax(logits, axis=-1)
         own_tag = ops.where(alone, -2 - tags, 0)
@@ -289,12 +310,12 @@ class CRFMixin:
     def _compile_crf(self, n_train, initial):
         allowed = allowed_transitions(self.labels_.tolist(), self.tag_scheme_)
         allowed[-1, -1] = False  # an empty sentence is no transition
-        trainer = CRFTrainer(self.model_, allowed, initial)
+        jit = self._resolve_jit()
+        trainer = CRFTrainer(self.model_, allowed, initial, cut=not jit)
         steps = self._epochs() * math.ceil(n_train / self.batch_size)
         unused = ["pooled_dense/"] if self._pooler_unused() else []
         trainer.compile(
-            optimizer=self._optimizer(steps, no_gradient=unused),
-            jit_compile=self._resolve_jit(),
+            optimizer=self._optimizer(steps, no_gradient=unused), jit_compile=jit
         )
         training.build_optimizer(trainer)
         return trainer

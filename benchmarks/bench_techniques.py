@@ -54,9 +54,8 @@ def child(name):
 
     class Classifier(AlbertClassifier):
         def _compile(self, n_train):
-            super()._compile(n_train)
+            m = super()._compile(n_train)  # the model fit trains
             if steps:
-                m = self.model_
                 m.compile(
                     optimizer=m.optimizer,
                     loss=m.loss,
@@ -64,6 +63,7 @@ def child(name):
                     jit_compile=m.jit_compile,
                     steps_per_execution=steps,
                 )
+            return m
 
     n_fit, n_predict = MODES["quick"]["n_fit"], MODES["quick"]["n_predict"]
     texts, labels = load_sst2(n_fit + n_predict)

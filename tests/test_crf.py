@@ -40,8 +40,10 @@ def brute_force(emissions, tags, transitions):
     return score(tags[where]) - log_z
 
 
+@pytest.mark.backend_smoke  # tests/test_scaling.py reruns it on JAX and PyTorch
+@pytest.mark.parametrize("cut", [False, True])
 @pytest.mark.parametrize("scheme", ["IOB2", "BIOES"])
-def test_log_likelihood_is_brute_force_enumeration(scheme):
+def test_log_likelihood_is_brute_force_enumeration(scheme, cut):
     rng = np.random.default_rng(0)
     labels = {"IOB2": ["B-X", "I-X", "O"], "BIOES": ["B-X", "E-X", "I-X", "O", "S-X"]}
     k = len(labels[scheme])
@@ -56,11 +58,52 @@ def test_log_likelihood_is_brute_force_enumeration(scheme):
     # forbidden at a sentence's start), one ends inside one (B-X under BIOES)
     tags[0, :] = [OPEN_START, 1, -1, 1, 0, 0, OPEN_END]
     tags[3, 0] = OPEN_START
-    got = ops.convert_to_numpy(crf_log_likelihood(emissions, tags, transitions))
+    got = crf_log_likelihood(emissions, tags, transitions, cut=cut)
+    got = ops.convert_to_numpy(got)
     expected = [brute_force(emissions[b], tags[b], transitions) for b in range(4)]
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
     assert got[1] == 0.0
     assert np.all(got <= 1e-6)
+    # A batch whose longest chain is one word (one-word sentences batched
+    # together) and one with no tag at all.
+    short = np.full((3, 4), -1)
+    short[0, 1], short[2, 2], short[2, 0] = 0, k - 1, OPEN_START
+    got = ops.convert_to_numpy(
+        crf_log_likelihood(emissions[:3, :4], short, transitions, cut=cut)
+    )
+    expected = [brute_force(emissions[b, :4], short[b], transitions) for b in range(3)]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
+    none = np.full((2, 4), -1)
+    got = crf_log_likelihood(emissions[:2, :4], none, transitions, cut=cut)
+    assert ops.convert_to_numpy(got).tolist() == [0.0, 0.0]
+
+
+def test_the_likelihood_and_its_gradients_compile_under_xla():
+    """``jit_compile`` (the default on a GPU) differentiates only a loop of
+    known size; the shapes are unknown when the step is traced, as in fit."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tf.function with XLA; JAX always compiles (test_scaling.py)")
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    emissions = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    tags = np.array([[OPEN_START, 0, 1, -1, 2], [-1, 2, -1, -1, -1]], np.int32)
+    transitions = tf.Variable(rng.normal(size=(4, 4)).astype(np.float32))
+    shapes = [tf.TensorSpec([None, None, 3]), tf.TensorSpec([None, None], tf.int32)]
+
+    @tf.function(jit_compile=True, input_signature=shapes)
+    def loss_and_gradient(emissions, tags):
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_sum(crf_log_likelihood(emissions, tags, transitions))
+        return loss, tape.gradient(loss, transitions)
+
+    loss, gradient = loss_and_gradient(emissions, tags)
+    values = transitions.numpy()
+    expected = -sum(brute_force(emissions[b], tags[b], values) for b in range(2))
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+    assert np.all(np.isfinite(gradient.numpy())) and np.any(gradient.numpy() != 0)
 
 
 @pytest.mark.backend_smoke  # tests/test_scaling.py reruns it on JAX and PyTorch

@@ -223,10 +223,10 @@ BACKEND_RUNS = {
             " --xla_backend_optimization_level=0",
             "JAX_PLATFORMS": "cpu",
         },
-        "5 passed",
+        "9 passed",
     ),
     # keras.distribution is JAX-only: on PyTorch the 2-device test skips.
-    "torch": ({}, "4 passed, 1 skipped"),
+    "torch": ({}, "8 passed, 1 skipped"),
 }
 
 

@@ -1,4 +1,5 @@
-"""A linear-chain CRF trained jointly with a tagger's model (keras.ops only).
+"""A linear-chain CRF trained jointly with a tagger's model (keras.ops; its
+loop in ``tf.scan`` on TensorFlow, which XLA can differentiate).
 
 The tagger's head gives every token one score per tag (its logits, the
 *emissions*); a CRF adds a score for each pair of consecutive tags (the

@@ -108,7 +108,8 @@ def crf_log_likelihood(emissions, tags, transitions, *, cut=False):
     # the rest. Only the forward recursion needs a loop (with ``cut``, only
     # over the batch's longest chain); the gold path's score is a sum.
     emissions, tags, n = _pack_chain(emissions, tags, cut)
-    live = ops.arange(ops.shape(tags)[1])[None, :] < n[:, None]
+    position = ops.arange(ops.shape(tags)[1])[None, :]
+    live = position < n[:, None]
     tag = ops.maximum(tags, 0)
     first, last = tag[:, 0], ops.take_along_axis(tag, ops.maximum(n - 1, 0)[:, None], 1)
     emitted = ops.squeeze(ops.take_along_axis(emissions, tag[..., None], 2), 2)
@@ -130,7 +131,7 @@ def crf_log_likelihood(emissions, tags, transitions, *, cut=False):
     # TensorFlow fails on several inputs of unknown length (keras 3.15). The
     # first position starts alpha and is masked out of the loop, which so
     # runs at least once (keras' torch scan fails on zero steps).
-    go = live & (ops.arange(ops.shape(tags)[1])[None, :] > 0)
+    go = live & (position > 0)
     xs = ops.concatenate([emissions, ops.cast(go, "float32")[..., None]], axis=-1)
     xs = ops.transpose(xs, (1, 0, 2))
     alpha = _last_carry(step, start + emissions[:, 0], xs)
